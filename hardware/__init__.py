@@ -1,0 +1,1 @@
+"""Device adapters: ID card (MRZ) reader, fingerprint sensor, UV lamp relay, camera, ink check."""

@@ -1,0 +1,144 @@
+"""Kiosk configuration: one place, documented defaults, file and environment overrides.
+
+Precedence (later wins): the defaults below, a TOML file (path in ``KIOSK_CONFIG`` or passed to
+:func:`load`), environment variables ``KIOSK_<FIELD NAME IN CAPITALS>``, then explicit overrides
+(``load(overrides={...})``, used by tests and ``create_app(config)``).
+
+Secrets (the registry encryption key, the commission's pseudonym key, the kiosk signing key) are
+never stored in the database: they are read from files in ``key_dir`` or from the environment.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, malformed or out of range."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- identity of this kiosk -------------------------------------------------------------
+    kiosk_id: str = "kiosk-01"
+    """Identifier of this kiosk, written in every audit entry."""
+    station_id: str = "PS-0001"
+    """Polling station this kiosk serves; voters registered elsewhere are redirected."""
+
+    # --- storage -----------------------------------------------------------------------------
+    data_dir: Path = Path("var")
+    """Directory for the SQLite registry, the audit log and exports."""
+    database_url: str = ""
+    """Registry database. Empty means ``sqlite:///<data_dir>/registry.sqlite3``."""
+    key_dir: Path = Path("var/keys")
+    """Directory holding key files (created with mode 0700, files 0600)."""
+
+    # --- API ---------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    """Address the API binds to. Loopback unless a deployment says otherwise."""
+    port: int = 8080
+    token_ttl_seconds: int = 8 * 3600
+    """How long an official's sign-in token stays valid (one polling day shift)."""
+    max_failed_signins: int = 5
+    """Failed sign-ins per user and per client within ``signin_window_seconds`` before lock-out."""
+    signin_window_seconds: int = 300
+
+    # --- decisions ---------------------------------------------------------------------------
+    target_fmr: float = 1e-4
+    """False match rate at which the booth accepts a 1:1 fused decision."""
+    identification_fmr: float = 1e-6
+    """Per-comparison false match rate for 1:N identification (no-card fallback, dedup)."""
+    max_finger_attempts: int = 3
+    """Captures per finger before the workflow suggests another finger."""
+    max_fingers: int = 3
+    """Fingers tried before the fingers-unusable fallback is offered."""
+
+    # --- devices (serial URLs understood by pyserial's serial_for_url) -------------------------
+    card_reader_url: str = ""
+    card_reader_framing: str = "auto"
+    fingerprint_url: str = ""
+    fingerprint_baud: int = 57600
+    lamp_url: str = ""
+    lamp_kind: str = "lcus"
+    lamp_max_on_seconds: float = 5.0
+    camera_source: str = ""
+    """Camera: a device index ("0"), a file or a URL. Empty means no camera configured."""
+    mrz_strictness: str = "reject"
+    """``reject`` a card whose check digits fail, or ``warn`` and continue."""
+
+    # --- logging -----------------------------------------------------------------------------
+    log_level: str = "INFO"
+    log_format: str = "json"
+    """``json`` (one object per line) or ``text``."""
+
+    # extension point for areas that add their own keys without touching this class
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{Path(self.data_dir) / 'registry.sqlite3'}"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    default = getattr(Settings, name, None)
+    target = type(default) if default is not None else str
+    try:
+        if target is bool:
+            if isinstance(raw, bool):
+                return raw
+            return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, Path):
+            return Path(raw)
+        if target in (int, float, str):
+            return target(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r}: cannot read {raw!r} as {target.__name__}") from exc
+    return raw
+
+
+def _validate(s: Settings) -> Settings:
+    if s.mrz_strictness not in {"reject", "warn"}:
+        raise ConfigError("mrz_strictness must be 'reject' or 'warn'")
+    if s.lamp_kind not in {"lcus", "numato"}:
+        raise ConfigError("lamp_kind must be 'lcus' or 'numato'")
+    if not 0 < s.target_fmr < 1 or not 0 < s.identification_fmr < 1:
+        raise ConfigError("false match rates must be between 0 and 1")
+    if s.log_format not in {"json", "text"}:
+        raise ConfigError("log_format must be 'json' or 'text'")
+    if not 0 < s.port < 65536:
+        raise ConfigError("port must be 1-65535")
+    return s
+
+
+def load(path: str | os.PathLike | None = None, *, environ: Mapping[str, str] | None = None,
+         overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Build :class:`Settings` from defaults, an optional TOML file, the environment and overrides."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    path = path or environ.get("KIOSK_CONFIG")
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"configuration file not found: {path}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from exc
+        for key, value in data.items():
+            (values if key in _FIELDS else extra)[key] = value
+    for name in _FIELDS:
+        env_name = f"KIOSK_{name.upper()}"
+        if env_name in environ:
+            values[name] = environ[env_name]
+    for key, value in (overrides or {}).items():
+        (values if key in _FIELDS else extra)[key] = value
+    coerced = {k: _coerce(k, v) for k, v in values.items()}
+    return _validate(Settings(**coerced, extra=extra))
