@@ -1,0 +1,116 @@
+"""The registry keeps voters, sealed templates and a vote that can be cast exactly once."""
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from datetime import date
+
+import pytest
+
+from kiosk.registry import AlreadyVoted, DuplicateVoter, Registry, VoterNotFound
+from kiosk.registry.crypto import DecryptionError
+
+KEY = bytes(range(32))
+ISO_LIKE = b"FMR\x00 20\x00" + b"\x00" * 40   # storage treats templates as opaque bytes
+
+
+@pytest.fixture
+def registry(tmp_path):
+    reg = Registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}", KEY)
+    yield reg
+    reg.close()
+
+
+def _add(reg, id_number="123456789", station="PS-0001", **kw):
+    return reg.add_voter(id_number=id_number, name="SOK DARA", birth_date=date(1990, 1, 1), sex="M",
+                         station_id=station, fingers={"right_index": ISO_LIKE}, face=b"\x01" * 520, **kw)
+
+
+def test_voter_found_by_id_number_without_templates(registry):
+    vid = _add(registry)
+    voter = registry.find_voter("123456789")
+    assert voter.voter_id == vid and voter.fingers_enrolled == ("right_index",) and voter.face_enrolled
+    assert "template" not in str(voter.public_dict()) and "123456789" not in str(voter.public_dict())
+
+
+def test_unknown_voter(registry):
+    assert registry.find_voter("000000000") is None
+    with pytest.raises(VoterNotFound):
+        registry.get_voter("V-NOPE")
+
+
+def test_duplicate_id_number_is_refused_and_nothing_half_written(registry):
+    _add(registry)
+    with pytest.raises(DuplicateVoter):
+        _add(registry)
+    assert registry.count_voters() == 1
+
+
+def test_templates_are_encrypted_at_rest(registry, tmp_path):
+    vid = _add(registry)
+    raw = sqlite3.connect(tmp_path / "registry.sqlite3").execute(
+        "SELECT sealed FROM finger_templates").fetchone()[0]
+    assert ISO_LIKE not in raw and b"FMR" not in raw
+    assert registry.enrolment_bytes(vid)[0]["right_index"] == ISO_LIKE
+
+
+def test_template_moved_to_another_voter_fails_to_decrypt(registry, tmp_path):
+    a, b = _add(registry, "111111111"), _add(registry, "222222222")
+    db = sqlite3.connect(tmp_path / "registry.sqlite3")
+    sealed_a = db.execute("SELECT sealed FROM finger_templates WHERE voter_id = ?", (a,)).fetchone()[0]
+    db.execute("UPDATE finger_templates SET sealed = ? WHERE voter_id = ?", (sealed_a, b))
+    db.commit()
+    with pytest.raises(DecryptionError):
+        registry.enrolment_bytes(b)
+
+
+def test_wrong_key_cannot_read_templates(registry, tmp_path):
+    vid = _add(registry)
+    other = Registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}", bytes(32))
+    with pytest.raises(DecryptionError):
+        other.enrolment_bytes(vid)
+
+
+def test_second_vote_is_refused_and_recorded(registry):
+    vid = _add(registry)
+    first = registry.mark_voted(vid, kiosk_id="k1", station_id="PS-0001", official_id="o1", method="biometric")
+    with pytest.raises(AlreadyVoted) as refused:
+        registry.mark_voted(vid, kiosk_id="k2", station_id="PS-0001", official_id="o2", method="biometric")
+    assert refused.value.existing == first
+    assert registry.get_voter(vid).has_voted
+    assert registry.summary("PS-0001")["second_vote_attempts"] == 1
+
+
+def _mark(args):
+    path, vid, n = args
+    reg = Registry(f"sqlite:///{path}", KEY)
+    try:
+        reg.mark_voted(vid, kiosk_id=f"kiosk-{n}", station_id="PS-0001", official_id="o", method="biometric")
+        return "marked"
+    except AlreadyVoted:
+        return "refused"
+
+
+def test_many_kiosks_marking_the_same_voter_at_once_exactly_one_succeeds(registry, tmp_path):
+    vid = _add(registry)
+    with multiprocessing.get_context("spawn").Pool(8) as pool:
+        results = pool.map(_mark, [(tmp_path / "registry.sqlite3", vid, n) for n in range(24)])
+    assert results.count("marked") == 1 and results.count("refused") == 23
+
+
+def test_summary_counts_decisions_and_votes(registry):
+    vid = _add(registry)
+    registry.mark_voted(vid, kiosk_id="k", station_id="PS-0001", official_id="o", method="biometric")
+    registry.record_decision(session_id="s1", voter_id=vid, station_id="PS-0001", kiosk_id="k",
+                             official_id="o", outcome="refused", method="biometric", reason="no_match")
+    registry.record_decision(session_id="s2", voter_id=None, station_id="PS-0001", kiosk_id="k",
+                             official_id="o", outcome="wrong_station", method="card")
+    s = registry.summary("PS-0001")
+    assert (s["registered"], s["votes_marked"], s["verified_biometric"], s["refused"], s["wrong_station"]) == \
+        (1, 1, 1, 1, 1)
+
+
+def test_officials(registry):
+    registry.add_official("dara", "scrypt$...", "supervisor", "Dara")
+    assert registry.get_official("dara").role == "supervisor"
+    assert registry.get_official("nobody") is None
