@@ -1,0 +1,86 @@
+"""The registry's ``kiosk`` subcommands: import, demo-registry, dedup.
+
+``kiosk.cli`` calls :func:`register` to add them to its argument parser.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def _open(settings, create_keys: bool):
+    from kiosk.registry.storage import Registry
+
+    return Registry.open(settings, create_keys=create_keys)
+
+
+def cmd_import(settings, args) -> int:
+    from kiosk.registry.dedup import find_duplicates
+    from kiosk.registry.errors import ImportRejected
+    from kiosk.registry.importer import import_export
+
+    registry = _open(settings, create_keys=False)
+    before = set(registry.all_voter_ids())
+    try:
+        report = import_export(registry, args.export, skip_bad_rows=args.skip_bad_rows, progress=sys.stderr)
+    except ImportRejected as exc:
+        print(json.dumps({"imported": False, "message": str(exc), **exc.report.as_dict()}, indent=2))
+        return 1
+    result = {"import": report.as_dict()}
+    if not args.no_dedup:
+        new_ids = [v for v in registry.all_voter_ids() if v not in before]
+        result["duplicates"] = find_duplicates(registry, probe_voter_ids=new_ids,
+                                               fmr=settings.identification_fmr).as_dict()
+    text = json.dumps(result, indent=2)
+    if args.report:
+        Path(args.report).write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+def cmd_demo_registry(settings, args) -> int:
+    from kiosk.registry.demo import build_demo_registry
+
+    db_path = Path(settings.data_dir) / "registry.sqlite3"
+    if args.force and db_path.exists() and not settings.database_url:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db_path) + suffix).unlink(missing_ok=True)
+    registry = _open(settings, create_keys=True)
+    if registry.count_voters() and not args.force:
+        print(f"kiosk: the registry at {db_path} already has voters; use --force to rebuild it", file=sys.stderr)
+        return 1
+    content = build_demo_registry(registry, Path(settings.data_dir), station_id=settings.station_id,
+                                  source=args.source, progress=sys.stderr)
+    print(json.dumps({"voters_file": str(Path(settings.data_dir) / "demo" / "voters.json"),
+                      "source": content["source"], "imported": content["imported"]}))
+    return 0
+
+
+def cmd_dedup(settings, args) -> int:
+    from kiosk.registry.dedup import find_duplicates
+
+    report = find_duplicates(_open(settings, create_keys=False), fmr=args.fmr or settings.identification_fmr)
+    text = json.dumps(report.as_dict(), indent=2)
+    if args.report:
+        Path(args.report).write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``import``, ``demo-registry`` and ``dedup``; each sets ``handler(settings, args)``."""
+    p = subparsers.add_parser("import", help="import a commission export (validates everything first)")
+    p.add_argument("export", help="export directory (manifest.json + voters.jsonl)")
+    p.add_argument("--skip-bad-rows", action="store_true", help="import the good rows, report the bad ones")
+    p.add_argument("--no-dedup", action="store_true", help="skip the duplicate-registration check")
+    p.add_argument("--report", help="also write the JSON report to this file")
+    p.set_defaults(handler=cmd_import)
+    p = subparsers.add_parser("demo-registry", help="build a demo registry from sample images")
+    p.add_argument("--source", choices=["auto", "datasets", "packaged"], default="auto")
+    p.add_argument("--force", action="store_true", help="delete and rebuild an existing registry")
+    p.set_defaults(handler=cmd_demo_registry)
+    p = subparsers.add_parser("dedup", help="report suspected double registrations across the registry")
+    p.add_argument("--fmr", type=float, help="per-comparison false match rate (default: identification_fmr)")
+    p.add_argument("--report", help="also write the JSON report to this file")
+    p.set_defaults(handler=cmd_dedup)

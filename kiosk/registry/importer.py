@@ -1,0 +1,259 @@
+"""Import a commission export (see :mod:`kiosk.registry.export_format`) into the registry.
+
+Two passes: validate every row (decoding every template, so a bad one is found before anything is
+written), then write all accepted rows in one transaction. A validation report lists each bad row
+by line number and reason, never by ID number or template content.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Callable, TextIO
+
+from kiosk.registry import export_format as fmt
+from kiosk.registry.errors import ImportRejected
+from kiosk.registry.models import FINGER_NAMES
+from kiosk.registry.storage import Registry
+
+
+@dataclass
+class RowProblem:
+    line: int
+    code: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    accepted: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    imported: bool = False
+
+    @property
+    def rejected(self) -> int:
+        return len({p.line for p in self.problems if p.line > 0})
+
+    def as_dict(self) -> dict:
+        return {"rows": self.rows, "accepted": self.accepted, "rejected": self.rejected,
+                "imported": self.imported,
+                "problems": [{"line": p.line, "code": p.code, "message": p.message} for p in self.problems]}
+
+
+@dataclass
+class _Row:
+    line: int
+    id_number: str
+    name: str
+    birth_date: date | None
+    sex: str
+    station_id: str
+    fingers: dict[str, bytes]
+    face: bytes | None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_digit(text: str) -> str:
+    from hardware.mrz import check_digit  # the ICAO 9303 rule, shared with the card reader
+
+    return check_digit(text)
+
+
+class ProgressBar:
+    """A plain-text progress bar on a terminal stream (silent when the stream is not a TTY)."""
+
+    def __init__(self, total: int, label: str, stream: TextIO | None = None):
+        self.total, self.label, self.stream = max(total, 1), label, stream or sys.stderr
+        self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def update(self, done: int) -> None:
+        if self.enabled:
+            width = 30
+            filled = int(width * done / self.total)
+            self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+
+
+def _read_manifest(export_dir: Path, report: ImportReport) -> dict | None:
+    try:
+        manifest = json.loads((export_dir / fmt.MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        report.problems.append(RowProblem(0, "manifest_missing", f"{fmt.MANIFEST} not found in the export"))
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        report.problems.append(RowProblem(0, "manifest_invalid", f"{fmt.MANIFEST} is not valid JSON: {exc}"))
+        return None
+    if manifest.get("format") != fmt.FORMAT_NAME or manifest.get("version") != fmt.FORMAT_VERSION:
+        report.problems.append(RowProblem(0, "unsupported_format",
+                                          f"expected {fmt.FORMAT_NAME} version {fmt.FORMAT_VERSION}"))
+        return None
+    for name, meta in (manifest.get("files") or {}).items():
+        path = (export_dir / name).resolve()
+        if export_dir.resolve() not in path.parents:
+            report.problems.append(RowProblem(0, "manifest_invalid", f"file {name!r} is outside the export"))
+            continue
+        if not path.is_file():
+            report.problems.append(RowProblem(0, "file_missing", f"{name} is listed but missing"))
+        elif _sha256(path) != meta.get("sha256"):
+            report.problems.append(RowProblem(0, "hash_mismatch", f"{name} does not match its SHA-256"))
+    if fmt.VOTERS not in (manifest.get("files") or {}):
+        report.problems.append(RowProblem(0, "manifest_invalid", f"{fmt.VOTERS} is not listed"))
+    return manifest
+
+
+def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable) -> _Row:
+    """Raise ValueError(code, message) for the first problem found."""
+    from matcher import face as face_engine
+    from matcher import fingerprint
+
+    if not isinstance(obj, dict):
+        raise ValueError("row_invalid", "row is not a JSON object")
+    id_number = obj.get("id_number")
+    if not isinstance(id_number, str) or not id_number.isalnum() or not 5 <= len(id_number) <= 20:
+        raise ValueError("id_invalid", "id_number must be 5-20 letters or digits")
+    if obj.get("id_check") != _check_digit(id_number.upper()):
+        raise ValueError("id_check_digit", "ID number check digit does not match")
+    name = obj.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("name_missing", "name is missing")
+    try:
+        birth = date.fromisoformat(obj["birth_date"]) if obj.get("birth_date") else None
+    except (TypeError, ValueError):
+        raise ValueError("birth_date_invalid", "birth_date is not YYYY-MM-DD") from None
+    sex = obj.get("sex")
+    if sex not in fmt.SEXES:
+        raise ValueError("sex_invalid", "sex must be M, F or X")
+    station = obj.get("station_id")
+    if not isinstance(station, str) or not station:
+        raise ValueError("station_missing", "station_id is missing")
+    fingers: dict[str, bytes] = {}
+    for finger, b64 in (obj.get("fingers") or {}).items():
+        if finger not in FINGER_NAMES:
+            raise ValueError("finger_unknown", f"unknown finger name {finger!r}")
+        try:
+            data = base64.b64decode(b64, validate=True)
+            tpl = fingerprint.Template.from_iso(data)
+        except (binascii.Error, TypeError, ValueError) as exc:
+            raise ValueError("template_unreadable", f"{finger} template is unreadable: {exc}") from None
+        fingers[finger] = tpl.to_iso()   # stored normalised as ISO 19794-2:2005 (ANSI input converted)
+    face_bytes = None
+    face_obj = obj.get("face")
+    if face_obj:
+        try:
+            if "encoding" in face_obj:
+                face_bytes = face_engine.Template.from_bytes(
+                    base64.b64decode(face_obj["encoding"], validate=True)).to_bytes()
+            elif "photo" in face_obj:
+                photo = (export_dir / face_obj["photo"]).resolve()
+                if export_dir.resolve() not in photo.parents or not photo.is_file():
+                    raise ValueError("photo missing from the export")
+                face_bytes = encode_face(photo).to_bytes()
+            else:
+                raise ValueError("face needs 'encoding' or 'photo'")
+        except (binascii.Error, TypeError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or str(exc)
+            raise ValueError("face_unusable", f"face is unusable: {reason}") from None
+    if not fingers and face_bytes is None:
+        raise ValueError("no_biometrics", "row has neither fingerprints nor a face")
+    return _Row(line, id_number.upper(), name.strip(), birth, sex, station, fingers, face_bytes)
+
+
+def _encode_photo(path: Path):
+    import cv2
+
+    from matcher import face as face_engine
+
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError("photo is not a readable image")
+    return face_engine.encode(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+
+def import_export(registry: Registry, export_dir: str | Path, *, skip_bad_rows: bool = False,
+                  progress: TextIO | None = None, encode_face: Callable = _encode_photo) -> ImportReport:
+    """Validate and import an export. Raises :class:`ImportRejected` (nothing written) when the export
+    is unusable, or when any row is bad and ``skip_bad_rows`` is False."""
+    export_dir = Path(export_dir)
+    report = ImportReport()
+    manifest = _read_manifest(export_dir, report)
+    if manifest is None or report.problems:
+        raise ImportRejected("the export's manifest is unusable; nothing was imported", report)
+    lines = (export_dir / fmt.VOTERS).read_text(encoding="utf-8").splitlines()
+    lines = [ln for ln in lines if ln.strip()]
+    report.rows = len(lines)
+    if report.rows != manifest.get("voters"):
+        report.problems.append(RowProblem(0, "count_mismatch",
+                                          f"manifest says {manifest.get('voters')} voters, file has {report.rows}"))
+        raise ImportRejected("row count does not match the manifest; nothing was imported", report)
+
+    bar = ProgressBar(report.rows, "validating", progress)
+    accepted: list[_Row] = []
+    seen: dict[str, int] = {}
+    for n, text in enumerate(lines, start=1):
+        try:
+            obj = json.loads(text)
+            row = _validate_row(obj, n, export_dir, encode_face)
+            if row.id_number in seen:
+                raise ValueError("duplicate_id", f"same ID number as line {seen[row.id_number]}")
+            if registry.find_voter(row.id_number) is not None:
+                raise ValueError("duplicate_id", "ID number is already in the registry")
+            seen[row.id_number] = n
+            accepted.append(row)
+        except json.JSONDecodeError:
+            report.problems.append(RowProblem(n, "row_invalid", "line is not valid JSON"))
+        except ValueError as exc:
+            code, message = exc.args if len(exc.args) == 2 else ("row_invalid", str(exc))
+            report.problems.append(RowProblem(n, code, message))
+        bar.update(n)
+    bar.close()
+    report.accepted = len(accepted)
+    if report.problems and not skip_bad_rows:
+        raise ImportRejected(f"{report.rejected} of {report.rows} rows are bad; nothing was imported", report)
+
+    bar = ProgressBar(len(accepted), "importing ", progress)
+    with registry.transaction():
+        for i, row in enumerate(accepted, start=1):
+            registry.add_voter(id_number=row.id_number, name=row.name, birth_date=row.birth_date, sex=row.sex,
+                               station_id=row.station_id, fingers=row.fingers, face=row.face)
+            bar.update(i)
+        registry.record_import(_sha256(export_dir / fmt.MANIFEST), len(accepted))
+    bar.close()
+    report.imported = True
+    return report
+
+
+def write_export(export_dir: str | Path, rows: list[dict], photos: dict[str, bytes] | None = None) -> Path:
+    """Write a version-1 export (used by the demo builder and tests; a commission tool would do the same)."""
+    from datetime import datetime, timezone
+
+    export_dir = Path(export_dir)
+    (export_dir / "photos").mkdir(parents=True, exist_ok=True)
+    files = {}
+    for name, data in (photos or {}).items():
+        (export_dir / name).write_bytes(data)
+        files[name] = {"sha256": hashlib.sha256(data).hexdigest()}
+    body = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+    (export_dir / fmt.VOTERS).write_text(body, encoding="utf-8")
+    files[fmt.VOTERS] = {"sha256": hashlib.sha256(body.encode()).hexdigest(), "lines": len(rows)}
+    manifest = {"format": fmt.FORMAT_NAME, "version": fmt.FORMAT_VERSION,
+                "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "voters": len(rows), "files": files}
+    (export_dir / fmt.MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    return export_dir
