@@ -1,15 +1,102 @@
-"""``kiosk-sim``: start the device simulators on pseudo-terminals and a control API."""
+"""``kiosk-sim``: the device simulators for testers and end-to-end tests.
+
+``kiosk-sim start`` starts the four simulated devices (PTYs by default) and the control API, prints
+where they are as ONE JSON line on stdout, and serves until SIGINT or SIGTERM.
+``kiosk-sim run SCENARIO`` plays a scenario file against a running kiosk-sim (``--control URL``, or
+the scenario's ``control``; without either it starts its own suite for the run) and the kiosk API
+(``--kiosk URL`` or the scenario's ``kiosk``), then prints a JSON report. See docs/simulators.md.
+"""
 from __future__ import annotations
 
 import argparse
+import json
+import signal
 import sys
+import threading
+from pathlib import Path
+
+from simulators.scenario import ScenarioError, load_scenario, run_scenario
+from simulators.suite import SimulatorError, SimulatorSuite
+
+
+def _start(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        suite = SimulatorSuite(args.demo_voters, transport=args.transport, control_port=args.control_port,
+                               camera_port=args.camera_port, seed=args.seed).start()
+    except (SimulatorError, OSError) as exc:
+        print(f"kiosk-sim: cannot start: {exc}", file=sys.stderr)
+        return 1
+    try:
+        print(json.dumps(suite.describe()), flush=True)
+        while not stop.wait(0.2):
+            pass
+    finally:
+        suite.stop()
+    print("kiosk-sim: stopped", file=sys.stderr)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as exc:
+        print(f"kiosk-sim: {args.scenario}: {exc}", file=sys.stderr)
+        return 2
+    control = args.control or scenario.control
+    kiosk = args.kiosk or scenario.kiosk
+    suite = None
+    if control is None:
+        try:
+            suite = SimulatorSuite(args.demo_voters, transport=args.transport).start()
+        except (SimulatorError, OSError) as exc:
+            print(f"kiosk-sim: cannot start the simulators: {exc}", file=sys.stderr)
+            return 1
+        control = suite.describe()["control"]
+    try:
+        report = run_scenario(scenario, control=control, kiosk=kiosk)
+        if suite is not None:
+            report["started_simulators"] = suite.describe()
+    finally:
+        if suite is not None:
+            suite.stop()
+    text = json.dumps(report, indent=2)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0 if report["ok"] else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk-sim", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    start = commands.add_parser("start", help="start the simulators and the control API; print JSON; serve")
+    start.add_argument("--demo-voters", metavar="FILE", help="voters.json written by `kiosk demo-registry`")
+    start.add_argument("--transport", choices=("pty", "tcp"), default="pty",
+                       help="serial devices on pseudo-terminals (default) or TCP sockets (socket:// URLs)")
+    start.add_argument("--control-port", type=int, default=0, metavar="N", help="control API port (default: any free)")
+    start.add_argument("--camera-port", type=int, default=0, metavar="N", help="camera HTTP port (default: any free)")
+    start.add_argument("--seed", type=int, default=0, help="seed for the simulated sensor noise")
+    start.set_defaults(handler=_start)
+
+    run = commands.add_parser("run", help="play a scenario file and print a JSON report")
+    run.add_argument("scenario", help="scenario file (.json; .yaml when PyYAML is installed)")
+    run.add_argument("--control", metavar="URL", help="control API of a running kiosk-sim")
+    run.add_argument("--kiosk", metavar="URL", help="kiosk API base URL for http steps")
+    run.add_argument("--demo-voters", metavar="FILE", help="when no kiosk-sim is running: voters for the one started")
+    run.add_argument("--transport", choices=("pty", "tcp"), default="pty", help=argparse.SUPPRESS)
+    run.add_argument("--output", metavar="FILE", help="also write the report to FILE")
+    run.set_defaults(handler=_run)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kiosk-sim", description=__doc__)
-    parser.add_subparsers(dest="command", required=True)
-    parser.parse_args(argv)
-    return 0
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
 
 
 if __name__ == "__main__":
