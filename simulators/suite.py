@@ -144,7 +144,8 @@ class SimulatorSuite:
     """Start, drive and stop the four simulated devices (and the control API)."""
 
     def __init__(self, demo_voters: str | Path | None = None, transport: str = "pty", *,
-                 control_port: int | None = 0, camera_port: int = 0, seed: int = 0):
+                 control_port: int | None = 0, camera_port: int = 0, seed: int = 0,
+                 card_framing: str = "desko", lamp_kind: str = "lcus"):
         if transport not in ("pty", "tcp"):
             raise BadRequest(f"transport must be 'pty' or 'tcp', not {transport!r}")
         self.transport = transport
@@ -152,6 +153,7 @@ class SimulatorSuite:
         self._control_port = control_port
         self._camera_port = camera_port
         self._seed = seed
+        self._options = {"card_framing": card_framing, "lamp_kind": lamp_kind}
         self._lock = threading.RLock()
         self._slots: dict[str, _SerialSlot] = {}
         self._missing: dict[str, str] = {}
@@ -173,7 +175,7 @@ class SimulatorSuite:
                 return self
             for name in SERIAL_DEVICES:
                 try:
-                    model, info = _bind_make_model(name)
+                    model, info = _bind_make_model(name, self._options)
                 except ModelUnavailable as exc:
                     self._missing[name] = str(exc)
                     continue
@@ -470,19 +472,24 @@ _FINGERPRINT_ALIASES = {"messy_image": ("sensor_error", {"code": "image_messy"})
                         "too_few_features": ("sensor_error", {"code": "too_few_features"})}
 
 
-def _bind_make_model(name: str) -> tuple[Any, dict]:
+def _bind_make_model(name: str, options: dict) -> tuple[Any, dict]:
     if name == "fingerprint":
         module = _import("simulators.fingerprint_sensor")
         model = module.FingerprintModule("r307")
         return model, {"baud": model.baud, "variant": "r307"}
     if name == "card_reader":
         module = _import("simulators.card_reader")
-        model = module.CardReaderModel()
+        model = module.CardReaderModel(options.get("card_framing", "desko"))
         return model, {"framing": model.framing}
     if name == "lamp":
         module = _import("simulators.lamp")
-        model = module.LampModel()
-        return model, {"kind": model.kind}
+        kind = options.get("lamp_kind", "lcus")
+        if kind == "lcus":
+            # a 2-channel board answers the FF status query, so the driver can see a dead lamp relay
+            return module.LcusBoardModel(channels=2, lamp_channel=1), {"kind": "lcus", "channel": 1}
+        if kind == "numato":
+            return module.NumatoRelayModel(relays=1, lamp_relay=0), {"kind": "numato", "channel": 0}
+        raise BadRequest(f"lamp kind must be 'lcus' or 'numato', not {kind!r}")
     raise ModelUnavailable(f"no simulator for {name}")
 
 
@@ -497,7 +504,9 @@ def _bind_device_faults(device: str) -> tuple[str, ...]:
     if device == "fingerprint":
         return ("wrong_password", "sensor_error", "no_finger", "upload_stall") + tuple(_FINGERPRINT_ALIASES)
     if device == "lamp":
-        return ("fails_to_light",)
+        return tuple(_import("simulators.lamp").DEVICE_FAULTS)
+    if device == "card_reader":
+        return tuple(_import("simulators.card_reader").DEVICE_FAULTS)
     return ()
 
 
@@ -513,11 +522,14 @@ def _bind_clear_faults(device: str, model: Any) -> None:
 
 
 def _bind_present_card(model: Any, lines: list[str]) -> None:
-    model.present(lines)
+    try:
+        model.present_card(lines)
+    except ValueError as exc:
+        raise BadRequest(f"the card reader refused the card: {exc}") from exc
 
 
 def _bind_remove_card(model: Any) -> None:
-    model.remove()
+    model.remove_card()
 
 
 def _bind_place_finger(model: Any, image: np.ndarray) -> None:
@@ -533,4 +545,4 @@ def _bind_lamp_lit(model: Any) -> bool:
 
 
 def _bind_lamp_state(model: Any) -> dict:
-    return model.state()
+    return {"lit": bool(model.lit), "faults": sorted(model.faults)}

@@ -1,0 +1,417 @@
+"""The simulator suite serves every device on real PTYs; the real drivers talk to it byte for byte.
+
+Devices whose simulator module has not landed are reported "not available" and their tests skip.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+import urllib.error
+import urllib.request
+
+import cv2
+import numpy as np
+import pytest
+import serial
+
+from hardware.camera import BlankFrame, Camera, CameraUnavailable, FrozenFrame
+from hardware.errors import DeviceError
+from simulators.suite import (BadImage, DeviceNotAvailable, NoDemoVoters, SimulatorSuite, UnknownDevice, UnknownFault,
+                              UnknownVoter)
+
+KHM_CARD = ["IDKHM1234567897<<<<<<<<<<<<<<<", "9001011M3001019KHM<<<<<<<<<<<2", "SAMPLE<<TEST<<<<<<<<<<<<<<<<<<"]
+# the worked frames in ../shared/reference/hardware.md, byte for byte
+VFY_PWD = bytes.fromhex("EF01 FFFFFFFF 01 0007 13 00000000 001B")
+ACK_OK = bytes.fromhex("EF01 FFFFFFFF 07 0003 00 000A")
+
+
+def has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+needs_card_reader = pytest.mark.skipif(not has("simulators.card_reader"), reason="card reader simulator not landed")
+needs_lamp = pytest.mark.skipif(not (has("simulators.lamp") and has("hardware.lamp")), reason="lamp simulator not landed")
+needs_scenes = pytest.mark.skipif(not has("simulators.scenes"), reason="finger renderer (simulators.scenes) not landed")
+
+
+@pytest.fixture
+def voters_file(tmp_path, tests_data):
+    data = tests_data / "simulators"
+    doc = {"version": 1, "station_id": "PS-0001", "voters": [
+        {"voter_id": "V0001", "name": "SAMPLE TEST", "id_number": "123456789", "station_id": "PS-0001",
+         "mrz": KHM_CARD, "fingers": {"right_index": str(data / "fvc2002_db1_101_2.png")},
+         "probe_fingers": {"right_index": str(data / "fvc2002_db1_101_2.png")},
+         "face": str(data / "obama-240p.jpg"), "probe_face": str(data / "obama-240p.jpg"), "role": "registered"}]}
+    path = tmp_path / "voters.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.fixture
+def suite(voters_file):
+    sim = SimulatorSuite(voters_file).start()
+    yield sim
+    sim.stop()
+
+
+def finger_image(tests_data) -> np.ndarray:
+    return cv2.imread(str(tests_data / "simulators" / "fvc2002_db1_101_2.png"), cv2.IMREAD_GRAYSCALE)
+
+
+def read_exactly(port: serial.Serial, n: int, timeout_s: float = 3.0) -> bytes:
+    out = b""
+    deadline = time.monotonic() + timeout_s
+    while len(out) < n and time.monotonic() < deadline:
+        out += port.read(n - len(out))
+    return out
+
+
+# -- describe ---------------------------------------------------------------------------------------
+
+def test_describe_lists_every_device_with_a_pty_path_or_a_not_available_status(suite):
+    described = suite.describe()
+    assert set(described["devices"]) == {"card_reader", "fingerprint", "lamp", "camera"}
+    for name in ("card_reader", "fingerprint", "lamp"):
+        entry = described["devices"][name]
+        if entry["status"] == "ok":
+            assert entry["path"].startswith("/dev/pts/")
+        else:
+            assert entry["status"] == "not available" and entry["reason"]
+    assert described["devices"]["camera"]["url"].startswith("http://127.0.0.1:")
+    assert described["control"].startswith("http://127.0.0.1:")
+    json.dumps(described)  # the CLI prints it as JSON
+
+
+def test_describe_is_json_and_carries_contract_keys(suite):
+    devices = suite.describe()["devices"]
+    assert "baud" in devices["fingerprint"] and devices["fingerprint"]["baud"] == 57600
+    if devices["card_reader"]["status"] == "ok":
+        assert devices["card_reader"]["framing"] == "desko"
+    if devices["lamp"]["status"] == "ok":
+        assert devices["lamp"]["kind"] == "lcus"
+
+
+def test_tcp_transport_gives_socket_urls():
+    with SimulatorSuite(transport="tcp", control_port=None) as sim:
+        entry = sim.describe()["devices"]["fingerprint"]
+        assert entry["path"].startswith("socket://127.0.0.1:")
+        port = serial.serial_for_url(entry["path"], timeout=0.5)
+        try:
+            port.write(VFY_PWD)
+            assert read_exactly(port, 12) == ACK_OK
+        finally:
+            port.close()
+
+
+# -- ID card reader ---------------------------------------------------------------------------------
+
+@needs_card_reader
+def test_presented_voter_card_is_read_by_the_real_idcard_driver(suite):
+    from hardware.idcard import IdCardReader
+
+    with serial.Serial(suite.describe()["devices"]["card_reader"]["path"], 9600, timeout=0.05) as port:
+        reader = IdCardReader(port)
+        suite.present_voter_card("V0001")
+        document = reader.read_document(timeout=3)
+    assert document is not None
+    assert document.issuing_state == "KHM" and document.document_number == "123456789"
+    assert suite.state()["card"] == {"voter_id": "V0001", "lines": 3}
+
+
+@needs_card_reader
+def test_card_reader_garbage_fault_is_survived_by_the_driver(suite):
+    from hardware.idcard import IdCardReader
+
+    suite.inject("card_reader", "garbage", data="00ff7e")
+    with serial.Serial(suite.describe()["devices"]["card_reader"]["path"], 9600, timeout=0.05) as port:
+        reader = IdCardReader(port)
+        suite.present_card(KHM_CARD)
+        document = reader.read_document(timeout=3)
+    assert document is not None and document.surname == "SAMPLE"
+
+
+@needs_card_reader
+def test_card_reader_truncated_frame_times_out_in_the_driver(suite):
+    from hardware.errors import DeviceTimeout
+    from hardware.idcard import IdCardReader
+
+    suite.inject("card_reader", "truncated")
+    with serial.Serial(suite.describe()["devices"]["card_reader"]["path"], 9600, timeout=0.05) as port:
+        reader = IdCardReader(port, frame_timeout=0.3)
+        suite.present_card(KHM_CARD)
+        with pytest.raises(DeviceTimeout):
+            reader.read_document(timeout=2)
+
+
+# -- fingerprint sensor -----------------------------------------------------------------------------
+
+def test_fingerprint_port_answers_the_exact_vfypwd_frame_from_the_manual(suite):
+    with serial.Serial(suite.describe()["devices"]["fingerprint"]["path"], 57600, timeout=0.2) as port:
+        port.write(VFY_PWD)
+        assert read_exactly(port, 12) == ACK_OK
+
+
+def test_placed_voter_finger_is_captured_by_the_real_driver(suite, tests_data):
+    from hardware.fingerprint_sensor import FingerprintSensor
+
+    suite.place_voter_finger("V0001", "right_index")
+    with serial.Serial(suite.describe()["devices"]["fingerprint"]["path"], 57600, timeout=0.05) as port:
+        sensor = FingerprintSensor(port)
+        sensor.verify_password()
+        image = sensor.capture_image(timeout=5)
+    assert image.dtype == np.uint8 and image.shape == (288, 256)
+    assert image.std() > 20  # ridges, not a blank
+    assert suite.state()["finger"]["voter_id"] == "V0001"
+
+
+def test_wrong_password_fault_gives_the_driver_a_typed_error(suite):
+    from hardware.fingerprint_sensor import FingerprintSensor
+
+    suite.inject("fingerprint", "wrong_password")
+    with serial.Serial(suite.describe()["devices"]["fingerprint"]["path"], 57600, timeout=0.05) as port:
+        with pytest.raises(DeviceError) as info:
+            FingerprintSensor(port).verify_password()
+    assert "password" in info.value.code
+
+
+def test_messy_image_fault_maps_to_the_sensor_error_code(suite, tests_data):
+    from hardware.fingerprint_sensor import FingerprintSensor
+
+    suite.place_finger(finger_image(tests_data))
+    suite.inject("fingerprint", "messy_image")
+    with serial.Serial(suite.describe()["devices"]["fingerprint"]["path"], 57600, timeout=0.05) as port:
+        sensor = FingerprintSensor(port)
+        sensor.verify_password()
+        sensor.generate_image()
+        with pytest.raises(DeviceError) as info:
+            sensor.image_to_template(1)
+    assert "messy" in info.value.code
+    assert suite.state()["faults"]["fingerprint"] == ["messy_image"]
+
+
+def test_corrupt_fault_breaks_the_checksum_and_clearing_restores_it(suite):
+    path = suite.describe()["devices"]["fingerprint"]["path"]
+    suite.inject("fingerprint", "corrupt")
+    with serial.Serial(path, 57600, timeout=0.2) as port:
+        port.write(VFY_PWD)
+        reply = read_exactly(port, 12)
+        assert reply[:-1] == ACK_OK[:-1] and reply != ACK_OK
+        suite.clear_faults("fingerprint")
+        port.write(VFY_PWD)
+        assert read_exactly(port, 12) == ACK_OK
+
+
+def test_unplugged_fingerprint_port_vanishes_and_comes_back_on_a_new_path(suite):
+    old_path = suite.describe()["devices"]["fingerprint"]["path"]
+    port = serial.Serial(old_path, 57600, timeout=0.2)
+    suite.inject("fingerprint", "unplugged")
+    assert suite.describe()["devices"]["fingerprint"]["status"] == "unplugged"
+    with pytest.raises(serial.SerialException):
+        port.write(VFY_PWD)
+        port.read(12)
+    port.close()
+    suite.clear_faults("fingerprint")
+    with serial.Serial(suite.describe()["devices"]["fingerprint"]["path"], 57600, timeout=0.2) as fresh:
+        fresh.write(VFY_PWD)
+        assert read_exactly(fresh, 12) == ACK_OK
+
+
+def test_slow_fault_delays_replies(suite):
+    suite.inject("fingerprint", "slow", delay_s=0.6)
+    with serial.Serial(suite.describe()["devices"]["fingerprint"]["path"], 57600, timeout=0.2) as port:
+        port.write(VFY_PWD)
+        assert port.read(12) == b""          # nothing within the first 0.2 s
+        assert read_exactly(port, 12) == ACK_OK
+
+
+def test_dropped_fault_loses_bytes(suite):
+    suite.inject("fingerprint", "dropped", every=3)
+    with serial.Serial(suite.describe()["devices"]["fingerprint"]["path"], 57600, timeout=0.3) as port:
+        port.write(VFY_PWD)
+        assert read_exactly(port, 12, timeout_s=0.6) == bytes(b for i, b in enumerate(ACK_OK, 1) if i % 3)
+
+
+# -- camera -----------------------------------------------------------------------------------------
+
+def test_camera_shows_the_voter_probe_face(suite, tests_data):
+    suite.show_voter_face("V0001")
+    expected = cv2.cvtColor(cv2.imread(str(tests_data / "simulators" / "obama-240p.jpg")), cv2.COLOR_BGR2RGB)
+    with Camera(suite.describe()["devices"]["camera"]["url"]) as cam:
+        frame = cam.read_frame()
+    assert frame.shape == expected.shape
+    assert np.abs(frame.astype(int) - expected.astype(int)).mean() < 4
+
+
+def test_camera_faults_through_the_suite_give_typed_errors(suite, tests_data):
+    suite.show_voter_face("V0001")
+    url = suite.describe()["devices"]["camera"]["url"]
+    with Camera(url) as cam:
+        suite.inject("camera", "black")
+        with pytest.raises(BlankFrame):
+            cam.read_frame()
+        suite.clear_faults("camera")
+        cam.read_frame()
+        suite.inject("camera", "frozen")
+        with pytest.raises(FrozenFrame):
+            cam.read_frame()
+        suite.inject("camera", "unplugged")
+        with pytest.raises(CameraUnavailable):
+            cam.read_frame()
+        suite.clear_faults("camera")
+        assert cam.read_frame().ndim == 3
+
+
+def test_camera_scene_defaults_to_face_then_finger(suite, tests_data):
+    suite.place_finger(finger_image(tests_data))
+    assert suite.state()["camera"]["showing"] == "finger"
+    suite.show_voter_face("V0001")
+    assert suite.state()["camera"]["showing"] == "face"
+    suite.set_camera_scene("finger")
+    assert suite.state()["camera"]["showing"] == "finger"
+
+
+@needs_scenes
+@needs_lamp
+def test_finger_glows_only_when_the_lamp_driver_lit_it_and_the_finger_is_inked(suite, tests_data):
+    from hardware.lamp import open_lamp
+
+    suite.place_finger(finger_image(tests_data))
+    suite.set_camera_scene("finger")
+    url = suite.describe()["devices"]["camera"]["url"]
+
+    def blue_glow(frame: np.ndarray) -> float:
+        hsv = cv2.cvtColor(frame, cv2.COLOR_RGB2HSV)
+        band = (hsv[..., 0] >= 95) & (hsv[..., 0] <= 130) & (hsv[..., 1] >= 60) & (hsv[..., 2] >= 80)
+        return float(band.mean())
+
+    glow = {}
+    with serial.Serial(suite.describe()["devices"]["lamp"]["path"], 9600, timeout=0.1) as port, \
+            Camera(url) as cam:
+        lamp = open_lamp(port, kind="lcus")
+        for inked in (False, True):
+            suite.set_ink(inked)
+            for lit in (False, True):
+                lamp.on() if lit else lamp.off()
+                glow[(inked, lit)] = blue_glow(cam.read_frame())
+        lamp.off()
+        lamp.close()
+    assert glow[(True, True)] > 5 * max(glow[(True, False)], glow[(False, True)], glow[(False, False)], 1e-4)
+
+
+@needs_lamp
+def test_lamp_fails_to_light_fault_is_reported_in_state(suite):
+    suite.inject("lamp", "fails_to_light")
+    assert suite.state()["faults"]["lamp"] == ["fails_to_light"]
+
+
+# -- demo voters and errors -------------------------------------------------------------------------
+
+def test_unknown_device_fault_and_voter_are_typed_errors(suite):
+    with pytest.raises(UnknownDevice):
+        suite.inject("printer", "unplugged")
+    with pytest.raises(UnknownFault):
+        suite.inject("fingerprint", "on_fire")
+    with pytest.raises(UnknownFault):
+        suite.inject("camera", "upside_down")
+    with pytest.raises(UnknownVoter):
+        suite.place_voter_finger("V9999", "right_index")
+
+
+def test_voter_actions_without_demo_voters_say_so():
+    with SimulatorSuite(control_port=None) as sim:
+        with pytest.raises(NoDemoVoters):
+            sim.show_voter_face("V0001")
+
+
+def test_place_finger_rejects_colour_images(suite):
+    with pytest.raises(BadImage):
+        suite.place_finger(np.zeros((10, 10, 3), np.uint8))
+
+
+def test_missing_simulator_module_is_not_available_not_faked(suite, monkeypatch):
+    import simulators.suite as suite_module
+
+    def unavailable(name, options):
+        raise suite_module.ModelUnavailable(f"simulators.{name} cannot be imported")
+
+    monkeypatch.setattr(suite_module, "_bind_make_model", unavailable)
+    with SimulatorSuite(control_port=None) as sim:
+        assert sim.describe()["devices"]["lamp"] == {"status": "not available",
+                                                     "reason": "simulators.lamp cannot be imported"}
+        with pytest.raises(DeviceNotAvailable):
+            sim.inject("lamp", "slow")
+
+
+def test_state_never_contains_the_raw_mrz(suite):
+    if suite.describe()["devices"]["card_reader"]["status"] != "ok":
+        pytest.skip("card reader simulator not landed")
+    suite.present_card(KHM_CARD)
+    text = json.dumps(suite.state())
+    assert "IDKHM" not in text and "123456789" not in text
+
+
+# -- control API ------------------------------------------------------------------------------------
+
+def call(base: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_control_api_places_a_finger_and_reports_state(suite):
+    base = suite.describe()["control"]
+    status, reply = call(base, "POST", "/finger", {"voter_id": "V0001", "finger": "right_index"})
+    assert status == 200 and reply["state"]["finger"]["voter_id"] == "V0001"
+    status, reply = call(base, "DELETE", "/finger")
+    assert status == 200 and reply["state"]["finger"] is None
+
+
+def test_control_api_sets_ink_face_scene_and_faults(suite):
+    base = suite.describe()["control"]
+    assert call(base, "POST", "/ink", {"inked": True})[1]["state"]["inked"] is True
+    assert call(base, "POST", "/face", {"voter_id": "V0001"})[1]["state"]["face"]["voter_id"] == "V0001"
+    assert call(base, "POST", "/camera", {"scene": "finger"})[1]["state"]["camera_scene"] == "finger"
+    assert call(base, "DELETE", "/face")[1]["state"]["face"] is None
+    status, reply = call(base, "POST", "/faults/fingerprint", {"fault": "slow", "delay_s": 0.5})
+    assert status == 200 and reply["state"]["faults"]["fingerprint"] == ["slow"]
+    assert call(base, "DELETE", "/faults/fingerprint")[1]["state"]["faults"]["fingerprint"] == []
+
+
+@pytest.mark.parametrize("method, path, body, status, code", [
+    ("POST", "/faults/printer", {"fault": "unplugged"}, 404, "unknown_device"),
+    ("POST", "/faults/fingerprint", {"fault": "on_fire"}, 400, "unknown_fault"),
+    ("POST", "/card", {"voter_id": "V9999"}, 404, "unknown_voter"),
+    ("POST", "/ink", {"inked": "yes"}, 400, "bad_request"),
+    ("POST", "/finger", {"image_b64": "bm90IGFuIGltYWdl"}, 400, "bad_image"),
+    ("GET", "/nowhere", None, 404, "no_such_route"),
+    ("PUT", "/card", {}, 405, "method_not_allowed"),
+])
+def test_control_api_errors_have_stable_codes(suite, method, path, body, status, code):
+    got_status, reply = call(suite.describe()["control"], method, path, body)
+    assert (got_status, reply["ok"], reply["error"]["code"]) == (status, False, code)
+
+
+def test_control_api_accepts_an_uploaded_image(suite, tests_data):
+    import base64
+
+    raw = (tests_data / "simulators" / "fvc2002_db1_101_2.png").read_bytes()
+    status, reply = call(suite.describe()["control"], "POST", "/finger",
+                         {"image_b64": base64.b64encode(raw).decode()})
+    assert status == 200 and reply["state"]["finger"]["width"] == 388
+
+
+def test_stop_closes_the_ptys(voters_file):
+    sim = SimulatorSuite(voters_file).start()
+    path = sim.describe()["devices"]["fingerprint"]["path"]
+    port = serial.Serial(path, 57600, timeout=0.1)
+    sim.stop()
+    with pytest.raises(serial.SerialException):
+        port.write(VFY_PWD)
+        port.read(12)
+    port.close()
