@@ -162,11 +162,9 @@ class _Fields:
 def _century(yy: int, mm: int, dd: int, today: date, *, birth: bool) -> date:
     """Pick the century: a birth date is never in the future; an expiry date lies within 50 years."""
     recent = date(2000 + yy, mm, dd) if _valid(2000 + yy, mm, dd) else None
-    older = date(1900 + yy, mm, dd)  # raises ValueError for impossible dates (1900 is not leap)
     if recent is None:
-        if yy == 0 and mm == 2 and dd == 29:
-            return date(2000, 2, 29)
-        return older
+        return date(1900 + yy, mm, dd)  # raises ValueError for an impossible date
+    older = date(1900 + yy, mm, dd) if _valid(1900 + yy, mm, dd) else recent  # 29 Feb 2000 has no 1900 twin
     if birth:
         return recent if recent <= today else older
     return recent if recent.year <= today.year + 50 else older
