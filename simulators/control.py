@@ -203,7 +203,9 @@ class ControlServer:
     def __init__(self, suite: SimulatorSuite, port: int = 0, *, threads: int = 4,
                  make_app: Callable[[SimulatorSuite], Flask] = create_app):
         self._server = create_server(make_app(suite), host="127.0.0.1", port=port, threads=threads,
-                                     clear_untrusted_proxy_headers=True)
+                                     clear_untrusted_proxy_headers=True,
+                                     # the loop notices close() at its next poll: keep stop() quick
+                                     asyncore_loop_timeout=0.1)
         self.port = int(self._server.effective_port)
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._serve, name="sim-control", daemon=True)

@@ -110,7 +110,7 @@ def _parse_step(index: int, raw: Any, names: set[str]) -> Step:
     if not isinstance(raw, dict):
         raise ScenarioError(f"{where}: a step must be an object with an 'action'")
     action = raw.get("action")
-    if action not in SIM_ACTIONS and action not in OTHER_ACTIONS:
+    if not isinstance(action, str) or (action not in SIM_ACTIONS and action not in OTHER_ACTIONS):
         known = ", ".join(sorted(SIM_ACTIONS) + list(OTHER_ACTIONS))
         raise ScenarioError(f"{where}: unknown action {action!r}; known: {known}")
     name = raw.get("name")
