@@ -1,0 +1,48 @@
+"""Fingerprint engine: minutiae extraction, MCC matching, calibrated scores, 1:N search.
+
+Public API::
+
+    tpl = extract(image, dpi=500, trace=None)   # 2-D uint8 -> Template; LowQualityError(reason)
+    score = compare(probe, candidate)           # -10 log10(FMR)
+    threshold_for_fmr(1e-4)                     # -> 40.0
+    Template.to_iso() / Template.from_iso(data) # TemplateFormatError on bad records
+    Gallery(templates).search(probe, top_k=10)  # [(index, score)], best first
+"""
+from __future__ import annotations
+
+from .calibration import calibrated, threshold_for_fmr
+from .comparison import compare_cylinders
+from .cylinders import Cylinders, cylinders_for
+from .errors import FingerprintError, LowQualityError
+from .extractor import extract
+from .gallery import Gallery
+from .template import MINUTIA_DTYPE, Template
+
+__all__ = ["extract", "compare", "compare_raw", "prepare", "threshold_for_fmr", "Template", "Gallery",
+           "TemplateFormatError", "LowQualityError", "FingerprintError", "MINUTIA_DTYPE"]
+
+
+def prepare(template: Template) -> Cylinders:
+    """The template's cylinders, built once and kept on the template (a prepared probe)."""
+    if template._prepared is None:
+        template._prepared = cylinders_for(template.minutiae, template.dpi)
+    return template._prepared
+
+
+def compare_raw(probe: Template, candidate: Template) -> float:
+    """Uncalibrated MCC similarity in [0, 1] (for calibration and benchmarks)."""
+    return compare_cylinders(prepare(probe), prepare(candidate))
+
+
+def compare(probe: Template, candidate: Template) -> float:
+    """Calibrated similarity: -10 log10 of the false match rate at this score."""
+    return calibrated(compare_raw(probe, candidate))
+
+
+def __getattr__(name: str):
+    # The codec lives in iso.py (written separately); load it only when asked for.
+    if name == "TemplateFormatError":
+        from .iso import TemplateFormatError
+
+        return TemplateFormatError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

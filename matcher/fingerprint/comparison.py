@@ -1,0 +1,171 @@
+"""Comparison of two cylinder sets: local similarities, then LSS-R consolidation (MCC paper, sec. 5).
+
+1. Local similarity of every pair of valid cylinders whose minutiae turn by less than 90 degrees:
+   1 - |a xor b| / (|a| + |b|) over the cells valid in both (norms are square roots of popcounts).
+2. The best one-to-one pairs (greedy on similarity) are relaxed: each pair's weight is reinforced by
+   pairs that agree with it geometrically (distance, relative direction, radial angle), which
+   suppresses pairs that look alike locally but sit in the wrong place.
+3. The score is the mean relaxed weight of the n_P most "efficient" pairs, n_P growing with the
+   number of minutiae (a sigmoid between LSS_MIN_NP and LSS_MAX_NP).
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from . import parameters as P
+from .bits import popcount64
+from .cylinders import SPATIAL_WORDS, Cylinders
+
+
+@numba.njit(cache=True)
+def _angle_diff(a, b):
+    d = a - b
+    while d < -math.pi:
+        d += 2 * math.pi
+    while d >= math.pi:
+        d -= 2 * math.pi
+    return d
+
+
+@numba.njit(cache=True)
+def _sigmoid(v, mu, tau):
+    return 1.0 / (1.0 + math.exp(-tau * (v - mu)))
+
+
+@numba.njit(cache=True)
+def local_similarities(a_t, a_bits, a_mask, a_valid, b_t, b_bits, b_mask, b_valid, nd, max_angle,
+                       min_common):
+    m = a_t.size
+    n = b_t.size
+    sw = a_mask.shape[1]
+    out = np.zeros((m, n), np.float32)
+    common = np.empty(sw, np.uint64)
+    for i in range(m):
+        if not a_valid[i]:
+            continue
+        for j in range(n):
+            if not b_valid[j]:
+                continue
+            if abs(_angle_diff(a_t[i], b_t[j])) > max_angle:
+                continue
+            shared = 0
+            for s in range(sw):
+                common[s] = a_mask[i, s] & b_mask[j, s]
+                shared += popcount64(common[s])
+            if shared < min_common:
+                continue
+            pa = 0
+            pb = 0
+            px = 0
+            for k in range(nd):
+                for s in range(sw):
+                    wa = a_bits[i, k * sw + s] & common[s]
+                    wb = b_bits[j, k * sw + s] & common[s]
+                    pa += popcount64(wa)
+                    pb += popcount64(wb)
+                    px += popcount64(wa ^ wb)
+            norms = math.sqrt(pa) + math.sqrt(pb)
+            if norms > 0:
+                out[i, j] = 1.0 - math.sqrt(px) / norms
+    return out
+
+
+@numba.njit(cache=True)
+def consolidate(sim, a_x, a_y, a_t, b_x, b_y, b_t, count_a, count_b, params):
+    min_np, max_np, mu_p, tau_p, w_r, iterations = params[0], params[1], params[2], params[3], params[4], params[5]
+    mu1, tau1, mu2, tau2, mu3, tau3 = params[6], params[7], params[8], params[9], params[10], params[11]
+    m, n = sim.shape
+    n_p = int(min_np + round(_sigmoid(min(count_a, count_b), mu_p, tau_p) * (max_np - min_np)))
+    flat = sim.ravel()
+    order = np.argsort(-flat)
+    n_r = min(m, n)
+    used_a = np.zeros(m, np.bool_)
+    used_b = np.zeros(n, np.bool_)
+    pa = np.empty(n_r, np.int64)
+    pb = np.empty(n_r, np.int64)
+    lam = np.empty(n_r)
+    count = 0
+    for idx in order:
+        if count >= n_r or flat[idx] <= 0:
+            break
+        i = idx // n
+        j = idx % n
+        if used_a[i] or used_b[j]:
+            continue
+        used_a[i] = True
+        used_b[j] = True
+        pa[count] = i
+        pb[count] = j
+        lam[count] = flat[idx]
+        count += 1
+    if count == 0:
+        return 0.0
+    if count == 1:
+        return lam[0] / max(n_p, 1)
+    # Geometric compatibility of every two selected pairs.
+    rho = np.zeros((count, count))
+    for t in range(count):
+        i1, j1 = pa[t], pb[t]
+        for k in range(t + 1, count):
+            i2, j2 = pa[k], pb[k]
+            da = math.hypot(a_x[i1] - a_x[i2], a_y[i1] - a_y[i2])
+            db = math.hypot(b_x[j1] - b_x[j2], b_y[j1] - b_y[j2])
+            d1 = abs(da - db)
+            d2 = abs(_angle_diff(_angle_diff(a_t[i1], a_t[i2]), _angle_diff(b_t[j1], b_t[j2])))
+            ra = _angle_diff(a_t[i1], math.atan2(a_y[i2] - a_y[i1], a_x[i2] - a_x[i1]))
+            rb = _angle_diff(b_t[j1], math.atan2(b_y[j2] - b_y[j1], b_x[j2] - b_x[j1]))
+            d3 = abs(_angle_diff(ra, rb))
+            r = _sigmoid(d1, mu1, tau1) * _sigmoid(d2, mu2, tau2) * _sigmoid(d3, mu3, tau3)
+            rho[t, k] = r
+            rho[k, t] = r
+    initial = lam[:count].copy()
+    current = initial.copy()
+    nxt = np.empty(count)
+    for _ in range(int(iterations)):
+        for t in range(count):
+            acc = 0.0
+            for k in range(count):
+                acc += rho[t, k] * current[k]
+            nxt[t] = w_r * current[t] + (1 - w_r) * acc / (count - 1)
+        current[:] = nxt
+    efficiency = current / initial
+    best = np.argsort(-efficiency)
+    take = min(n_p, count)
+    total = 0.0
+    for q in range(take):
+        total += current[best[q]]
+    # Dividing by n_P (not by the pairs found) penalises prints with too few correspondences.
+    return total / n_p
+
+
+_PARAMS = np.array([P.LSS_MIN_NP, P.LSS_MAX_NP, P.LSS_MU_P, P.LSS_TAU_P, P.LSSR_WEIGHT, P.LSSR_ITERATIONS,
+                    P.LSSR_MU_DIST, P.LSSR_TAU_DIST, P.LSSR_MU_ANGLE, P.LSSR_TAU_ANGLE,
+                    P.LSSR_MU_RADIAL, P.LSSR_TAU_RADIAL], np.float64)
+
+
+def _min_common_cells() -> int:
+    ns = P.MCC_NS
+    delta = 2.0 * P.MCC_RADIUS / ns
+    centres = (np.arange(ns) - (ns - 1) / 2.0) * delta
+    in_disc = int(((centres[:, None] ** 2 + centres[None, :] ** 2) <= P.MCC_RADIUS ** 2).sum())
+    return int(math.ceil(P.MCC_MIN_COMMON_FRACTION * in_disc))
+
+
+MIN_COMMON_CELLS = _min_common_cells()
+
+
+@numba.njit(cache=True)
+def raw_score(a_x, a_y, a_t, a_bits, a_mask, a_valid, b_x, b_y, b_t, b_bits, b_mask, b_valid,
+              nd, max_angle, min_common, params):
+    sim = local_similarities(a_t, a_bits, a_mask, a_valid, b_t, b_bits, b_mask, b_valid, nd, max_angle,
+                             min_common)
+    return consolidate(sim, a_x, a_y, a_t, b_x, b_y, b_t, a_valid.sum(), b_valid.sum(), params)
+
+
+def compare_cylinders(a: Cylinders, b: Cylinders) -> float:
+    """Raw MCC LSS-R similarity in [0, 1]."""
+    return float(raw_score(a.x, a.y, a.angle, a.bits, a.mask, a.valid, b.x, b.y, b.angle, b.bits, b.mask,
+                           b.valid, P.MCC_ND, P.MCC_MAX_ANGLE_DIFF, MIN_COMMON_CELLS, _PARAMS))

@@ -1,0 +1,95 @@
+"""Every tuning constant of the fingerprint engine, in one place.
+
+Lengths are given in pixels at the reference resolution of 500 dpi and scaled by ``dpi / 500`` where
+they are used (see :func:`at_dpi`), so the pipeline works at each sensor's own resolution.
+Angles are in radians.
+"""
+from __future__ import annotations
+
+import math
+
+REFERENCE_DPI = 500.0
+
+
+def at_dpi(length_at_500: float, dpi: float) -> float:
+    """A length in pixels at 500 dpi, expressed in pixels at ``dpi``."""
+    return length_at_500 * dpi / REFERENCE_DPI
+
+
+# --- segmentation -------------------------------------------------------------------------
+SEGMENT_SIGMA = 8.0                # Gaussian window of the local contrast measure
+SEGMENT_CONTRAST_FRACTION = 0.25   # foreground: local std above this fraction of the 95th percentile
+SEGMENT_MIN_STD = 6.0              # grey levels; below this a region is flat whatever the image
+SEGMENT_CLOSE = 15.0               # closing radius that joins ridges into one area
+SEGMENT_ERODE = 6.0                # erosion that drops the blurred rim of the print
+
+# --- orientation --------------------------------------------------------------------------
+ORIENT_GRADIENT_SIGMA = 1.0        # pre-smoothing before Sobel
+ORIENT_SIGMA = 7.0                 # averaging window of the gradient tensor
+ORIENT_SMOOTH_SIGMA = 5.0          # smoothing of the doubled-angle field after averaging
+
+# --- ridge frequency ----------------------------------------------------------------------
+FREQ_BLOCK = 32                    # oriented window side for the x-signature
+FREQ_STEP = 16                     # grid step of frequency samples
+FREQ_MIN_PERIOD = 5.0              # plausible ridge periods (pixels at 500 dpi)
+FREQ_MAX_PERIOD = 15.0
+FREQ_DEFAULT_PERIOD = 9.0
+FREQ_MIN_COHERENCE = 0.5           # blocks below this coherence do not vote for the period
+
+# --- enhancement --------------------------------------------------------------------------
+ENHANCE_ORIENTATIONS = 16          # Gabor bank size (orientation quantisation pi/16)
+ENHANCE_SIGMA_FRACTION = 0.45      # Gabor envelope sigma as a fraction of the ridge period
+ENHANCE_NORMALISE_SIGMA = 12.0     # local mean/contrast normalisation window
+
+# --- binarisation -------------------------------------------------------------------------
+BINARISE_SMOOTH = 1.0              # tiny blur on the filtered image before the zero threshold
+
+# --- minutiae -----------------------------------------------------------------------------
+MINUTIA_TRACE_LENGTH = 14.0        # pixels followed along the skeleton to measure a direction
+MINUTIA_BORDER_DISTANCE = 14.0     # minutiae closer than this to the mask edge are edge artefacts
+MINUTIA_MIN_COHERENCE = 0.25       # minutiae in incoherent (scarred/noisy) areas are dropped
+SPUR_LENGTH = 10.0                 # an ending whose ridge meets a bifurcation within this is a spur
+BREAK_DISTANCE = 14.0              # two facing endings closer than this are a broken ridge
+BREAK_ANGLE = math.radians(55.0)   # "facing": directions opposite within this
+BRIDGE_DISTANCE = 10.0             # two bifurcations closer than this are a bridge between ridges
+CLUSTER_RADIUS = 16.0              # more than CLUSTER_MAX other minutiae within this: noise
+CLUSTER_MAX = 3
+MAX_MINUTIAE = 80                  # keep the best this many (by quality)
+
+# --- quality and refusal ------------------------------------------------------------------
+MIN_FOREGROUND_MM2 = 20.0          # less usable ridge area than this: ask for a recapture
+MIN_MINUTIAE = 6                   # fewer minutiae than this: nothing to match on
+MIN_MEAN_COHERENCE = 0.22          # foreground too incoherent (smudge, noise): recapture
+
+# --- Minutia Cylinder-Code (Cappelli, Ferrara, Maltoni 2010), lengths at 500 dpi ---------
+MCC_RADIUS = 70.0
+MCC_NS = 16                        # spatial cells per side
+MCC_ND = 6                         # directional cells
+MCC_SIGMA_S = 28.0 / 3.0
+MCC_SIGMA_D = 2.0 * math.pi / 9.0
+MCC_MU_PSI = 0.01                  # cell on when the contribution exceeds this
+MCC_HULL_MARGIN = 50.0             # cells beyond the minutiae convex hull plus this are invalid
+MCC_MIN_VALID_FRACTION = 0.60      # of the cells inside the disc
+MCC_MIN_NEIGHBOURS = 2
+MCC_MAX_ANGLE_DIFF = math.pi / 2   # cylinders of minutiae turned more than this are not compared
+MCC_MIN_COMMON_FRACTION = 0.6      # of valid cells two cylinders must share to be compared
+
+# LSS-R consolidation
+LSS_MIN_NP = 4
+LSS_MAX_NP = 12
+LSS_MU_P = 20.0
+LSS_TAU_P = 0.4
+LSSR_WEIGHT = 0.5
+LSSR_ITERATIONS = 5
+LSSR_MU_DIST = 5.0
+LSSR_TAU_DIST = -8.0 / 5.0
+LSSR_MU_ANGLE = math.pi / 12
+LSSR_TAU_ANGLE = -30.0
+LSSR_MU_RADIAL = math.pi / 12
+LSSR_TAU_RADIAL = -30.0
+
+# --- 1:N pre-filter -----------------------------------------------------------------------
+INDEX_TABLES = 8                   # hash functions per cylinder
+INDEX_BITS = 10                    # sampled bits per hash -> 2**INDEX_BITS buckets per table
+INDEX_SEED = 20100709              # fixed so every kiosk builds the same codes
+RERANK_CANDIDATES = 1000           # exact comparisons after the pre-filter

@@ -1,0 +1,38 @@
+"""Quality: per-minutia confidence and a 0-100 image score that predicts matching failure.
+
+The image score multiplies three factors, each saturating at a level typical of a good capture:
+usable ridge area, ridge clarity (orientation coherence over the finger) and minutia count. A print
+that is small, smudged or nearly featureless scores low, and below hard floors extraction refuses it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import parameters as P
+
+GOOD_AREA_MM2 = 120.0
+GOOD_COHERENCE = 0.55
+GOOD_MINUTIAE = 25
+
+
+def foreground_mm2(mask: np.ndarray, dpi: float) -> float:
+    pixel_mm = 25.4 / dpi
+    return float(mask.sum()) * pixel_mm * pixel_mm
+
+
+def mean_coherence(coherence: np.ndarray, mask: np.ndarray) -> float:
+    return float(coherence[mask].mean()) if mask.any() else 0.0
+
+
+def minutia_quality(x: np.ndarray, y: np.ndarray, coherence: np.ndarray) -> np.ndarray:
+    """0-100 per minutia from the local ridge coherence (clear ridges: reliable position/direction)."""
+    xi = np.clip(np.round(x).astype(int), 0, coherence.shape[1] - 1)
+    yi = np.clip(np.round(y).astype(int), 0, coherence.shape[0] - 1)
+    return np.clip(np.round(coherence[yi, xi] * 110.0), 1, 100).astype(np.uint8)
+
+
+def image_quality(area_mm2: float, clarity: float, minutiae: int) -> int:
+    area = min(1.0, area_mm2 / GOOD_AREA_MM2)
+    clear = min(1.0, max(0.0, (clarity - P.MIN_MEAN_COHERENCE) / (GOOD_COHERENCE - P.MIN_MEAN_COHERENCE)))
+    count = min(1.0, minutiae / GOOD_MINUTIAE)
+    return int(round(100.0 * area * clear * count))
