@@ -25,7 +25,8 @@ def _start(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     try:
         suite = SimulatorSuite(args.demo_voters, transport=args.transport, control_port=args.control_port,
-                               camera_port=args.camera_port, seed=args.seed).start()
+                               camera_port=args.camera_port, seed=args.seed, card_framing=args.card_framing,
+                               lamp_kind=args.lamp_kind).start()
     except (SimulatorError, OSError) as exc:
         print(f"kiosk-sim: cannot start: {exc}", file=sys.stderr)
         return 1
@@ -80,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="serial devices on pseudo-terminals (default) or TCP sockets (socket:// URLs)")
     start.add_argument("--control-port", type=int, default=0, metavar="N", help="control API port (default: any free)")
     start.add_argument("--camera-port", type=int, default=0, metavar="N", help="camera HTTP port (default: any free)")
+    start.add_argument("--card-framing", choices=("desko", "3m", "plain"), default="desko",
+                       help="how the MRZ reader frames a card's zone (default desko)")
+    start.add_argument("--lamp-kind", choices=("lcus", "numato"), default="lcus", help="UV lamp relay board")
     start.add_argument("--seed", type=int, default=0, help="seed for the simulated sensor noise")
     start.set_defaults(handler=_start)
 

@@ -9,7 +9,8 @@ Routes (bodies are JSON; every success answers ``{"ok": true, "state": {...}}``,
 ``POST /card``              ``{"voter_id": "V0001"}`` or ``{"mrz": ["line1", "line2", "line3"]}``
 ``DELETE /card``            take the card off the reader
 ``POST /finger``            ``{"voter_id": "V0001", "finger": "right_index"}``, ``{"path": "/abs/x.tif"}``,
-                            ``{"dataset": "fingerprints/fvc2002/DB1_B/101_2.tif"}`` or ``{"image_b64": ...}``
+                            ``{"dataset": "fingerprints/fvc2002/DB1_B/101_2.tif"}`` or ``{"image_b64": ...}``;
+                            optional ``"dpi"`` when the image is not at the sensor's resolution
 ``DELETE /finger``          lift the finger
 ``POST /ink``               ``{"inked": true}``
 ``POST /face``              ``{"voter_id": ...}``, ``{"path": ...}``, ``{"dataset": ...}`` or ``{"image_b64": ...}``
@@ -66,6 +67,15 @@ def _decode_b64_image(text: Any, flags: int) -> np.ndarray:
     if image is None:
         raise BadImage("image_b64 does not decode to an image")
     return image
+
+
+def _dpi(body: dict) -> float | None:
+    value = body.get("dpi")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadRequest("dpi must be a number (the image's resolution, e.g. 569 for FVC2002 DB2)")
+    return float(value)
 
 
 def _body() -> dict:
@@ -127,12 +137,13 @@ def create_app(suite: SimulatorSuite) -> Flask:
         if "voter_id" in body:
             suite.place_voter_finger(str(body["voter_id"]), str(body.get("finger", "right_index")))
         elif "path" in body:
-            suite.place_finger_file(str(body["path"]))
+            suite.place_finger_file(str(body["path"]), dpi=_dpi(body))
         elif "dataset" in body:
             path = _dataset_file(str(body["dataset"]))
-            suite.place_finger(read_gray_image(path), source={"dataset": str(body["dataset"])})
+            suite.place_finger(read_gray_image(path), dpi=_dpi(body), source={"dataset": str(body["dataset"])})
         elif "image_b64" in body:
-            suite.place_finger(_decode_b64_image(body["image_b64"], cv2.IMREAD_GRAYSCALE), source={"upload": True})
+            suite.place_finger(_decode_b64_image(body["image_b64"], cv2.IMREAD_GRAYSCALE), dpi=_dpi(body),
+                               source={"upload": True})
         else:
             raise BadRequest("POST /finger needs 'voter_id' (+ 'finger'), 'path', 'dataset' or 'image_b64'")
         return done()

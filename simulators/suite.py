@@ -287,16 +287,20 @@ class SimulatorSuite:
             self._card = None
 
     # -- finger ---------------------------------------------------------------------------------
-    def place_finger(self, image: np.ndarray, *, source: dict | None = None) -> None:
+    def place_finger(self, image: np.ndarray, *, dpi: float | None = None, source: dict | None = None) -> None:
+        """Put a finger on the sensor (and in the UV cradle). ``dpi``: the image's resolution when it
+        is not the sensor's, so the simulator can scale it as the real sensor would see the finger."""
         if not isinstance(image, np.ndarray) or image.ndim != 2 or image.dtype != np.uint8:
             raise BadImage("a finger image must be a 2-D uint8 (greyscale) array")
+        if dpi is not None and not 100 <= float(dpi) <= 2000:
+            raise BadRequest("dpi must be between 100 and 2000")
         with self._lock:
-            _bind_place_finger(self._slot("fingerprint").model, image)
+            _bind_place_finger(self._slot("fingerprint").model, image, dpi)
             self._finger = {"height": int(image.shape[0]), "width": int(image.shape[1]), **(source or {})}
             self._update_camera()
 
-    def place_finger_file(self, path: str | Path) -> None:
-        self.place_finger(read_gray_image(path), source={"file": Path(path).name})
+    def place_finger_file(self, path: str | Path, dpi: float | None = None) -> None:
+        self.place_finger(read_gray_image(path), dpi=dpi, source={"file": Path(path).name})
 
     def place_voter_finger(self, voter_id: str, finger: str = "right_index") -> None:
         voter = self._voter(voter_id)
@@ -532,8 +536,8 @@ def _bind_remove_card(model: Any) -> None:
     model.remove_card()
 
 
-def _bind_place_finger(model: Any, image: np.ndarray) -> None:
-    model.place_finger(image)
+def _bind_place_finger(model: Any, image: np.ndarray, dpi: float | None) -> None:
+    model.place_finger(image, source_dpi=dpi)
 
 
 def _bind_lift_finger(model: Any) -> None:

@@ -415,3 +415,26 @@ def test_stop_closes_the_ptys(voters_file):
         port.write(VFY_PWD)
         port.read(12)
     port.close()
+
+
+def test_control_api_places_a_dataset_finger_at_its_own_resolution(suite, datasets):
+    status, reply = call(suite.describe()["control"], "POST", "/finger",
+                         {"dataset": "fingerprints/fvc2002/DB2_B/101_1.tif", "dpi": 569})
+    assert status == 200 and reply["state"]["finger"]["dataset"].endswith("101_1.tif")
+    status, reply = call(suite.describe()["control"], "POST", "/finger", {"dataset": "../../etc/passwd"})
+    assert status == 400 and reply["error"]["code"] == "bad_request"
+
+
+@needs_card_reader
+def test_3m_framing_with_a_bad_bcc_is_a_protocol_error_in_the_driver(voters_file):
+    from hardware.errors import ProtocolError
+    from hardware.idcard import IdCardReader
+
+    with SimulatorSuite(voters_file, control_port=None, card_framing="3m") as sim:
+        assert sim.describe()["devices"]["card_reader"]["framing"] == "3m"
+        sim.inject("card_reader", "bad_bcc")
+        with serial.Serial(sim.describe()["devices"]["card_reader"]["path"], 9600, timeout=0.05) as port:
+            reader = IdCardReader(port, framing="3m")
+            sim.present_voter_card("V0001")
+            with pytest.raises(ProtocolError):
+                reader.read_document(timeout=3)
