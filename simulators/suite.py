@@ -257,10 +257,12 @@ class SimulatorSuite:
             self._require_running()
             assert self._camera is not None
             lamp = self._slots.get("lamp")
+            fingerprint = self._slots.get("fingerprint")
             return {
                 "card": self._card, "finger": self._finger, "face": self._face, "inked": self._inked,
                 "camera_scene": self._camera_scene, "camera": self._camera.state(),
                 "lamp": None if lamp is None else _bind_lamp_state(lamp.model),
+                "fingerprint_module": None if fingerprint is None else fingerprint.model.state(),
                 "faults": {name: sorted(faults) for name, faults in self._device_faults.items()},
                 "voters": sorted(self.voters),
             }

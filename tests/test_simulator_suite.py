@@ -438,3 +438,19 @@ def test_3m_framing_with_a_bad_bcc_is_a_protocol_error_in_the_driver(voters_file
             sim.present_voter_card("V0001")
             with pytest.raises(ProtocolError):
                 reader.read_document(timeout=3)
+
+
+def test_tcp_device_unplugged_refuses_connections_and_comes_back_on_the_same_url():
+    with SimulatorSuite(transport="tcp", control_port=None) as sim:
+        url = sim.describe()["devices"]["fingerprint"]["path"]
+        sim.inject("fingerprint", "unplugged")
+        with pytest.raises(serial.SerialException):
+            serial.serial_for_url(url, timeout=0.5)
+        sim.clear_faults("fingerprint")
+        assert sim.describe()["devices"]["fingerprint"]["path"] == url
+        port = serial.serial_for_url(url, timeout=0.5)
+        try:
+            port.write(VFY_PWD)
+            assert read_exactly(port, 12) == ACK_OK
+        finally:
+            port.close()
