@@ -281,13 +281,14 @@ class CameraServer:
         self._listen()
 
     def _listen(self) -> None:
-        # The port of an unplugged camera may linger in TIME_WAIT for a moment: retry briefly.
-        for attempt in range(50):
+        # SO_REUSEADDR lets a replugged camera take its port back at once; a port held by another
+        # program fails after a few short retries.
+        for attempt in range(5):
             try:
                 self._server = _CameraHttpServer(("127.0.0.1", self.port), self.camera)
                 break
             except OSError:
-                if attempt == 49 or self.port == 0:
+                if attempt == 4 or self.port == 0:
                     raise
                 time.sleep(0.05)
         assert self._server is not None

@@ -173,28 +173,40 @@ class SimulatorSuite:
         with self._lock:
             if self._running:
                 return self
-            for name in SERIAL_DEVICES:
-                try:
-                    model, info = _bind_make_model(name, self._options)
-                except ModelUnavailable as exc:
-                    self._missing[name] = str(exc)
-                    continue
-                slot = _SerialSlot(name, model, info=info)
-                self._plug(slot)
-                self._slots[name] = slot
-            self._camera = CameraSimulator(lamp_lit=self._lamp_lit, rng=np.random.default_rng(self._seed))
-            self._camera_server = CameraServer(self._camera, self._camera_port)
-            self._running = True
-            if self._control_port is not None:
-                from simulators.control import ControlServer
-                self._control = ControlServer(self, port=self._control_port)
+            self._missing.clear()
+            self._card = self._finger = self._face = None
+            self._inked, self._camera_scene = False, None
+            self._device_faults = {name: {} for name in DEVICE_NAMES}
+            try:
+                for name in SERIAL_DEVICES:
+                    try:
+                        model, info = _bind_make_model(name, self._options)
+                    except ModelUnavailable as exc:
+                        self._missing[name] = str(exc)
+                        continue
+                    slot = _SerialSlot(name, model, info=info)
+                    self._slots[name] = slot
+                    self._plug(slot)
+                self._camera = CameraSimulator(lamp_lit=self._lamp_lit, rng=np.random.default_rng(self._seed))
+                self._camera_server = CameraServer(self._camera, self._camera_port)
+                self._running = True
+                if self._control_port is not None:
+                    from simulators.control import ControlServer
+                    self._control = ControlServer(self, port=self._control_port)
+            except BaseException:
+                self.stop()  # a port in use must not leave PTYs and threads behind
+                raise
             return self
 
     def stop(self) -> None:
+        """Close the control API, every PTY/socket and the camera. Safe to call twice."""
+        # The control API's workers may be waiting for the suite lock: close it without holding the lock.
         with self._lock:
-            if self._control is not None:
-                self._control.close()
-                self._control = None
+            control, self._control = self._control, None
+            self._running = False
+        if control is not None:
+            control.close()
+        with self._lock:
             for slot in self._slots.values():
                 if slot.transport is not None:
                     slot.transport.close()
@@ -203,7 +215,6 @@ class SimulatorSuite:
             if self._camera_server is not None:
                 self._camera_server.close()
                 self._camera_server = None
-            self._running = False
 
     def __enter__(self) -> "SimulatorSuite":
         return self.start()
@@ -225,7 +236,7 @@ class SimulatorSuite:
 
     def _slot(self, name: str) -> _SerialSlot:
         self._require_running()
-        if name not in DEVICE_NAMES:
+        if name not in SERIAL_DEVICES:
             raise UnknownDevice(f"unknown device {name!r}; devices: {', '.join(DEVICE_NAMES)}")
         if name in self._missing:
             raise DeviceNotAvailable(f"the {name} simulator is not available: {self._missing[name]}")

@@ -454,3 +454,29 @@ def test_tcp_device_unplugged_refuses_connections_and_comes_back_on_the_same_url
             assert read_exactly(port, 12) == ACK_OK
         finally:
             port.close()
+
+
+def test_a_camera_port_in_use_fails_start_and_leaves_nothing_open():
+    import threading
+
+    busy = __import__("socket").create_server(("127.0.0.1", 0))
+    before = threading.active_count()
+    try:
+        sim = SimulatorSuite(control_port=None, camera_port=busy.getsockname()[1])
+        with pytest.raises(OSError):
+            sim.start()
+        assert not sim.running
+        time.sleep(0.2)
+        assert threading.active_count() == before
+    finally:
+        busy.close()
+
+
+def test_stopped_suite_refuses_operations(voters_file):
+    from simulators.suite import NotRunning
+
+    sim = SimulatorSuite(voters_file, control_port=None).start()
+    sim.stop()
+    sim.stop()
+    with pytest.raises(NotRunning):
+        sim.present_voter_card("V0001")
