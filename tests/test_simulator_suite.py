@@ -271,6 +271,13 @@ def test_camera_scene_defaults_to_face_then_finger(suite, tests_data):
     assert suite.state()["camera"]["showing"] == "finger"
 
 
+def blue_glow(frame: np.ndarray) -> float:
+    """Fraction of pixels in the blue ink's emission band (hardware.md section 4)."""
+    hsv = cv2.cvtColor(frame, cv2.COLOR_RGB2HSV)
+    band = (hsv[..., 0] >= 95) & (hsv[..., 0] <= 130) & (hsv[..., 1] >= 60) & (hsv[..., 2] >= 80)
+    return float(band.mean())
+
+
 @needs_scenes
 @needs_lamp
 def test_finger_glows_only_when_the_lamp_driver_lit_it_and_the_finger_is_inked(suite, tests_data):
@@ -279,11 +286,6 @@ def test_finger_glows_only_when_the_lamp_driver_lit_it_and_the_finger_is_inked(s
     suite.place_finger(finger_image(tests_data))
     suite.set_camera_scene("finger")
     url = suite.describe()["devices"]["camera"]["url"]
-
-    def blue_glow(frame: np.ndarray) -> float:
-        hsv = cv2.cvtColor(frame, cv2.COLOR_RGB2HSV)
-        band = (hsv[..., 0] >= 95) & (hsv[..., 0] <= 130) & (hsv[..., 1] >= 60) & (hsv[..., 2] >= 80)
-        return float(band.mean())
 
     glow = {}
     with serial.Serial(suite.describe()["devices"]["lamp"]["path"], 9600, timeout=0.1) as port, \
@@ -299,10 +301,23 @@ def test_finger_glows_only_when_the_lamp_driver_lit_it_and_the_finger_is_inked(s
     assert glow[(True, True)] > 5 * max(glow[(True, False)], glow[(False, True)], glow[(False, False)], 1e-4)
 
 
+@needs_scenes
 @needs_lamp
-def test_lamp_fails_to_light_fault_is_reported_in_state(suite):
+def test_lamp_that_fails_to_light_is_caught_by_the_driver_and_the_ink_does_not_glow(suite, tests_data):
+    from hardware.lamp import LampError, open_lamp
+
+    suite.place_finger(finger_image(tests_data))
+    suite.set_ink(True)
     suite.inject("lamp", "fails_to_light")
     assert suite.state()["faults"]["lamp"] == ["fails_to_light"]
+    with serial.Serial(suite.describe()["devices"]["lamp"]["path"], 9600, timeout=0.1) as port, \
+            Camera(suite.describe()["devices"]["camera"]["url"]) as cam:
+        lamp = open_lamp(port, kind="lcus")
+        with pytest.raises(LampError):
+            lamp.on()
+        assert suite.state()["lamp"]["lit"] is False
+        assert blue_glow(cam.read_frame()) < 0.002
+        lamp.close()
 
 
 # -- demo voters and errors -------------------------------------------------------------------------
