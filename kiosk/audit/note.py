@@ -193,6 +193,9 @@ def open_note(note: str, verifiers: list[Verifier], *, strict: bool = True) -> t
     for sig in parsed.signatures:
         verifier = by_id.get((sig.name, sig.key_hash))
         if verifier is None:
+            if strict and any(v.name == sig.name for v in verifiers):
+                raise NoteError(f"signature by a key named {sig.name!r} that is not the known key of that "
+                                "name (another key, or a damaged key hash)")
             if strict:
                 raise NoteError(f"signature by unknown key {sig.name!r}")
             continue
