@@ -495,3 +495,25 @@ def test_stopped_suite_refuses_operations(voters_file):
     sim.stop()
     with pytest.raises(NotRunning):
         sim.present_voter_card("V0001")
+
+
+@needs_scenes
+@needs_lamp
+@pytest.mark.skipif(not has("hardware.ink"), reason="ink check (hardware.ink) not landed")
+def test_ink_check_end_to_end_through_the_lamp_driver_and_the_camera_adapter(suite, tests_data):
+    """The kiosk's real path: LCUS driver on a PTY, HTTP camera adapter, capture_ink_frames, detect_ink."""
+    from hardware.ink import capture_ink_frames, detect_ink
+    from hardware.lamp import open_lamp
+
+    suite.place_finger(finger_image(tests_data))
+    suite.set_camera_scene("finger")
+    devices = suite.describe()["devices"]
+    decisions = {}
+    with serial.Serial(devices["lamp"]["path"], 9600, timeout=0.1) as port, Camera(devices["camera"]["url"]) as cam:
+        lamp = open_lamp(port, kind="lcus")
+        for inked in (False, True):
+            suite.set_ink(inked)
+            decisions[inked] = detect_ink(*capture_ink_frames(lamp, cam)).decision
+            assert suite.state()["lamp"]["lit"] is False  # OFF again after the capture
+        lamp.close()
+    assert decisions == {False: "no_ink", True: "ink"}
