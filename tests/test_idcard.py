@@ -5,6 +5,7 @@ import functools
 import logging
 import operator
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -211,7 +212,10 @@ def test_two_cards_are_read_in_order():
 def test_flush_forgets_a_card_swiped_before_the_session():
     with reader_on_pty("desko") as (model, _, reader):
         model.present_card(KHM)
-        present_later(model, TD3, delay=0.3).join()
+        model.present_card(TD3)
+        deadline = time.monotonic() + 3
+        while reader.port.in_waiting < len(model.sent) and time.monotonic() < deadline:
+            time.sleep(0.01)  # the PTY hands bytes over asynchronously
         reader.flush()
         assert reader.read_document(timeout=0.2) is None
 
