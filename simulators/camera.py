@@ -14,7 +14,8 @@ What the camera sees (``CameraSimulator.frame()``):
 
 ``scene`` picks one explicitly (``"face"`` or ``"finger"``); ``None`` (the default) shows the face
 when one is shown and the finger otherwise. Every frame gets a little sensor noise, because a real
-sensor never repeats a frame bit for bit (the adapter relies on that to spot a frozen picture).
+sensor never repeats a frame bit for bit (the adapter relies on that to spot a frozen picture); the
+finger renderer adds its own.
 
 Faults: ``unplugged`` (the server stops listening: connection refused, open streams closed),
 ``frozen`` (the same JPEG again and again) and ``black`` (all-black frames).
@@ -61,11 +62,9 @@ def empty_cradle(lamp_lit: bool, height: int = 240, width: int = 320) -> np.ndar
 
 
 def add_sensor_noise(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """+-1 level of noise on about a quarter of the pixels: invisible, but never a repeated frame."""
-    noise = rng.integers(-1, 2, size=frame.shape[:2], dtype=np.int16)
-    noise[rng.random(frame.shape[:2]) > 0.25] = 0
-    noisy = frame.astype(np.int16) + noise[..., None]
-    return np.clip(noisy, 0, 255).astype(np.uint8)
+    """+1 level on about an eighth of the pixels: invisible, but never a repeated frame."""
+    bump = (rng.random(frame.shape[:2], dtype=np.float32) < 0.125).astype(np.uint8)
+    return cv2.add(np.ascontiguousarray(frame), cv2.merge([bump, bump, bump]))  # saturating at 255
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
@@ -170,8 +169,8 @@ class CameraSimulator:
                     base = empty_cradle(lit)
                 elif self._render_finger is None:
                     raise CameraFaultError("the finger renderer (simulators.scenes) is not available")
-                else:
-                    base = self._render_finger(lamp_on=lit, inked=self._inked, rng=self._rng)
+                else:  # the renderer adds its own sensor noise
+                    return self._render_finger(lamp_on=lit, inked=self._inked, rng=self._rng)
             return add_sensor_noise(base, self._rng)
 
     def jpeg(self) -> bytes:
