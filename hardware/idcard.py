@@ -235,16 +235,25 @@ class _PendingFrame:
 class IdCardReader:
     """Reads ID documents from a serial MRZ reader.
 
-    ``port`` is any pyserial-like object (``serial.Serial``, ``serial_for_url("loop://")``...).
+    ``port`` is any pyserial-like object (``serial.Serial``, ``serial_for_url("loop://")``...) or
+    a path/URL, which is then opened at ``baudrate`` 8N1 and closed by :meth:`close`.
     The reader sets ``port.timeout`` to its short poll interval so it can watch its deadlines.
     """
 
     POLL_S = 0.05
 
-    def __init__(self, port: SerialPort, framing: FramingName = "auto", strictness: mrz.Strictness = "reject", *,
-                 frame_timeout: float = 1.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, port: SerialPort | str, framing: FramingName = "auto", strictness: mrz.Strictness = "reject", *,
+                 frame_timeout: float = 1.0, clock: Callable[[], float] = time.monotonic, baudrate: int = 9600):
         if strictness not in ("reject", "warn"):
             raise ValueError("strictness must be 'reject' or 'warn'")
+        self._owned_port = None
+        if isinstance(port, str):
+            import serial  # only needed when we open the port ourselves
+
+            try:
+                port = self._owned_port = serial.serial_for_url(port, baudrate=baudrate, timeout=self.POLL_S)
+            except (OSError, ValueError) as exc:
+                raise DeviceUnavailable("card reader port could not be opened") from exc
         self.port = port
         self.decoder = FrameDecoder(framing)
         self.strictness = strictness
@@ -256,6 +265,17 @@ class IdCardReader:
     @property
     def framing(self) -> str:
         return self.decoder.framing
+
+    def close(self) -> None:
+        """Close the port if this reader opened it (a caller's port is left alone)."""
+        if self._owned_port is not None:
+            self._owned_port.close()
+
+    def __enter__(self) -> "IdCardReader":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close()
 
     def flush(self) -> None:
         """Forget zones already received (call when a new voter session starts)."""

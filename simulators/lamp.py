@@ -10,6 +10,7 @@ query, so the driver cannot notice); a Numato board's ``relay read`` answers ``o
 """
 from __future__ import annotations
 
+import threading
 from typing import Callable
 
 from hardware.errors import ProtocolError
@@ -19,15 +20,21 @@ DEVICE_FAULTS = ("fails_to_light",)
 
 
 class _FaultsMixin:
+    """Fault switches and the lock that guards model state (the transport thread feeds ``receive``
+    while the control API injects faults and the camera simulator reads ``lit``)."""
+
     faults: dict[str, dict]
+    _lock: threading.RLock
 
     def inject(self, fault: str, **params) -> None:
         if fault not in DEVICE_FAULTS:
             raise ValueError(f"unknown lamp fault {fault!r}; expected one of {DEVICE_FAULTS}")
-        self.faults[fault] = params
+        with self._lock:
+            self.faults[fault] = params
 
     def clear_faults(self) -> None:
-        self.faults.clear()
+        with self._lock:
+            self.faults.clear()
 
 
 class LcusBoardModel(_FaultsMixin):
@@ -42,6 +49,7 @@ class LcusBoardModel(_FaultsMixin):
         self.lamp_channel = lamp_channel
         self.relays = {ch: False for ch in range(1, channels + 1)}
         self.faults: dict[str, dict] = {}
+        self._lock = threading.RLock()
         self.received = bytearray()
         self.rejected_frames = 0
         self.emit: Callable[[bytes], None] = lambda data: None
@@ -49,12 +57,17 @@ class LcusBoardModel(_FaultsMixin):
 
     @property
     def lit(self) -> bool:
-        return self.relays[self.lamp_channel]
+        with self._lock:
+            return self.relays[self.lamp_channel]
 
     def status_lines(self) -> bytes:
         return b"".join(f"CH{ch}: {'ON' if on else 'OFF'}\r\n".encode() for ch, on in self.relays.items())
 
     def receive(self, data: bytes) -> bytes:
+        with self._lock:
+            return self._receive(data)
+
+    def _receive(self, data: bytes) -> bytes:
         self.received += data
         self._buf += data
         reply = b""
@@ -97,15 +110,21 @@ class NumatoRelayModel(_FaultsMixin):
         self.relays = {numato_relay_name(i): False for i in range(relays)}
         self.lamp_relay = numato_relay_name(lamp_relay)
         self.faults: dict[str, dict] = {}
+        self._lock = threading.RLock()
         self.received = bytearray()
         self.emit: Callable[[bytes], None] = lambda data: None
         self._line = bytearray()
 
     @property
     def lit(self) -> bool:
-        return self.relays[self.lamp_relay]
+        with self._lock:
+            return self.relays[self.lamp_relay]
 
     def receive(self, data: bytes) -> bytes:
+        with self._lock:
+            return self._receive(data)
+
+    def _receive(self, data: bytes) -> bytes:
         self.received += data
         reply = bytearray()
         for byte in data:

@@ -344,3 +344,20 @@ def test_reader_works_over_tcp():
 def test_simulator_refuses_bcc_fault_for_a_framing_without_bcc():
     with pytest.raises(ValueError):
         CardReaderModel("desko").inject("bad_bcc")
+
+
+def test_reader_opens_a_path_itself_and_closes_it():
+    model = CardReaderModel("desko")
+    device = PtyDevice(model, "card-reader")
+    try:
+        with IdCardReader(device.path) as reader:
+            present_later(model, KHM)
+            assert reader.read_document(timeout=3).document_number == "123456789"
+        assert not reader.port.is_open
+    finally:
+        device.close()
+
+
+def test_missing_reader_port_is_device_unavailable():
+    with pytest.raises(DeviceUnavailable):
+        IdCardReader("/dev/does-not-exist-mrz")
