@@ -29,6 +29,16 @@ from hardware.r30x import Instruction, PacketId
 DEFAULT_DPI = 500
 PROBE_BAUD_RATES = (57600, 115200, 9600, 19200, 38400, 76800)
 _READ_CHUNK = 4096
+
+try:  # pyserial's POSIX backend lets termios.error (not an OSError) escape from buffer resets
+    from termios import error as _TermiosError
+except ImportError:  # pragma: no cover - Windows
+    class _TermiosError(Exception):
+        pass
+
+# what a pyserial-like port raises when the device is gone: SerialException is an OSError,
+# a closed port raises ValueError
+_PORT_FAILURES = (OSError, ValueError, _TermiosError)
 _MAX_UPLOAD_BYTES = 1 << 20   # far above any real sensor image; stops an endless data stream
 
 
@@ -173,14 +183,14 @@ class FingerprintSensor:
             flush = getattr(self.port, "flush", None)
             if flush is not None:
                 flush()
-        except (OSError, ValueError) as exc:   # SerialException is an OSError; closed ports raise ValueError
+        except _PORT_FAILURES as exc:
             raise DeviceUnavailable(f"fingerprint sensor port failed on write: {type(exc).__name__}") from exc
 
     def _read_some(self) -> bytes:
         try:
             waiting = getattr(self.port, "in_waiting", 0) or 0
             return self.port.read(min(max(waiting, 1), _READ_CHUNK))
-        except (OSError, ValueError) as exc:
+        except _PORT_FAILURES as exc:
             raise DeviceUnavailable(f"fingerprint sensor port failed on read: {type(exc).__name__}") from exc
 
     def _discard_input(self) -> None:
@@ -190,7 +200,7 @@ class FingerprintSensor:
         if reset is not None:
             try:
                 reset()
-            except (OSError, ValueError) as exc:
+            except _PORT_FAILURES as exc:
                 raise DeviceUnavailable(f"fingerprint sensor port failed: {type(exc).__name__}") from exc
 
     def _read_frame(self, what: str) -> r30x.Frame:
