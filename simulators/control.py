@@ -27,7 +27,7 @@ import binascii
 import os
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -209,11 +209,11 @@ def create_app(suite: SimulatorSuite) -> Flask:
 
 
 class ControlServer:
-    """Serve the control API with waitress on 127.0.0.1 in a background thread."""
+    """Serve a WSGI app (the control API from :func:`create_app`) with waitress on 127.0.0.1, in a
+    background thread, until :meth:`close`."""
 
-    def __init__(self, suite: SimulatorSuite, port: int = 0, *, threads: int = 4,
-                 make_app: Callable[[SimulatorSuite], Flask] = create_app):
-        self._server = create_server(make_app(suite), host="127.0.0.1", port=port, threads=threads,
+    def __init__(self, app: Flask, port: int = 0, *, threads: int = 4):
+        self._server = create_server(app, host="127.0.0.1", port=port, threads=threads,
                                      clear_untrusted_proxy_headers=True,
                                      # the loop notices close() at its next poll: keep stop() quick
                                      asyncore_loop_timeout=0.1)

@@ -23,7 +23,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -191,8 +191,8 @@ class SimulatorSuite:
                 self._camera_server = CameraServer(self._camera, self._camera_port)
                 self._running = True
                 if self._control_port is not None:
-                    from simulators.control import ControlServer
-                    self._control = ControlServer(self, port=self._control_port)
+                    from simulators.control import ControlServer, create_app
+                    self._control = ControlServer(create_app(self), port=self._control_port)
             except BaseException:
                 self.stop()  # a port in use must not leave PTYs and threads behind
                 raise

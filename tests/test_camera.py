@@ -13,14 +13,11 @@ from hardware.errors import DeviceUnavailable
 from simulators.camera import CameraServer, CameraSimulator, booth_background, encode_jpeg
 
 
-def test_pattern(height: int = 240, width: int = 320) -> np.ndarray:
+def pattern_image(height: int = 240, width: int = 320) -> np.ndarray:
     """A colourful, smooth test card (JPEG keeps smooth images close to the original)."""
     y, x = np.mgrid[0:height, 0:width]
     return np.stack([(x * 255 // width), (y * 255 // height), ((x + y) * 255 // (width + height))],
                     axis=-1).astype(np.uint8)
-
-
-test_pattern.__test__ = False  # a helper, not a test
 
 
 @pytest.fixture
@@ -36,7 +33,7 @@ def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_snapshot_url_returns_the_face_shown_as_rgb(camera_server):
-    shown = test_pattern()
+    shown = pattern_image()
     camera_server.camera.show_face(shown)
     with Camera(camera_server.snapshot_url) as cam:
         frame = cam.read_frame()
@@ -46,7 +43,7 @@ def test_snapshot_url_returns_the_face_shown_as_rgb(camera_server):
 
 
 def test_mjpeg_stream_url_returns_the_face_shown(camera_server):
-    shown = test_pattern()
+    shown = pattern_image()
     camera_server.camera.show_face(shown)
     with Camera(camera_server.stream_url + "?fps=20") as cam:
         assert cam.kind == "http-stream"
@@ -62,7 +59,7 @@ def test_empty_booth_shows_the_background(camera_server):
 
 
 def test_consecutive_snapshots_differ_like_a_real_sensor(camera_server):
-    camera_server.camera.show_face(test_pattern())
+    camera_server.camera.show_face(pattern_image())
     with Camera(camera_server.snapshot_url) as cam:
         first, second = cam.read_frame(), cam.read_frame()
     assert not np.array_equal(first, second)
@@ -88,7 +85,7 @@ def test_camera_unplugged_after_opening_raises_unavailable_then_recovers_on_repl
 
 
 def test_frozen_camera_raises_frozen_frame(camera_server):
-    camera_server.camera.show_face(test_pattern())
+    camera_server.camera.show_face(pattern_image())
     with Camera(camera_server.snapshot_url) as cam:
         cam.read_frame()
         camera_server.camera.inject("frozen")
@@ -99,7 +96,7 @@ def test_frozen_camera_raises_frozen_frame(camera_server):
 
 
 def test_black_camera_raises_blank_frame(camera_server):
-    camera_server.camera.show_face(test_pattern())
+    camera_server.camera.show_face(pattern_image())
     camera_server.camera.inject("black")
     with Camera(camera_server.snapshot_url) as cam:
         with pytest.raises(BlankFrame):
@@ -119,7 +116,7 @@ def test_camera_that_accepts_but_never_answers_times_out():
 
 
 def test_image_file_source_reads_rgb_and_repeats_without_being_frozen(tmp_path):
-    shown = test_pattern()
+    shown = pattern_image()
     path = tmp_path / "card.png"
     cv2.imwrite(str(path), cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
     with Camera(str(path)) as cam:
@@ -158,7 +155,7 @@ def test_closed_camera_refuses_reads(camera_server):
 
 
 def test_error_messages_name_the_source_kind_not_the_picture(camera_server):
-    camera_server.camera.show_face(test_pattern())
+    camera_server.camera.show_face(pattern_image())
     camera_server.camera.inject("black")
     with Camera(camera_server.snapshot_url) as cam:
         with pytest.raises(BlankFrame) as info:
@@ -176,4 +173,4 @@ def test_sources_are_classified_by_form(source, kind):
 def test_undecodable_bytes_are_a_bad_frame():
     with pytest.raises(CameraError):
         decode_image(b"not a jpeg")
-    assert decode_image(encode_jpeg(test_pattern())).shape == (240, 320, 3)
+    assert decode_image(encode_jpeg(pattern_image())).shape == (240, 320, 3)

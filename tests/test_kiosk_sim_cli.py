@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -79,7 +79,7 @@ def test_start_exits_cleanly_on_sigint_too():
 
 
 def test_start_takes_a_fixed_control_port():
-    probe = __import__("socket").create_server(("127.0.0.1", 0))
+    probe = socket.create_server(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
     proc, described = start_kiosk_sim("--control-port", str(port))

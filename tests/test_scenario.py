@@ -139,7 +139,7 @@ def kiosk_api():
         calls["ready_after"] -= 1
         return (jsonify({"ready": True}), 200) if calls["ready_after"] <= 0 else (jsonify({"ready": False}), 503)
 
-    server = ControlServer(None, make_app=lambda _suite: app)  # the same waitress wrapper, another app
+    server = ControlServer(app)  # the same waitress wrapper as the control API
     yield server.url
     server.close()
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -472,9 +474,7 @@ def test_tcp_device_unplugged_refuses_connections_and_comes_back_on_the_same_url
 
 
 def test_a_camera_port_in_use_fails_start_and_leaves_nothing_open():
-    import threading
-
-    busy = __import__("socket").create_server(("127.0.0.1", 0))
+    busy = socket.create_server(("127.0.0.1", 0))
     before = threading.active_count()
     try:
         sim = SimulatorSuite(control_port=None, camera_port=busy.getsockname()[1])
