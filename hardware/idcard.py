@@ -167,10 +167,10 @@ def scan_auto(buf: bytes) -> Step:
         if buf[2:4] == b"OU":
             return scan_3m(buf)
         return 1, None                 # a stray SOH
-    if first in (CR, LF):
-        return 1, None
-    if not (0x20 <= first <= 0x7E):
-        return 1, None
+    if first in (CR, LF) or not 0x20 <= first <= 0x7E:
+        # skip the whole run of line noise at once, up to something that can start a frame
+        run = next((i for i in range(1, len(buf)) if buf[i] in (SOH, STX) or 0x20 <= buf[i] <= 0x7E), len(buf))
+        return run, None
     # printable text: a plain line, unless a framed reply starts before the line ends
     for i in range(len(buf)):
         if buf[i] in (CR, LF):

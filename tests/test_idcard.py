@@ -152,11 +152,15 @@ _garbage = st.binary(max_size=12).map(lambda b: bytes(x for x in b if x < 0x20 o
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from(FRAMINGS), st.lists(st.tuples(_garbage, _zones), min_size=1, max_size=3), st.booleans())
-def test_encode_then_decode_round_trips_for_every_framing(framing, frames, auto):
+@given(st.sampled_from(FRAMINGS), st.lists(st.tuples(_garbage, _zones), min_size=1, max_size=3), st.booleans(),
+       st.lists(st.integers(0, 400), max_size=6))
+def test_encode_then_decode_round_trips_for_every_framing(framing, frames, auto, cuts):
     stream = b"".join(garbage + ENCODERS[framing](zone) for garbage, zone in frames)
+    bounds = [0, *sorted(c % (len(stream) + 1) for c in cuts), len(stream)]
     decoder = FrameDecoder("auto" if auto else framing)
-    assert decoder.feed(stream) == [zone for _, zone in frames]
+    events = [e for a, b in zip(bounds, bounds[1:]) for e in decoder.feed(stream[a:b])]
+    assert events == [zone for _, zone in frames]
+    assert not decoder.busy
 
 
 # -- the reader over a real PTY -------------------------------------------------------------------
