@@ -188,8 +188,10 @@ class FingerprintSensor:
 
     def _read_some(self) -> bytes:
         try:
+            # everything already waiting, or exactly what completes the frame: either way a
+            # blocking read returns as soon as the bytes are there
             waiting = getattr(self.port, "in_waiting", 0) or 0
-            return self.port.read(min(max(waiting, 1), _READ_CHUNK))
+            return self.port.read(min(max(waiting, self._parser.wanted), _READ_CHUNK))
         except _PORT_FAILURES as exc:
             raise DeviceUnavailable(f"fingerprint sensor port failed on read: {type(exc).__name__}") from exc
 

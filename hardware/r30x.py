@@ -244,6 +244,23 @@ class FrameParser:
         """Bytes buffered but not yet returned as a frame."""
         return len(self._buffer)
 
+    @property
+    def wanted(self) -> int:
+        """How many more bytes could complete the next frame (at least 1).
+
+        Lets a reader ask the port for exactly that many, so a blocking read returns as soon as
+        the frame is complete instead of waiting out the port timeout for a bigger chunk.
+        """
+        buf = self._buffer
+        at = buf.find(HEADER)
+        if at < 0:
+            return _PREFIX_LEN - (1 if buf.endswith(HEADER[:1]) else 0)
+        have = len(buf) - at
+        if have < _PREFIX_LEN:
+            return _PREFIX_LEN - have
+        length = min(int.from_bytes(buf[at + 7:at + 9], "big"), self.max_payload + _CHECKSUM_LEN)
+        return max(1, _PREFIX_LEN + length - have)
+
     def take(self, n: int) -> bytes:
         """Remove and return up to ``n`` raw buffered bytes (for the few replies that are not frames,
         like the R503's 0x55 ready byte after SoftReset)."""

@@ -240,3 +240,20 @@ def test_data_streams_round_trip_for_every_packet_size(data, packet_size):
         received += frame.payload
         last = frame.pid
     assert bytes(received) == data and last == PacketId.END_DATA
+
+
+@given(pids, payloads, addresses, st.binary(max_size=20).filter(lambda g: 0xEF not in g))
+def test_wanted_never_asks_for_more_than_the_rest_of_the_frame(pid, payload, address, garbage):
+    wire = r30x.encode_frame(pid, payload, address)
+    parser = FrameParser(address)
+    parser.feed(garbage)
+    position = 0
+    while True:
+        assert parser.next_frame() is None
+        wanted = parser.wanted
+        assert 1 <= wanted <= len(wire) - position
+        parser.feed(wire[position:position + wanted])
+        position += wanted
+        if position == len(wire):
+            break
+    assert parser.next_frame() == r30x.Frame(pid, payload, address)
