@@ -6,8 +6,10 @@ import socket
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from hardware.camera import (BlankFrame, Camera, CameraError, CameraTimeout, CameraUnavailable, FrozenFrame,
+from hardware.camera import (BLANK_MAX_LEVEL, BadFrame, BlankFrame, Camera, CameraError, CameraTimeout, CameraUnavailable, FrozenFrame,
                              classify_source, decode_image, is_blank)
 from hardware.errors import DeviceUnavailable
 from simulators.camera import CameraServer, CameraSimulator, booth_background, encode_jpeg
@@ -174,3 +176,19 @@ def test_undecodable_bytes_are_a_bad_frame():
     with pytest.raises(CameraError):
         decode_image(b"not a jpeg")
     assert decode_image(encode_jpeg(pattern_image())).shape == (240, 320, 3)
+
+
+@given(st.binary(max_size=512))
+@settings(max_examples=200)
+def test_random_bytes_from_a_camera_are_a_bad_frame_or_an_image(data):
+    try:
+        frame = decode_image(data)
+    except BadFrame:
+        return
+    assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
+
+
+@given(st.integers(0, 255), st.integers(1, 40), st.integers(1, 40))
+def test_blank_means_no_pixel_above_the_black_level(level, height, width):
+    frame = np.full((height, width, 3), level, dtype=np.uint8)
+    assert is_blank(frame) == (level <= BLANK_MAX_LEVEL)
