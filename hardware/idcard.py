@@ -301,20 +301,19 @@ class IdCardReader:
                 if isinstance(event, ProtocolError):
                     raise event
                 return mrz.parse(event, self.strictness)
-            now = self.clock()
-            if self._frame is not None and now - self._frame.started > self.frame_timeout:
+            if self._frame is not None and self.clock() - self._frame.started > self.frame_timeout:
                 self.decoder.reset()
                 self._frame = None
                 raise DeviceTimeout("card reader started a frame but did not finish it in time")
-            if now >= deadline and self._frame is None:
-                return None
-            events = self.decoder.feed(self._read_chunk())
+            events = self.decoder.feed(self._read_chunk())  # at least one read, even for timeout=0
             self._events.extend(events)
             if not self.decoder.busy:
                 self._frame = None
             elif self._frame is None or events:
                 # a new frame began (possibly right after one that just finished)
                 self._frame = _PendingFrame(started=self.clock())
+            if not self._events and self._frame is None and self.clock() >= deadline:
+                return None
 
     def _read_chunk(self) -> bytes:
         try:

@@ -185,8 +185,11 @@ def _strip(text: str) -> str:
 def parse_name(text: str) -> tuple[str, str]:
     """``SURNAME<<GIVEN<NAMES`` -> ("SURNAME", "GIVEN NAMES"); single `<` separate words."""
     surname, _, given = text.partition("<<")
-    words = lambda s: " ".join(w for w in s.split("<") if w)  # noqa: E731
-    return words(surname), words(given)
+    return _words(surname), _words(given)
+
+
+def _words(text: str) -> str:
+    return " ".join(word for word in text.split("<") if word)
 
 
 def _document_number(fields: _Fields, number_field: str, digit: str, optional: str) -> tuple[str, str]:

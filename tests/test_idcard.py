@@ -205,6 +205,15 @@ def test_card_arriving_after_the_timeout_is_read_by_the_next_call():
         assert reader.read_document(timeout=3).document_number == "L898902C3"
 
 
+def test_zero_timeout_still_reads_what_has_arrived():
+    port = serial.serial_for_url("loop://", timeout=0.05)
+    try:
+        port.write(encode_desko(KHM))
+        assert IdCardReader(port).read_document(timeout=0).document_number == "123456789"
+    finally:
+        port.close()
+
+
 def test_two_cards_are_read_in_order():
     with reader_on_pty("desko") as (model, _, reader):
         model.present_card(KHM)

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 import serial
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from hardware.errors import DeviceError, DeviceTimeout, DeviceUnavailable, ProtocolError
