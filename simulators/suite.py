@@ -93,7 +93,15 @@ class DemoVoter:
 
 
 def load_demo_voters(path: str | Path) -> dict[str, DemoVoter]:
-    """Read ``voters.json`` (docs/interfaces.md); only what the booth can see is kept."""
+    """Read ``voters.json`` (docs/interfaces.md); only what the booth can see is kept.
+
+    Image paths are absolute in files written by ``kiosk demo-registry``; a relative one is taken
+    relative to the voters file, so a hand-written file can sit beside its images."""
+    base = Path(path).resolve().parent
+
+    def image_path(value: Any) -> str:
+        return str(base / str(value))  # an absolute value replaces the base
+
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -105,7 +113,8 @@ def load_demo_voters(path: str | Path) -> dict[str, DemoVoter]:
         try:
             voters[str(entry["voter_id"])] = DemoVoter(
                 voter_id=str(entry["voter_id"]), mrz=tuple(entry.get("mrz") or ()),
-                probe_fingers=dict(entry.get("probe_fingers") or {}), probe_face=entry.get("probe_face"),
+                probe_fingers={str(k): image_path(v) for k, v in (entry.get("probe_fingers") or {}).items()},
+                probe_face=image_path(entry["probe_face"]) if entry.get("probe_face") else None,
                 role=str(entry.get("role", "registered")))
         except (KeyError, TypeError, AttributeError) as exc:
             raise NoDemoVoters("a demo voter entry lacks a voter_id") from exc

@@ -517,3 +517,23 @@ def test_ink_check_end_to_end_through_the_lamp_driver_and_the_camera_adapter(sui
             assert suite.state()["lamp"]["lit"] is False  # OFF again after the capture
         lamp.close()
     assert decisions == {False: "no_ink", True: "ink"}
+
+
+def test_demo_voter_image_paths_may_be_relative_to_the_voters_file(tmp_path, tests_data):
+    from simulators.suite import load_demo_voters
+
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "f.png").write_bytes((tests_data / "simulators" / "fvc2002_db1_101_2.png").read_bytes())
+    path = tmp_path / "voters.json"
+    path.write_text(json.dumps({"version": 1, "voters": [
+        {"voter_id": "V7", "mrz": KHM_CARD, "probe_fingers": {"right_index": "img/f.png"}, "probe_face": None}]}))
+    voter = load_demo_voters(path)["V7"]
+    assert voter.probe_fingers["right_index"] == str(tmp_path / "img" / "f.png") and voter.probe_face is None
+
+
+@pytest.mark.parametrize("text", ["{", "[]", '{"voters": [{"name": "no id"}]}'])
+def test_malformed_demo_voters_files_are_refused(tmp_path, text):
+    path = tmp_path / "voters.json"
+    path.write_text(text)
+    with pytest.raises(NoDemoVoters):
+        SimulatorSuite(path, control_port=None)
