@@ -166,10 +166,15 @@ class _OpenCvCapture:
             raise CameraUnavailable(f"could not open the {description}")
         self._rewind_at_end = rewind_at_end
 
-    def fix_settings(self) -> SettingsReport:
-        # V4L2 convention: CAP_PROP_AUTO_EXPOSURE 1 = manual, 3 = aperture priority (auto).
+    def fix_settings(self, exposure_value: float | None, white_balance_k: float | None) -> SettingsReport:
+        # V4L2 convention: CAP_PROP_AUTO_EXPOSURE 1 = manual, 3 = aperture priority (auto). Without
+        # explicit values the camera keeps the exposure/white balance it had when auto was switched off.
         exposure = bool(self._cap.set(cv2.CAP_PROP_AUTO_EXPOSURE, 1))
+        if exposure and exposure_value is not None:
+            exposure = bool(self._cap.set(cv2.CAP_PROP_EXPOSURE, float(exposure_value)))
         white_balance = bool(self._cap.set(cv2.CAP_PROP_AUTO_WB, 0))
+        if white_balance and white_balance_k is not None:
+            white_balance = bool(self._cap.set(cv2.CAP_PROP_WB_TEMPERATURE, float(white_balance_k)))
         missing = [name for name, ok in (("exposure", exposure), ("white balance", white_balance)) if not ok]
         note = ("exposure and white balance fixed" if not missing
                 else f"the {self._cap.getBackendName()} backend did not accept manual {' and '.join(missing)}")
@@ -240,6 +245,10 @@ def _http_content_type(url: str, timeout_s: float, opener: Callable[..., object]
 class Camera:
     """One camera. ``read_frame()`` returns RGB uint8 HxWx3; ``close()`` releases it.
 
+    For a device, auto exposure and auto white balance are switched off, and ``exposure`` (driver
+    units; V4L2: 100 us steps) and ``white_balance_k`` (kelvin) are set when given; ``settings``
+    reports what the driver accepted, and a refusal is logged as a warning.
+
     ``http_mode`` is ``"auto"`` (ask the server), ``"snapshot"`` or ``"stream"``. ``check_blank``
     and ``check_frozen`` turn the black-frame and stuck-frame checks on or off; the frozen check
     defaults to on for live sources only (a still image file repeats by design).
@@ -247,12 +256,13 @@ class Camera:
 
     def __init__(self, source: int | str | Path, *, timeout_s: float = 5.0, http_mode: str = "auto",
                  check_blank: bool = True, check_frozen: bool | None = None,
+                 exposure: float | None = None, white_balance_k: float | None = None,
                  opener: Callable[..., object] = urllib.request.urlopen):
         if http_mode not in ("auto", "snapshot", "stream"):
             raise ValueError(f"http_mode must be auto, snapshot or stream, not {http_mode!r}")
         self.kind = classify_source(source)
         self._source = self._open_source(source, timeout_s, http_mode, opener)
-        self.settings = self._fix_settings()
+        self.settings = self._fix_settings(exposure, white_balance_k)
         if self.settings.manual_exposure is False or self.settings.manual_white_balance is False:
             log.warning("camera settings not fixed: %s", self.settings.note)
         self._check_blank = check_blank
@@ -283,9 +293,9 @@ class Camera:
                                   timeout_s=timeout_s)
         return _OpenCvCapture(str(source), api=cv2.CAP_FFMPEG, description="camera stream", timeout_s=timeout_s)
 
-    def _fix_settings(self) -> SettingsReport:
+    def _fix_settings(self, exposure: float | None, white_balance_k: float | None) -> SettingsReport:
         if isinstance(self._source, _OpenCvCapture) and self.kind == "device":
-            return self._source.fix_settings()
+            return self._source.fix_settings(exposure, white_balance_k)
         if self.kind in ("image", "video"):
             return SettingsReport(None, None, "a file has no capture settings")
         return SettingsReport(None, None, "a network camera's exposure is set on the camera itself, not over this protocol")
