@@ -40,8 +40,8 @@ class MrzError(DeviceError, ValueError):
     """The zone cannot be accepted. ``code`` is stable; ``field`` names the failing field, if any.
 
     Codes: ``empty``, ``bad_shape`` (line count/lengths match no format), ``bad_character``,
-    ``unsupported_document``, ``bad_document_number`` (overflow rule broken),
-    ``check_digit_<field>``, ``bad_date_<field>``, ``bad_sex``, ``cannot_encode`` (builder input).
+    ``unsupported_document``, ``check_digit_<field>`` (also for a `<` check digit with no
+    long-number overflow after it), ``bad_date_<field>``, ``bad_sex``, ``cannot_encode`` (builder input).
     """
 
     code = "mrz_error"
@@ -202,8 +202,10 @@ def _document_number(fields: _Fields, number_field: str, digit: str, optional: s
         fields.check("document_number", number_field, digit)
         return _strip(number_field), optional
     overflow, _, rest = optional.partition("<")
-    if len(overflow) < 2:
-        raise MrzError("bad_document_number", "document number overflow is missing from the optional data", "document_number")
+    if number_field.endswith("<") or len(overflow) < 2:
+        # no overflow to follow: most likely OCR read the check digit as `<`
+        fields.problem("check_digit_document_number", "check digit of the document number is missing", "document_number")
+        return _strip(number_field), optional
     number = number_field + overflow[:-1]
     fields.check("document_number", number, overflow[-1])
     return number, rest

@@ -133,11 +133,24 @@ def test_structural_errors_always_raise(lines, code, strictness):
     assert err.value.code == code
 
 
-def test_overflow_marker_without_overflow_is_malformed():
-    line1 = "IDKHM123456789<<<<<<<<<<<<<<<<"
+@pytest.mark.parametrize("line1", [
+    "IDKHM123456789<<<<<<<<<<<<<<<<",   # full 9-character number, `<` digit, no overflow
+    "IDKHM1234567<<<<<<<<<<<<<<<<<<",   # short number: overflow impossible
+])
+def test_filler_instead_of_the_document_number_digit_is_a_check_digit_failure(line1):
+    line2 = _khm_line2_for(line1)
     with pytest.raises(MrzError) as err:
-        parse((line1, TD1_KHM[1], TD1_KHM[2]), "warn", today=TODAY)
-    assert err.value.code == "bad_document_number"
+        parse((line1, line2, TD1_KHM[2]), "reject", today=TODAY)
+    assert err.value.code == "check_digit_document_number"
+    doc = parse((line1, line2, TD1_KHM[2]), "warn", today=TODAY)
+    assert doc.warnings == ("check_digit_document_number",)
+    assert doc.document_number == line1[5:14].strip("<")
+
+
+def _khm_line2_for(line1: str) -> str:
+    """TD1_KHM line 2 with its composite digit recomputed for ``line1``."""
+    line2 = TD1_KHM[1][:29]
+    return line2 + check_digit(line1[5:30] + line2[0:7] + line2[8:15] + line2[18:29])
 
 
 def test_mrz_error_is_a_device_error_and_a_value_error():
