@@ -192,3 +192,19 @@ def test_random_bytes_from_a_camera_are_a_bad_frame_or_an_image(data):
 def test_blank_means_no_pixel_above_the_black_level(level, height, width):
     frame = np.full((height, width, 3), level, dtype=np.uint8)
     assert is_blank(frame) == (level <= BLANK_MAX_LEVEL)
+
+
+def test_a_backend_that_refuses_manual_exposure_says_so(tmp_path):
+    from hardware.camera import _OpenCvCapture
+
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5, (64, 48))
+    writer.write(np.full((48, 64, 3), 90, dtype=np.uint8))
+    writer.release()
+    capture = _OpenCvCapture(str(path), api=cv2.CAP_FFMPEG, description="video file", timeout_s=1.0)
+    try:
+        report = capture.fix_settings(exposure_value=50, white_balance_k=4500)
+    finally:
+        capture.close()
+    assert report.manual_exposure is False and report.manual_white_balance is False
+    assert "FFMPEG backend did not accept manual exposure and white balance" in report.note
