@@ -179,12 +179,14 @@ class FingerprintModule:
 
     emit: Callable[[bytes], None]
 
-    def __init__(self, variant: str = "r307", *, address: int = r30x.DEFAULT_ADDRESS,
+    def __init__(self, variant: str | Variant = "r307", *, address: int = r30x.DEFAULT_ADDRESS,
                  password: int = r30x.DEFAULT_PASSWORD, baud: int = 57600, packet_size: int = 128,
                  security_level: int = 3, pace: bool = False, sleep: Callable[[float], None] = time.sleep):
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown variant {variant!r}; choose from {sorted(VARIANTS)}")
-        self.variant = VARIANTS[variant]
+        if isinstance(variant, str):
+            if variant not in VARIANTS:
+                raise ValueError(f"unknown variant {variant!r}; choose from {sorted(VARIANTS)}")
+            variant = VARIANTS[variant]
+        self.variant = variant
         self.address = address
         self.password = password
         self.baud = baud

@@ -571,3 +571,31 @@ def test_every_fvc_db3_image_uploads_as_its_quantised_crop_on_an_r503(r503, data
 
 def test_errors_are_device_errors(rig):
     assert issubclass(fs.SensorError, DeviceError) and issubclass(fs.TooWet, fs.SensorError)
+
+
+ODD_SENSOR = r30x.SensorGeometry("odd", 100, 90, 500)   # 4,500 bytes: the last packet holds 20
+
+
+def odd_module_rig() -> Rig:
+    from simulators.fingerprint_sensor import Variant
+    made = Rig(Variant("odd", ODD_SENSOR, library_size=100, system_id=0, has_aura_led=False))
+    made.module.place_finger(finger(6, (90, 100)))
+    return made
+
+
+def test_a_short_last_data_packet_is_kept_when_the_caller_names_the_geometry():
+    made = odd_module_rig()
+    try:
+        sensor = FingerprintSensor(made.port, frame_timeout=FRAME_TIMEOUT, geometry=ODD_SENSOR)
+        assert np.array_equal(sensor.capture_image(timeout=1.0), r30x.quantise(finger(6, (90, 100))))
+    finally:
+        made.close()
+
+
+def test_an_image_size_the_driver_does_not_know_is_refused_not_guessed():
+    made = odd_module_rig()
+    try:
+        with pytest.raises(ProtocolError, match="4500 bytes"):
+            made.sensor.capture_image(timeout=1.0)
+    finally:
+        made.close()

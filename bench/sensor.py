@@ -1,0 +1,92 @@
+"""Fingerprint capture + upload time through the real driver and the simulated module on a PTY.
+
+The simulator paces its replies at the module's baud rate (10 bits a byte on 8N1), so the figures
+are the wire time of a real module plus the host's own cost; the module's capture time itself
+(~0.2-0.5 s on hardware) is not modelled. Targets from hardware.md: about 7 s at 57600 baud and
+3.5 s at 115200 for a 256x288 image.
+
+    python -m bench sensor [--repeat N]
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import serial
+
+from bench.common import header, median, row, time_calls
+from hardware import r30x
+from hardware.fingerprint_sensor import FingerprintSensor
+from simulators.fingerprint_sensor import FingerprintModule, serve_on_pty
+
+TARGETS_S = {("r307", 57600): 7.0, ("r307", 115200): 3.5}
+
+
+def wire_seconds(geometry: r30x.SensorGeometry, packet_size: int, baud: int) -> float:
+    """Bytes on the wire for GenImg + UpImage (commands, acks, data packets) at 10 bits a byte."""
+    packets = -(-geometry.image_bytes // packet_size)
+    frame_overhead = 11                      # header, address, pid, length, checksum
+    command = frame_overhead + 1
+    ack = frame_overhead + 1
+    total = 2 * (command + ack) + geometry.image_bytes + packets * frame_overhead
+    return total * 10 / baud
+
+
+def finger_image(geometry: r30x.SensorGeometry) -> np.ndarray:
+    y, x = np.mgrid[0:geometry.height, 0:geometry.width]
+    return (127 + 100 * np.sin((x + 0.4 * y) * 2 * np.pi / 9)).astype(np.uint8)
+
+
+def measure(variant: str, baud: int, repeat: int, pace: bool = True, packet_size: int = 128) -> list[float]:
+    module = FingerprintModule(variant, baud=baud, pace=pace, packet_size=packet_size)
+    module.place_finger(finger_image(module.geometry))
+    device = serve_on_pty(module)
+    try:
+        with serial.Serial(device.path, baud, timeout=0.05) as port:
+            sensor = FingerprintSensor(port, frame_timeout=2.0)
+            sensor.read_system_parameters()
+            return time_calls(lambda: sensor.capture_image(timeout=5.0), repeat=repeat, warmup=0 if pace else 1)
+    finally:
+        device.close()
+
+
+def parse_seconds(repeat: int) -> list[float]:
+    """Host-only cost: parse a 256x288 image stream from memory and unpack the pixels."""
+    geometry = r30x.R30X_GEOMETRY
+    stream = r30x.encode_data(r30x.pack_image(finger_image(geometry)), 128)
+
+    def parse() -> None:
+        parser = r30x.FrameParser()
+        parser.feed(stream)
+        data = bytearray()
+        while (frame := parser.next_frame()) is not None:
+            data += frame.payload
+        r30x.unpack_image(bytes(data), geometry.width, geometry.height)
+
+    return time_calls(parse, repeat=repeat)
+
+
+def main(argv: list[str]) -> int:
+    args = argparse.ArgumentParser(prog="bench sensor")
+    args.add_argument("--repeat", type=int, default=3, help="paced captures per configuration")
+    opts = args.parse_args(argv)
+    header("fingerprint sensor: GenImg + UpImage through the driver, simulator paced at the baud rate")
+    for variant in ("r307", "r503"):
+        for baud in (57600, 115200):
+            times = measure(variant, baud, opts.repeat)
+            geometry = FingerprintModule(variant).geometry
+            model = wire_seconds(geometry, 128, baud)
+            target = TARGETS_S.get((variant, baud))
+            target_text = f"target ~{target:.1f} s (hardware.md)" if target else "no published target"
+            row(f"{variant} {geometry.width}x{geometry.height} @ {baud} capture+upload, median of {len(times)}",
+                f"{median(times):.2f} s", target_text)
+            row(f"   wire time at 10 bits/byte; measured / wire", f"{model:.2f} s",
+                f"ratio {median(times) / model:.3f}")
+    times = measure("r307", 115200, opts.repeat, packet_size=256)
+    row(f"r307 @ 115200 with 256-byte packets, median of {len(times)}", f"{median(times):.2f} s",
+        f"wire {wire_seconds(r30x.R30X_GEOMETRY, 256, 115200):.2f} s")
+    unpaced = measure("r307", 57600, repeat=20, pace=False)
+    row("r307 capture+upload over PTY, unpaced (host + PTY cost), median of 20", f"{median(unpaced) * 1e3:.1f} ms")
+    parsed = parse_seconds(repeat=50)
+    row("parse + unpack a 36,864-byte image stream in memory, median of 50", f"{median(parsed) * 1e3:.2f} ms")
+    return 0
