@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 from flask import Flask, jsonify, request
 from waitress.server import create_server
+from werkzeug.exceptions import HTTPException
 
 from simulators.suite import BadImage, BadRequest, SimulatorError, SimulatorSuite, read_gray_image, read_rgb_image
 
@@ -97,6 +98,14 @@ def create_app(suite: SimulatorSuite) -> Flask:
     @app.errorhandler(SimulatorError)
     def simulator_error(exc: SimulatorError):
         return jsonify({"ok": False, "error": {"code": exc.code, "message": str(exc)}}), exc.status
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return jsonify({"ok": False, "error": {"code": "http_error", "message": exc.description}}), exc.code
+        app.logger.error("control API request failed: %s", type(exc).__name__)
+        return jsonify({"ok": False, "error": {"code": "internal_error",
+                                               "message": f"the simulator failed ({type(exc).__name__})"}}), 500
 
     @app.errorhandler(404)
     def not_found(_exc):

@@ -395,7 +395,10 @@ class SimulatorSuite:
             if device == "camera":
                 self._inject_camera(fault)
             elif fault in TRANSPORT_FAULTS:
-                self._inject_transport(self._slot(device), fault, params)
+                try:
+                    self._inject_transport(self._slot(device), fault, params)
+                except (TypeError, ValueError) as exc:
+                    raise BadRequest(f"bad parameters for the {fault} fault: {exc}") from exc
             else:
                 slot = self._slot(device)
                 known = _bind_device_faults(device)

@@ -408,6 +408,9 @@ def test_control_api_sets_ink_face_scene_and_faults(suite):
     ("POST", "/finger", {"image_b64": "bm90IGFuIGltYWdl"}, 400, "bad_image"),
     ("GET", "/nowhere", None, 404, "no_such_route"),
     ("PUT", "/card", {}, 405, "method_not_allowed"),
+    ("POST", "/faults/fingerprint", {"fault": "garbage", "data": "not hex"}, 400, "bad_request"),
+    ("POST", "/faults/fingerprint", {"fault": "dropped", "every": "often"}, 400, "bad_request"),
+    ("POST", "/faults/fingerprint", {"fault": "sensor_error", "code": "on_fire"}, 400, "bad_request"),
 ])
 def test_control_api_errors_have_stable_codes(suite, method, path, body, status, code):
     got_status, reply = call(suite.describe()["control"], method, path, body)
