@@ -3,6 +3,8 @@ import shutil
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kiosk.audit import AuditLog, cosign_bundle, export_bundle, pseudonym, verify_bundle
 from kiosk.audit import canonical, layout
@@ -233,3 +235,36 @@ def test_co_signing_refuses_a_bundle_that_does_not_verify(bundle_dir):
 def test_exporting_a_log_directory_read_only_copies_what_is_on_disk(exported, tmp_path):
     out = export_bundle(exported / "log", tmp_path / "copy")
     assert verify_bundle(out).ok
+
+
+def test_a_stray_file_among_the_checkpoints_is_rejected(bundle_dir):
+    (bundle_dir / layout.CHECKPOINTS / "000009.note.tmp").write_text("x")
+    rejected(bundle_dir, "unexpected file in bundle: checkpoints/000009.note.tmp")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_reading_arbitrary_bytes_as_a_bundle_file_fails_only_with_bundle_invalid(data):
+    with pytest.raises(BundleInvalid):
+        Bundle.from_file_bytes(data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["entries.jsonl", "keys.txt", "checkpoints/000000.note"]),
+                          st.binary(max_size=40)), max_size=4))
+def test_well_framed_bundle_files_parse_back_or_fail_with_bundle_invalid(files):
+    data = b"kiosk-audit-bundle 1\n" + b"".join(b"file %s %d\n%s\n" % (n.encode(), len(d), d) for n, d in files) \
+        + b"end\n"
+    try:
+        bundle = Bundle.from_file_bytes(data)
+    except BundleInvalid:
+        return
+    assert bundle.to_file_bytes() == data
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_parsing_arbitrary_bytes_as_keys_fails_only_with_note_error(data):
+    from kiosk.audit.errors import NoteError
+    with pytest.raises(NoteError):
+        layout.parse_keys(data)

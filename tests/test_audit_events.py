@@ -125,3 +125,18 @@ def test_pseudonym_refuses_short_keys_and_empty_numbers():
         pseudonym("123", b"short")
     with pytest.raises(ValueError, match="ID number"):
         pseudonym("  ", b"k" * 32)
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=60) | json_values.map(lambda v: json.dumps(v).encode()))
+def test_decoding_arbitrary_bytes_either_fails_cleanly_or_gives_a_value_that_re_encodes_identically(data):
+    try:
+        value = canonical.decode(data)
+    except canonical.NotCanonical:
+        return
+    assert canonical.encode(value) == data
+
+
+def test_an_escaped_lone_surrogate_is_not_canonical():
+    with pytest.raises(canonical.NotCanonical, match="lone surrogate"):
+        canonical.decode(b'{"a":"\\ud800"}')

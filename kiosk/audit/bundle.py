@@ -89,6 +89,11 @@ def read_bundle(path: str | os.PathLike) -> Bundle:
     for name in (layout.ENTRIES_BUNDLE, layout.KEYS):
         if not (path / name).is_file():
             raise BundleInvalid(f"bundle has no {name}")
+    folder = path / layout.CHECKPOINTS
+    strays = sorted(p.name for p in folder.iterdir() if not layout.CHECKPOINT_NAME.fullmatch(p.name)) \
+        if folder.is_dir() else []
+    if strays:
+        raise BundleInvalid(f"unexpected file in bundle: checkpoints/{strays[0]}")
     try:
         notes = read_checkpoints(path)
     except AuditError as exc:

@@ -40,8 +40,11 @@ def _check(value: Any, path: str) -> None:
 def encode(value: Any) -> bytes:
     """The canonical JSON bytes of ``value``."""
     _check(value, "entry")
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise NotCanonical("strings must be valid Unicode (a lone surrogate cannot be written as UTF-8)") from exc
 
 
 def _no_float(text: str) -> Any:
