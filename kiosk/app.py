@@ -1,30 +1,98 @@
-"""Flask application factory."""
+"""Flask application factory: wires the registry, audit log, devices, workflow and API together."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
 
 from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
 
 from kiosk import config as config_module
 from kiosk.config import Settings
 
 
-def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+@dataclass
+class Services:
+    """Everything a request handler needs; one per application."""
+
+    settings: Settings
+    registry: Any
+    recorder: Any
+    auth: Any
+    devices: Any
+    workflow: Any
+    closed: bool = False
+
+    def close(self) -> None:
+        """Close the devices and the audit log (a final signed checkpoint); safe to call twice."""
+        from kiosk import events
+
+        if self.closed:
+            return
+        self.closed = True
+        self.devices.close()
+        if events.current_or_none() is self.recorder:
+            events.install(None)
+        self.recorder.record("shutdown", summary=self.registry.summary(self.settings.station_id))
+        self.recorder.close()
+        self.registry.close()
+
+
+def build_services(settings: Settings, *, devices=None, biometrics=None,
+                   clock: Callable[[], float] = time.monotonic) -> Services:
+    """Open the registry and the audit log, create the workflow. ``devices`` and ``biometrics``
+    replace the real ones (tests without hardware); ``clock`` drives token expiry and sessions."""
+    from kiosk import events, keys
+    from kiosk.audit import AuditLog, default_origin
+    from kiosk.auth import Authenticator
+    from kiosk.devices import DeviceSet
+    from kiosk.registry import Registry
+    from kiosk.workflow import Rules, Workflow
+
+    registry = Registry.open(settings, create_keys=settings.create_keys)
+    log = AuditLog.open(Path(settings.data_dir) / "audit",
+                        keys.signing_key(settings.key_dir, create=settings.create_keys),
+                        default_origin(settings.kiosk_id, settings.station_id),
+                        kiosk_id=settings.kiosk_id, station_id=settings.station_id)
+    recorder = events.EventRecorder(log, keys.symmetric_key(settings.key_dir, "pseudonym",
+                                                            create=settings.create_keys))
+    events.install(recorder)
+    recorder.record("boot", reason="service_start")
+    if devices is None:
+        devices = DeviceSet.from_settings(
+            settings, on_lamp=lambda lit: recorder.record("lamp_on" if lit else "lamp_off"))
+        status = devices.open_all()
+        recorder.record("self_test", outcome="ok" if all(d["status"] in ("ready", "not_configured")
+                                                         for d in status.values()) else "fault",
+                        devices={name: d["status"] for name, d in status.items()})
+    auth = Authenticator(registry, recorder.record, ttl_s=settings.token_ttl_seconds,
+                         max_failures=settings.max_failed_signins, window_s=settings.signin_window_seconds,
+                         clock=clock)
+    workflow = Workflow(registry=registry, devices=devices, rules=Rules.from_settings(settings),
+                        record=recorder.record, pseudonym=recorder.pseudonym, biometrics=biometrics,
+                        clock=clock, idle_s=settings.session_idle_seconds)
+    return Services(settings, registry, recorder, auth, devices, workflow)
+
+
+def create_app(config: Settings | Mapping[str, Any] | None = None, *, devices=None, biometrics=None,
+               clock: Callable[[], float] = time.monotonic) -> Flask:
     """Build the kiosk API. ``config`` is a :class:`Settings`, a mapping of overrides, or None
-    (defaults, then ``KIOSK_CONFIG`` file, then ``KIOSK_*`` environment variables)."""
+    (defaults, then ``KIOSK_CONFIG`` file, then ``KIOSK_*`` environment variables).
+
+    ``app.extensions["kiosk"]`` holds the :class:`Services`; call its ``close()`` on shutdown."""
+    from kiosk.api import register_api
+
     settings = config if isinstance(config, Settings) else config_module.load(overrides=config)
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
     app.json.sort_keys = False
+    services = build_services(settings, devices=devices, biometrics=biometrics, clock=clock)
+    app.extensions["kiosk"] = services
 
     @app.get("/health")
     def health():
         return jsonify(status="ok", kiosk_id=settings.kiosk_id, station_id=settings.station_id)
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return jsonify(error={"code": code, "message": exc.description}), exc.code
-
+    register_api(app)
     return app

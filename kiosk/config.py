@@ -70,6 +70,20 @@ class Settings:
     mrz_strictness: str = "reject"
     """``reject`` a card whose check digits fail, or ``warn`` and continue."""
 
+    # --- booth workflow ----------------------------------------------------------------------
+    min_finger_quality: int = 20
+    """Quality gate (0-100, matcher.fingerprint Template.quality): lower captures count as failed."""
+    card_timeout_seconds: float = 5.0
+    """How long one card-read step waits for a card on the reader."""
+    finger_timeout_seconds: float = 10.0
+    """How long one finger-capture step waits for a finger on the sensor."""
+    ink_settle_seconds: float = 0.15
+    """Time between lighting the UV lamp and taking the lamp-on frame."""
+    session_idle_seconds: int = 15 * 60
+    """Sessions idle longer than this are dropped from memory (their audit events stay)."""
+    create_keys: bool = False
+    """Create missing key files (demo and tests). A deployment provisions keys and leaves this off."""
+
     # --- logging -----------------------------------------------------------------------------
     log_level: str = "INFO"
     log_format: str = "json"

@@ -1,0 +1,15 @@
+"""Device status for the booth screen's status bar."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from kiosk.api.context import ALL_ROLES, requires, services
+
+blueprint = Blueprint("devices", __name__, url_prefix="/api/devices")
+
+
+@blueprint.get("")
+@requires(*ALL_ROLES)
+def device_status():
+    settings = services().settings
+    return jsonify(station_id=settings.station_id, kiosk_id=settings.kiosk_id, devices=services().devices.status())

@@ -1,0 +1,222 @@
+"""The booth's devices, opened from the Settings URLs, with a status each: ready, busy or fault.
+
+:class:`DeviceSet` owns one adapter per device (ID card reader, fingerprint sensor, UV lamp relay,
+camera). A device is used by one step at a time (its lock); while a step holds it the device is
+``busy``. A :class:`hardware.errors.DeviceError` marks it ``fault`` with the error's code, closes
+it, and the next use opens it again, so unplugging and replugging a device needs no restart.
+
+:class:`DeviceSet` implements the operations the workflow needs (:class:`kiosk.workflow.BoothDevices`):
+``read_card``, ``capture_finger``, ``capture_face`` and ``capture_ink_frames``.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from hardware.errors import DeviceError
+
+log = logging.getLogger("kiosk.devices")
+
+DEVICE_NAMES = ("card_reader", "fingerprint", "lamp", "camera")
+
+
+class DeviceNotConfigured(DeviceError):
+    """No URL/source is configured for this device."""
+
+    code = "device_not_configured"
+
+
+@dataclass
+class _Slot:
+    name: str
+    configured: bool
+    opener: Callable[[], Any]
+    closer: Callable[[Any], None]
+    adapter: Any = None
+    fault: str | None = None
+    lock: threading.Lock = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.lock = threading.Lock()
+
+
+def _close_quietly(close: Callable[[], None]) -> None:
+    try:
+        close()
+    except (DeviceError, OSError, ValueError):
+        pass
+
+
+class DeviceSet:
+    """Opens and guards the booth's device adapters. ``openers`` maps device name -> callable
+    returning an adapter (None for an unconfigured device); :meth:`from_settings` builds them."""
+
+    def __init__(self, openers: dict[str, Callable[[], Any] | None], *, card_timeout_s: float = 5.0,
+                 finger_timeout_s: float = 10.0, ink_settle_s: float = 0.15,
+                 on_lamp: Callable[[bool], None] | None = None):
+        self._slots = {name: _Slot(name, openers.get(name) is not None, openers.get(name) or _not_configured(name),
+                                   _closer_for(name)) for name in DEVICE_NAMES}
+        self.card_timeout_s = card_timeout_s
+        self.finger_timeout_s = finger_timeout_s
+        self.ink_settle_s = ink_settle_s
+        self._on_lamp = on_lamp
+
+    @classmethod
+    def from_settings(cls, settings, *, on_lamp: Callable[[bool], None] | None = None) -> "DeviceSet":
+        def card_reader():
+            import serial
+
+            from hardware.errors import DeviceUnavailable
+            from hardware.idcard import IdCardReader
+            try:
+                port = serial.serial_for_url(settings.card_reader_url, baudrate=9600, timeout=0.05)
+            except (OSError, ValueError) as exc:
+                raise DeviceUnavailable(f"cannot open the card reader port ({type(exc).__name__})") from exc
+            return IdCardReader(port, framing=settings.card_reader_framing, strictness=settings.mrz_strictness)
+
+        def fingerprint():
+            from hardware.fingerprint_sensor import open_sensor
+            return open_sensor(settings.fingerprint_url, settings.fingerprint_baud)
+
+        def lamp():
+            from hardware.lamp import open_lamp
+            return open_lamp(settings.lamp_url, kind=settings.lamp_kind, max_on_seconds=settings.lamp_max_on_seconds)
+
+        def camera():
+            from hardware.camera import Camera
+            return Camera(settings.camera_source)
+
+        openers = {"card_reader": card_reader if settings.card_reader_url else None,
+                   "fingerprint": fingerprint if settings.fingerprint_url else None,
+                   "lamp": lamp if settings.lamp_url else None,
+                   "camera": camera if settings.camera_source else None}
+        return cls(openers, card_timeout_s=settings.card_timeout_seconds,
+                   finger_timeout_s=settings.finger_timeout_seconds, ink_settle_s=settings.ink_settle_seconds,
+                   on_lamp=on_lamp)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def open_all(self) -> dict[str, dict]:
+        """Open every configured device now (so a card presented before the first step is not lost);
+        a device that fails is left in ``fault`` and retried on use. Returns :meth:`status`."""
+        for slot in self._slots.values():
+            if slot.configured:
+                with slot.lock:
+                    try:
+                        self._ensure_open(slot)
+                    except DeviceError:
+                        pass
+        return self.status()
+
+    def close(self) -> None:
+        for slot in self._slots.values():
+            with slot.lock:
+                if slot.adapter is not None:
+                    _close_quietly(lambda: slot.closer(slot.adapter))
+                    slot.adapter = None
+
+    def status(self) -> dict[str, dict]:
+        out = {}
+        for slot in self._slots.values():
+            if not slot.configured:
+                out[slot.name] = {"status": "not_configured"}
+            elif slot.lock.locked():
+                out[slot.name] = {"status": "busy"}
+            elif slot.fault is not None:
+                out[slot.name] = {"status": "fault", "error": slot.fault}
+            else:
+                out[slot.name] = {"status": "ready"}
+        return out
+
+    def _ensure_open(self, slot: _Slot) -> Any:
+        if slot.adapter is None:
+            try:
+                slot.adapter = slot.opener()
+            except DeviceError as exc:
+                slot.fault = exc.code
+                log.warning("device could not be opened", extra={"device": slot.name, "error": exc.code})
+                raise
+            slot.fault = None
+        return slot.adapter
+
+    @contextmanager
+    def use(self, name: str) -> Iterator[Any]:
+        """Hold device ``name`` for one operation; a DeviceError marks it faulty and closes it."""
+        slot = self._slots[name]
+        with slot.lock:
+            adapter = self._ensure_open(slot)
+            try:
+                yield adapter
+            except DeviceError as exc:
+                if _is_device_fault(exc):
+                    slot.fault = exc.code
+                    _close_quietly(lambda: slot.closer(adapter))
+                    slot.adapter = None
+                raise
+            else:
+                slot.fault = None
+
+    # -- operations the workflow needs ----------------------------------------------------------------
+    def read_card(self):
+        with self.use("card_reader") as reader:
+            return reader.read_document(timeout=self.card_timeout_s)
+
+    def capture_finger(self):
+        """A greyscale finger image and its resolution (dpi)."""
+        with self.use("fingerprint") as sensor:
+            image = sensor.capture_image(timeout=self.finger_timeout_s)
+            return image, sensor.dpi
+
+    def capture_face(self):
+        with self.use("camera") as camera:
+            return camera.read_frame()
+
+    def capture_ink_frames(self):
+        from hardware.ink import capture_ink_frames
+
+        with self.use("lamp") as lamp, self.use("camera") as camera:
+            watched = _WatchedLamp(lamp, self._on_lamp)
+            return capture_ink_frames(watched, camera, settle_s=self.ink_settle_s)
+
+
+class _WatchedLamp:
+    """Passes on/off to the lamp and tells the caller (the audit log) each time it switches."""
+
+    def __init__(self, lamp, on_switch: Callable[[bool], None] | None):
+        self._lamp = lamp
+        self._on_switch = on_switch
+
+    def on(self) -> None:
+        self._lamp.on()
+        if self._on_switch:
+            self._on_switch(True)
+
+    def off(self) -> None:
+        was_on = self._lamp.is_on
+        self._lamp.off()
+        if was_on and self._on_switch:
+            self._on_switch(False)
+
+
+def _is_device_fault(exc: DeviceError) -> bool:
+    """A sensor saying "no finger" or "too wet" is the person, not the device."""
+    from hardware.fingerprint_sensor import SensorError
+
+    return not isinstance(exc, SensorError) or exc.code in ("wrong_password", "unknown_confirmation",
+                                                           "password_not_verified", "wrong_address")
+
+
+def _not_configured(name: str) -> Callable[[], Any]:
+    def opener():
+        raise DeviceNotConfigured(f"no {name.replace('_', ' ')} is configured")
+    return opener
+
+
+def _closer_for(name: str) -> Callable[[Any], None]:
+    if name == "card_reader":
+        return lambda reader: reader.port.close()
+    if name == "fingerprint":
+        return lambda sensor: sensor.port.close() if hasattr(sensor, "port") else None
+    return lambda adapter: adapter.close()

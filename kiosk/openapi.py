@@ -1,0 +1,181 @@
+"""The OpenAPI 3 document of the kiosk API, served at ``/openapi.json``.
+
+Written by hand next to the blueprints (a test checks that every registered route is described
+here and that nothing described is missing from the app).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_SESSION = {"$ref": "#/components/schemas/Session"}
+_ID = [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+def _json(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, *, ok: dict | None = None, status: str = "200", body: dict | None = None,
+        roles: tuple[str, ...] | None = ("official", "supervisor"), params: list | None = None,
+        errors: tuple[str, ...] = ()) -> dict:
+    op: dict[str, Any] = {"summary": summary, "responses": {status: {"description": "success",
+                                                                      **(_json(ok) if ok else {})}}}
+    if roles is None:
+        op["security"] = []
+    else:
+        op["description"] = f"Roles: {', '.join(roles)}."
+        for code, text in (("401", "no, invalid or expired token"), ("403", "role not allowed")):
+            op["responses"][code] = {"description": text, **_json(_ERROR)}
+    for code in errors:
+        op["responses"][code] = {"description": _ERROR_TEXT[code], **_json(_ERROR)}
+    if body is not None:
+        op["requestBody"] = {"required": True, **_json(body)}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+_ERROR_TEXT = {"400": "malformed request", "404": "not found (e.g. session_not_found)",
+               "409": "step not allowed in this state (invalid_step)", "429": "too many failed sign-ins",
+               "503": "a device failed (device_fault) or the audit log is unavailable"}
+_STEP_ERRORS = ("404", "409", "503")
+
+
+def _step(summary: str, body: dict | None = None, extra_errors: tuple[str, ...] = ()) -> dict:
+    return {"post": _op(summary, ok=_SESSION, params=_ID, errors=_STEP_ERRORS + extra_errors, body=body)}
+
+
+def document() -> dict:
+    string = {"type": "string"}
+    paths = {
+        "/health": {"get": _op("Liveness; no token needed", roles=None, ok={"type": "object", "properties": {
+            "status": string, "kiosk_id": string, "station_id": string}})},
+        "/openapi.json": {"get": _op("This document", roles=None, ok={"type": "object"})},
+        "/api/auth/sign-in": {"post": _op(
+            "Sign in with per-official credentials; returns a bearer token with an expiry", roles=None,
+            body={"type": "object", "required": ["username", "password"],
+                  "properties": {"username": string, "password": string}},
+            ok={"type": "object", "properties": {"token": string, "token_type": string,
+                                                  "expires_in": {"type": "integer"},
+                                                  "official": {"$ref": "#/components/schemas/Official"}}},
+            errors=("400", "429"))},
+        "/api/auth/sign-out": {"post": _op("Revoke this token", roles=("official", "supervisor", "auditor"))},
+        "/api/auth/me": {"get": _op("The signed-in official", roles=("official", "supervisor", "auditor"),
+                                    ok={"type": "object", "properties": {
+                                        "official": {"$ref": "#/components/schemas/Official"}}})},
+        "/api/sessions": {"post": _op("Start a voter session (state waiting_for_card)", ok=_SESSION, status="201")},
+        "/api/sessions/{session_id}": {"get": _op("The session's state, next action and message key", ok=_SESSION,
+                                                  params=_ID, errors=("404",))},
+        "/api/sessions/{session_id}/card": _step("Read the ID card and look the voter up (wrong station: "
+                                                 "registered_station says where to go)"),
+        "/api/sessions/{session_id}/no-card": _step("Fallback: identify the voter by finger and face without a card"),
+        "/api/sessions/{session_id}/finger": _step("Capture one finger (quality gate; retries and other fingers "
+                                                   "follow Settings.max_finger_attempts/max_fingers)"),
+        "/api/sessions/{session_id}/face-only": _step(
+            "Fallback when fingers are unusable: a supervisor approves face-only verification",
+            body={"type": "object", "required": ["supervisor_username", "supervisor_password", "reason_code"],
+                  "properties": {"supervisor_username": string, "supervisor_password": string,
+                                 "reason_code": {"type": "string", "enum": list(_face_only_reasons())}}},
+            extra_errors=("400", "429")),
+        "/api/sessions/{session_id}/face": _step("Capture the face and take the fused decision at the target FMR"),
+        "/api/sessions/{session_id}/ink": _step(
+            "UV ink check; after repeated inconclusive checks the official may report a check by eye",
+            body={"type": "object", "properties": {"checked_by_eye": {"type": "string", "enum": ["ink", "no_ink"]}}},
+            extra_errors=("400",)),
+        "/api/sessions/{session_id}/confirm": _step("The official confirms: the voter is marked as voted exactly once "
+                                                    "(a second attempt ends in state already_voted)"),
+        "/api/sessions/{session_id}/cancel": _step("Cancel the session"),
+        "/api/devices": {"get": _op("Device status: ready, busy, fault or not_configured",
+                                    roles=("official", "supervisor", "auditor"),
+                                    ok={"type": "object", "properties": {
+                                        "station_id": string, "kiosk_id": string,
+                                        "devices": {"type": "object", "additionalProperties": {
+                                            "type": "object", "properties": {"status": string, "error": string}}}}})},
+        "/api/registry/lookup": {"post": _op(
+            "Look a voter up by ID number (in the body); never returns templates",
+            body={"type": "object", "required": ["id_number"], "properties": {"id_number": string}},
+            ok={"type": "object", "properties": {"voter": {"$ref": "#/components/schemas/Voter"},
+                                                  "at_this_station": {"type": "boolean"}}},
+            errors=("400", "404"))},
+        "/api/summary": {"get": _op("End-of-day counts for this station", roles=("official", "supervisor", "auditor"),
+                                    ok={"type": "object", "properties": {
+                                        "station_id": string, "kiosk_id": string,
+                                        "counts": {"type": "object", "additionalProperties": {"type": "integer"}}}})},
+        "/api/audit/export": {"post": _op("Export the signed audit bundle", roles=("auditor",), status="201",
+                                          ok={"type": "object", "properties": {
+                                              "bundle": string, "bytes": {"type": "integer"}, "sha256": string,
+                                              "entries": {"type": "integer"}, "download": string}})},
+        "/api/audit/bundles/{name}": {"get": {
+            **_op("Download an exported bundle", roles=("auditor",),
+                  params=[{"name": "name", "in": "path", "required": True, "schema": string}], errors=("404",)),
+            "responses": {"200": {"description": "the bundle file",
+                                  "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                                      "format": "binary"}}}},
+                          "404": {"description": "no such bundle", **_json(_ERROR)}}}},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Voter-verification kiosk API", "version": "1",
+                 "description": "JSON everywhere; errors are {\"error\": {\"code\", \"message\"}} with stable codes."},
+        "servers": [{"url": "http://127.0.0.1:8080"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                    "type": "object", "required": ["code", "message"],
+                    "properties": {"code": string, "message": string}}}},
+                "Official": {"type": "object", "properties": {"username": string, "role": string,
+                                                              "display_name": string}},
+                "Voter": {"type": "object", "properties": {
+                    "voter_id": string, "name": string, "birth_date": {"type": "string", "nullable": True},
+                    "sex": string, "station_id": string, "id_number_masked": string,
+                    "has_voted": {"type": "boolean"}, "fingers_enrolled": {"type": "array", "items": string},
+                    "face_enrolled": {"type": "boolean"}}},
+                "Session": {"type": "object", "required": ["session_id", "state", "next_action", "message_key"],
+                            "properties": {
+                                "session_id": string,
+                                "state": {"type": "string", "enum": list(_states())},
+                                "next_action": string, "message_key": string, "terminal": {"type": "boolean"},
+                                "outcome": {"type": "string", "nullable": True},
+                                "reason": {"type": "string", "nullable": True},
+                                "method": string,
+                                "voter": {"type": "object", "nullable": True},
+                                "registered_station": {"type": "string", "nullable": True},
+                                "finger": {"type": "object"}, "match": {"type": "object", "nullable": True},
+                                "ink": {"type": "string", "nullable": True},
+                                "fallbacks": {"type": "array", "items": string},
+                                "supervisor_id": {"type": "string", "nullable": True},
+                                "official_id": string, "voted_at": {"type": "string", "nullable": True}}},
+            },
+        },
+    }
+
+
+def _states() -> tuple[str, ...]:
+    from kiosk import workflow
+
+    return tuple(workflow.NEXT_ACTION) + tuple(sorted(workflow.TERMINAL))
+
+
+def _face_only_reasons() -> tuple[str, ...]:
+    from kiosk.workflow import FACE_ONLY_REASONS
+
+    return FACE_ONLY_REASONS
+
+
+def openapi_path(rule: str) -> str:
+    """A Flask rule (``/api/sessions/<session_id>``) as an OpenAPI path (``/api/sessions/{session_id}``)."""
+    import re
+
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule)
+
+
+def register_openapi(app: Flask) -> None:
+    @app.get("/openapi.json")
+    def openapi_json():
+        return jsonify(document())
