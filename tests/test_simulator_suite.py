@@ -540,3 +540,34 @@ def test_malformed_demo_voters_files_are_refused(tmp_path, text):
     path.write_text(text)
     with pytest.raises(NoDemoVoters):
         SimulatorSuite(path, control_port=None)
+
+
+def test_concurrent_testers_and_a_reading_camera_do_not_trip_over_each_other(suite, tests_data):
+    image = finger_image(tests_data)
+    face = cv2.cvtColor(cv2.imread(str(tests_data / "simulators" / "obama-240p.jpg")), cv2.COLOR_BGR2RGB)
+    errors: list[BaseException] = []
+
+    def worker(ops):
+        try:
+            for _ in range(25):
+                for op in ops:
+                    op()
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    with Camera(suite.describe()["devices"]["camera"]["url"]) as cam:
+        threads = [threading.Thread(target=worker, args=(ops,)) for ops in (
+            (lambda: suite.place_finger(image), suite.lift_finger),
+            (lambda: suite.set_ink(True), lambda: suite.set_ink(False)),
+            (lambda: suite.show_face(face), lambda: suite.show_face(None)),
+            (lambda: suite.inject("fingerprint", "slow", delay_s=0.1), lambda: suite.clear_faults("fingerprint")),
+            (cam.read_frame, suite.state),
+        )]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == []
+    final = suite.state()
+    assert final["finger"] is None and final["inked"] is False and final["face"] is None
+    assert final["faults"]["fingerprint"] == []
