@@ -1,5 +1,7 @@
 """Exported bundles verify offline, and any tampering is rejected with a message naming what failed."""
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -268,3 +270,18 @@ def test_parsing_arbitrary_bytes_as_keys_fails_only_with_note_error(data):
     from kiosk.audit.errors import NoteError
     with pytest.raises(NoteError):
         layout.parse_keys(data)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_random_edits_to_a_bundle_file_are_rejected_and_never_crash_the_verifier(exported, data):
+    original = (exported / "bundle.kab").read_bytes()
+    start = data.draw(st.integers(0, len(original)))
+    end = data.draw(st.integers(start, min(len(original), start + 8)))
+    replacement = data.draw(st.binary(max_size=8))
+    tampered = original[:start] + replacement + original[end:]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "b.kab"
+        path.write_bytes(tampered)
+        report = verify_bundle(path)  # returns a report: no exception may escape
+    assert report.ok == (tampered == original), report.error
