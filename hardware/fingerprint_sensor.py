@@ -12,7 +12,15 @@ The module does not report its image size, so the driver learns it from the uplo
 (36,864 bytes: 256x288 R30x; 18,432 bytes: 192x192 R503 at 508 dpi) unless a
 :class:`~hardware.r30x.SensorGeometry` is given. Packet size comes from ReadSysPara.
 
-Error messages never contain image or template bytes.
+Error messages never contain image or template bytes or passwords.
+
+One caller at a time: the protocol is half duplex and has no sequence numbers. For the same reason
+a reply that arrives after its frame timeout is indistinguishable from the next command's reply;
+the driver discards stale input before every command, so wait a moment (or re-probe) after a
+DeviceTimeout before trusting the line again.
+
+The driver sets the port's read timeout to 50 ms (short blocking reads; the per-frame deadline is
+its own). :func:`open_sensor` opens a serial URL, probes the baud rate and verifies the password.
 """
 from __future__ import annotations
 
@@ -168,8 +176,10 @@ class FingerprintSensor:
         self._clock = clock
         self._sleep = sleep
         self._parser = r30x.FrameParser(address)
-        # short port reads let the driver enforce its own per-frame deadline
-        if getattr(port, "timeout", None) is None or port.timeout > 0.05:
+        # short blocking reads let the driver enforce its own per-frame deadline without spinning
+        # (None would block forever, 0 would busy-loop)
+        current = getattr(port, "timeout", None)
+        if current is None or not 0 < current <= 0.05:
             port.timeout = 0.05
 
     @property

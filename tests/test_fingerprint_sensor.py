@@ -9,13 +9,15 @@ import cv2
 import numpy as np
 import pytest
 import serial
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hardware import fingerprint_sensor as fs
 from hardware import r30x
 from hardware.errors import DeviceError, DeviceTimeout, DeviceUnavailable, ProtocolError
 from hardware.fingerprint_sensor import FingerprintSensor
-from simulators.fingerprint_sensor import FingerprintModule, fit_to_sensor, serve_on_pty
-from simulators.transport import TcpDevice
+from simulators.fingerprint_sensor import FingerprintModule, Variant, fit_to_sensor, serve_on_pty
+from simulators.transport import PtyDevice, TcpDevice
 
 FRAME_TIMEOUT = 0.4
 
@@ -365,7 +367,6 @@ class CorruptFirstReply:
 
 def test_a_single_corrupted_reply_is_recovered_by_resending_the_command():
     module = FingerprintModule("r307")
-    from simulators.transport import PtyDevice
     device = PtyDevice(CorruptFirstReply(module), "fingerprint")
     try:
         with serial.Serial(device.path, 57600, timeout=0.05) as port:
@@ -577,7 +578,6 @@ ODD_SENSOR = r30x.SensorGeometry("odd", 100, 90, 500)   # 4,500 bytes: the last 
 
 
 def odd_module_rig() -> Rig:
-    from simulators.fingerprint_sensor import Variant
     made = Rig(Variant("odd", ODD_SENSOR, library_size=100, system_id=0, has_aura_led=False))
     made.module.place_finger(finger(6, (90, 100)))
     return made
@@ -599,3 +599,33 @@ def test_an_image_size_the_driver_does_not_know_is_refused_not_guessed():
             made.sensor.capture_image(timeout=1.0)
     finally:
         made.close()
+
+
+# -- the simulated module as a parser of host bytes ---------------------------------------------
+
+
+def replies(data: bytes) -> list[r30x.Frame]:
+    parser = r30x.FrameParser()
+    parser.feed(data)
+    frames = []
+    while (frame := parser.next_frame()) is not None:
+        frames.append(frame)
+    return frames
+
+
+@given(st.binary(max_size=600))
+@settings(max_examples=200, deadline=None)
+def test_the_module_answers_random_host_bytes_only_with_valid_frames(data):
+    module = FingerprintModule("r503")
+    reply = module.receive(data)
+    frames = replies(reply.rstrip(b"\x55"))   # SoftReset's ready byte is not a frame
+    assert all(f.pid in (r30x.PacketId.ACK, r30x.PacketId.DATA, r30x.PacketId.END_DATA) for f in frames)
+
+
+@given(st.integers(0, 255), st.binary(max_size=8), st.sampled_from(["r307", "r503"]))
+@settings(max_examples=300, deadline=None)
+def test_every_instruction_with_any_parameters_gets_one_acknowledgement(instruction, params, variant):
+    module = FingerprintModule(variant)
+    module.place_finger(finger(1, (module.geometry.height, module.geometry.width)))
+    frames = replies(module.receive(r30x.encode_command(instruction, params)))
+    assert frames[0].pid == r30x.PacketId.ACK and len(frames[0].payload) >= 1
