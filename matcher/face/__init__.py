@@ -17,7 +17,7 @@ from matcher.face.calibration import CalibrationTable, build_table, eer
 from matcher.face.calibration import threshold_for_fmr as _threshold_for_fmr
 from matcher.face.encoder import encode
 from matcher.face.errors import (REASONS, CalibrationError, CaptureError, EngineUnavailableError, FaceError,
-                                 ImageFormatError, LowQualityError, MultipleFacesError, NoFaceError,
+                                 GalleryError, ImageFormatError, LowQualityError, MultipleFacesError, NoFaceError,
                                  TemplateFormatError)
 from matcher.face.gallery import Gallery
 from matcher.face.quality import DEFAULT_POLICY, FaceQuality, QualityPolicy
@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_POLICY", "CalibrationTable", "build_table", "eer", "set_calibration", "get_calibration",
     "DEFAULT_CALIBRATION", "REASONS", "FaceError", "CaptureError", "NoFaceError", "MultipleFacesError",
     "LowQualityError", "ImageFormatError", "TemplateFormatError", "CalibrationError", "EngineUnavailableError",
+    "GalleryError",
 ]
 
 DEFAULT_CALIBRATION = default_calibration.TABLE
