@@ -167,7 +167,7 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable)
                 face_bytes = encode_face(photo).to_bytes()
             else:
                 raise ValueError("face needs 'encoding' or 'photo'")
-        except (binascii.Error, TypeError, ValueError) as exc:
+        except (binascii.Error, TypeError, ValueError, face_engine.FaceError) as exc:
             reason = getattr(exc, "reason", None) or str(exc)
             raise ValueError("face_unusable", f"face is unusable: {reason}") from None
     if not fingers and face_bytes is None:
