@@ -5,7 +5,11 @@ are the wire time of a real module plus the host's own cost; the module's captur
 (~0.2-0.5 s on hardware) is not modelled. Targets from hardware.md: about 7 s at 57600 baud and
 3.5 s at 115200 for a 256x288 image.
 
-    python -m bench sensor [--repeat N]
+It also checks, on FVC2002 pairs when ../shared/datasets is present, that a probe passed through
+the simulated sensor (fitted to its size, 4-bit pixels) still matches its enrolment image with the
+host matcher as well as the raw image does.
+
+    python -m bench sensor [--repeat N] [--fingers N]
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import serial
 from bench.common import header, median, row, time_calls
 from hardware import r30x
 from hardware.fingerprint_sensor import FingerprintSensor
-from simulators.fingerprint_sensor import FingerprintModule, serve_on_pty
+from simulators.fingerprint_sensor import FingerprintModule, fit_to_sensor, serve_on_pty
 
 TARGETS_S = {("r307", 57600): 7.0, ("r307", 115200): 3.5}
 
@@ -66,9 +70,47 @@ def parse_seconds(repeat: int) -> list[float]:
     return time_calls(parse, repeat=repeat)
 
 
+def matching_through_the_sensor(fingers: int) -> None:
+    """Genuine/impostor scores of FVC2002 pairs: both images raw vs the probe through the sensor
+    (fit_to_sensor + 4-bit quantisation), to show the simulated upload keeps ridge geometry."""
+    from kiosk.datasets import datasets_dir
+
+    root = datasets_dir()
+    if root is None:
+        row("matching through the simulated sensor", "skipped", "../shared/datasets absent")
+        return
+    import cv2
+
+    from matcher import fingerprint
+
+    threshold = fingerprint.threshold_for_fmr(1e-4)
+    for db, dpi in (("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500)):
+        folder = root / "fingerprints" / "fvc2002" / db
+        for geometry in (r30x.R30X_GEOMETRY, r30x.R503_GEOMETRY):
+            raw, sensed, impostor = [], [], []
+            for n in range(1, fingers + 1):
+                enrol = cv2.imread(str(folder / f"1{n:02d}_1.tif"), cv2.IMREAD_GRAYSCALE)
+                probe = cv2.imread(str(folder / f"1{n:02d}_2.tif"), cv2.IMREAD_GRAYSCALE)
+                other = cv2.imread(str(folder / f"1{n % fingers + 1:02d}_2.tif"), cv2.IMREAD_GRAYSCALE)
+                through = fingerprint.extract(r30x.quantise(fit_to_sensor(probe, geometry, dpi)[0]), dpi=geometry.dpi)
+                through_other = fingerprint.extract(r30x.quantise(fit_to_sensor(other, geometry, dpi)[0]),
+                                                    dpi=geometry.dpi)
+                reference = fingerprint.extract(enrol, dpi=dpi)
+                raw.append(fingerprint.compare(reference, fingerprint.extract(probe, dpi=dpi)))
+                sensed.append(fingerprint.compare(reference, through))
+                impostor.append(fingerprint.compare(reference, through_other))
+            raw_ok = sum(score >= threshold for score in raw)
+            sensed_ok = sum(score >= threshold for score in sensed)
+            row(f"{db} via {geometry.name}: genuine median raw / via sensor ({fingers} fingers)",
+                f"{median(raw):.1f} / {median(sensed):.1f}",
+                f"accepted {raw_ok} / {sensed_ok} of {fingers} at >= {threshold:.1f} (FMR 1e-4); "
+                f"impostor max {max(impostor):.1f}")
+
+
 def main(argv: list[str]) -> int:
     args = argparse.ArgumentParser(prog="bench sensor")
     args.add_argument("--repeat", type=int, default=3, help="paced captures per configuration")
+    args.add_argument("--fingers", type=int, default=5, help="FVC fingers per database for the matching check")
     opts = args.parse_args(argv)
     header("fingerprint sensor: GenImg + UpImage through the driver, simulator paced at the baud rate")
     for variant in ("r307", "r503"):
@@ -89,4 +131,6 @@ def main(argv: list[str]) -> int:
     row("r307 capture+upload over PTY, unpaced (host + PTY cost), median of 20", f"{median(unpaced) * 1e3:.1f} ms")
     parsed = parse_seconds(repeat=50)
     row("parse + unpack a 36,864-byte image stream in memory, median of 50", f"{median(parsed) * 1e3:.2f} ms")
+    if opts.fingers > 0:
+        matching_through_the_sensor(opts.fingers)
     return 0
