@@ -91,18 +91,21 @@ def main(argv: list[str]) -> int:
             for start in range(0, args.verify_entries, 1000):
                 log.append_many([_event(i) for i in range(start, min(args.verify_entries, start + 1000))])
             bundle = export_bundle(log, root / "bundle.kab")
-        times = []
+        times, cpu = [], []
         for _ in range(3):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             report = verify_bundle(bundle)
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
             assert report.ok, report.error
         best = median(times)
         row("entry size in the bundle (bytes, canonical JSON)",
             f"{bundle.stat().st_size / report.entries:,.0f}", "")
         row(f"verify bundle of {report.entries:,} entries, {report.checkpoints} checkpoints (s)",
             f"{best:.2f}", "target < 10 s for a polling day (~15,000 entries)")
-        row("verify speed (entries/s)", f"{report.entries / best:,.0f}", "target >= 1,500/s")
+        row("verify speed (entries/s, wall clock)", f"{report.entries / best:,.0f}", "target >= 1,500/s")
+        row("verify speed (entries/s, CPU time of this process)", f"{report.entries / median(cpu):,.0f}",
+            "differs from wall clock when the machine is shared")
         t0 = time.perf_counter()
         document = inclusion_proof_document(bundle, report.entries // 2)
         verify_proof_document(document)

@@ -40,6 +40,10 @@ def _check(value: Any, path: str) -> None:
 def encode(value: Any) -> bytes:
     """The canonical JSON bytes of ``value``."""
     _check(value, "entry")
+    return _dumps(value)
+
+
+def _dumps(value: Any) -> bytes:
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     try:
         return text.encode("utf-8")
@@ -70,6 +74,6 @@ def decode(data: bytes) -> Any:
         raise NotCanonical("not valid UTF-8") from exc
     except json.JSONDecodeError as exc:
         raise NotCanonical(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
-    if encode(value) != data:
+    if _dumps(value) != data:  # json.loads gave only JSON types (floats refused above): no _check needed
         raise NotCanonical("not in canonical form (key order, spacing or escaping differs)")
     return value

@@ -16,6 +16,7 @@ Fields the log fills in: ``seq`` (0-based, equal to the Merkle leaf index), ``ti
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -105,12 +106,25 @@ def _check_value(path: str, key: str, value: Any, depth: int) -> None:
     raise _reject(path, f"values of type {type(value).__name__} are not allowed")
 
 
+_FORBIDDEN_KEY_PART = re.compile("|".join(map(re.escape, FORBIDDEN_KEY_PARTS)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_problem(key: str) -> str | None:
+    """Why ``key`` may not appear in an entry, or None. Cached: entries repeat the same few keys."""
+    if not _KEY.fullmatch(key):
+        return "shape"
+    if key in FORBIDDEN_KEYS or _FORBIDDEN_KEY_PART.search(key):
+        return "forbidden"
+    return None
+
+
 def _check_key(path: str, key: Any) -> None:
-    if not isinstance(key, str) or not _KEY.fullmatch(key):
+    problem = _key_problem(key) if isinstance(key, str) else "shape"
+    if problem == "shape":
         raise EventRejected(f"audit event key at {path.rsplit('.', 1)[0]!r} rejected: keys are "
                             "lower-case identifiers of at most 40 characters")
-    lowered = key.lower()
-    if lowered in FORBIDDEN_KEYS or any(part in lowered for part in FORBIDDEN_KEY_PARTS):
+    if problem == "forbidden":
         raise _reject(path, "this key names raw biometric or identity data, which never enters the log")
 
 
