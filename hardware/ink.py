@@ -155,15 +155,15 @@ def _measure(off: np.ndarray, on: np.ndarray, mask: np.ndarray, calibration: Ink
     diff = b - a
     lamp_response = float(np.median(diff[..., 2][inside]) - np.median(diff[..., 1][inside]))
 
-    luminance = residual.mean(axis=2)[inside]
+    luminance = ((residual[..., 0] + residual[..., 1] + residual[..., 2]) / 3.0)[inside]
     noise_sigma = float(1.4826 * np.median(np.abs(luminance - np.median(luminance))))
     min_rise = max(calibration.min_rise, NOISE_FACTOR * noise_sigma)
     # A channel clipped at white in B hides how much it rose: its residual reads too low and
     # tilts the pixel's hue (a clipped red makes skin look blue). Such a pixel is unusable unless
     # the clipped channel is one that visibly rose (ink bright enough to saturate its own colour).
-    unusable = ((on >= 254) & (residual < min_rise)).any(axis=2) | (off >= 254).any(axis=2)
+    unusable = _any_channel((on >= 254) & (residual < min_rise)) | _any_channel(off >= 254)
     clipped_fraction = float(unusable[inside].mean())
-    saturated = (on >= 254).any(axis=2) & inside
+    saturated = _any_channel(on >= 254) & inside
 
     positive = np.clip(residual, 0.0, None) / 255.0
     hsv = cv2.cvtColor(positive, cv2.COLOR_RGB2HSV)          # float: H 0-360, S 0-1, V 0-1
@@ -197,6 +197,15 @@ def _measure(off: np.ndarray, on: np.ndarray, mask: np.ndarray, calibration: Ink
                         noise_sigma=noise_sigma, rise=rise, hue=hue, in_band=in_band)
 
 
+# numpy reduces along a last axis of 3 slowly; element-wise over the channel planes is ~10x faster.
+def _any_channel(flags: np.ndarray) -> np.ndarray:
+    return flags[..., 0] | flags[..., 1] | flags[..., 2]
+
+
+def _channel_max(frame: np.ndarray) -> np.ndarray:
+    return np.maximum(np.maximum(frame[..., 0], frame[..., 1]), frame[..., 2])
+
+
 def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Least squares ``y ~ slope * x + intercept``, refitted on the pixels B explains best.
 
@@ -226,7 +235,7 @@ def _finger_region(off: np.ndarray, on: np.ndarray) -> np.ndarray:
     """The finger: the largest blob clearly brighter than the cradle (matte black, at the border)."""
     # Brightest channel of either frame: in a dark shroud the finger shows only in the lamp's
     # violet, which luminance (mostly green) would hardly see.
-    grey = np.maximum(off.max(axis=2), on.max(axis=2)).astype(np.float32)
+    grey = np.maximum(_channel_max(off), _channel_max(on)).astype(np.float32)
     grey = cv2.GaussianBlur(grey, (7, 7), 0)
     height, width = grey.shape
     band = max(2, min(height, width) // 20)

@@ -104,7 +104,7 @@ def render_finger(lamp_on: bool, inked: bool, rng: np.random.Generator, ambient:
             emission = lamp_strength * ink_strength * np.asarray(INK_EMISSION[ink_hue], dtype=np.float32)
             frame += layers.ink[..., None] * emission
     if noise > 0:
-        frame += rng.normal(0.0, float(noise), size=frame.shape).astype(np.float32)
+        frame += float(noise) * rng.standard_normal(size=frame.shape, dtype=np.float32)
     return np.clip(frame + 0.5, 0, 255).astype(np.uint8)
 
 
