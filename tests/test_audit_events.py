@@ -140,3 +140,17 @@ def test_decoding_arbitrary_bytes_either_fails_cleanly_or_gives_a_value_that_re_
 def test_an_escaped_lone_surrogate_is_not_canonical():
     with pytest.raises(canonical.NotCanonical, match="lone surrogate"):
         canonical.decode(b'{"a":"\\ud800"}')
+
+
+def test_a_key_that_is_itself_an_id_number_is_rejected_without_being_repeated():
+    for fields in ({"event": "card_read", "v123456789": True}, {"event": "card_read", "123456789": True},
+                   {"event": "export", "summary": {"n987654321": 1}}):
+        with pytest.raises(EventRejected, match="keys are lower-case identifiers") as info:
+            validate_fields(fields)
+        assert "123456789" not in str(info.value) and "987654321" not in str(info.value)
+
+
+def test_an_unknown_event_type_made_of_digits_is_not_echoed():
+    with pytest.raises(EventRejected, match="unknown audit event type;") as info:
+        validate_fields({"event": "123456789"})
+    assert "123456789" not in str(info.value)

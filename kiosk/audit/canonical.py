@@ -28,7 +28,7 @@ def _check(value: Any, path: str) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise NotCanonical(f"{path}: object keys must be strings")
-            _check(item, f"{path}.{key}")
+            _check(item, f"{path}.{key}" if key.isidentifier() and len(key) <= 40 else f"{path}.<key>")
         return
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
@@ -59,7 +59,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise NotCanonical(f"duplicate key {key!r}")
+            raise NotCanonical("an object repeats a key")
         out[key] = value
     return out
 

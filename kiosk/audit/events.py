@@ -112,7 +112,7 @@ _FORBIDDEN_KEY_PART = re.compile("|".join(map(re.escape, FORBIDDEN_KEY_PARTS)))
 @functools.lru_cache(maxsize=4096)
 def _key_problem(key: str) -> str | None:
     """Why ``key`` may not appear in an entry, or None. Cached: entries repeat the same few keys."""
-    if not _KEY.fullmatch(key):
+    if not _KEY.fullmatch(key) or _DIGIT_RUN.search(key):
         return "shape"
     if key in FORBIDDEN_KEYS or _FORBIDDEN_KEY_PART.search(key):
         return "forbidden"
@@ -121,9 +121,10 @@ def _key_problem(key: str) -> str | None:
 
 def _check_key(path: str, key: Any) -> None:
     problem = _key_problem(key) if isinstance(key, str) else "shape"
-    if problem == "shape":
-        raise EventRejected(f"audit event key at {path.rsplit('.', 1)[0]!r} rejected: keys are "
-                            "lower-case identifiers of at most 40 characters")
+    if problem == "shape":  # the key itself is not repeated: it could be the very number refused
+        parent = path.rsplit(".", 1)[0] if "." in path else "the top level"
+        raise EventRejected(f"audit event key in {parent!r} rejected: keys are lower-case identifiers "
+                            "of at most 40 characters without runs of 6 or more digits")
     if problem == "forbidden":
         raise _reject(path, "this key names raw biometric or identity data, which never enters the log")
 
@@ -136,8 +137,8 @@ def validate_fields(fields: Mapping[str, Any], *, allow_log_fields: bool = False
     if not isinstance(event, str):
         raise EventRejected("audit event has no 'event' type")
     if event not in EVENT_TYPES:
-        raise EventRejected(f"unknown audit event type {event!r}; known: {', '.join(sorted(EVENT_TYPES))}"
-                            if len(event) <= 40 and event.isidentifier() else "unknown audit event type")
+        shown = f" {event!r}" if re.fullmatch(r"[a-z_]{1,40}", event) else ""  # never echo digits
+        raise EventRejected(f"unknown audit event type{shown}; known: {', '.join(sorted(EVENT_TYPES))}")
     for key, value in fields.items():
         if not allow_log_fields and key in ("seq", "time"):
             raise _reject(key, "is written by the log itself")

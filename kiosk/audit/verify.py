@@ -123,7 +123,8 @@ def _check_entries(data: bytes, report: VerifyReport) -> tuple[list[dict], Merkl
         if not isinstance(value, dict):
             raise BundleInvalid(f"{where}: an entry must be a JSON object")
         if value.get("seq") != seq:
-            raise BundleInvalid(f"{where}: sequence number is {value.get('seq')!r}, expected {seq} "
+            found = value.get("seq") if isinstance(value.get("seq"), int) else "missing or not an integer"
+            raise BundleInvalid(f"{where}: sequence number is {found}, expected {seq} "
                                 "(an entry is missing, repeated or out of order)")
         try:
             validate_fields(value, allow_log_fields=True)
