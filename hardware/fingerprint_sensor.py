@@ -222,10 +222,27 @@ class FingerprintSensor:
             if frame is not None:
                 return frame
             if self._clock() >= deadline:
+                salvaged = self._salvage()
+                if salvaged is not None:
+                    return salvaged
                 raise DeviceTimeout(f"fingerprint sensor: no complete {what} within {self.frame_timeout:g} s")
             chunk = self._read_some()
             if chunk:
                 self._parser.feed(chunk)
+
+    def _salvage(self) -> r30x.Frame | None:
+        """At the deadline: a frame may sit behind a phantom header from line noise whose length
+        swallowed it. Drop incomplete headers one by one and look for a whole frame after them."""
+        while self._parser.abandon_partial():
+            while True:
+                try:
+                    frame = self._parser.next_frame()
+                    break
+                except r30x.FrameError:
+                    continue
+            if frame is not None:
+                return frame
+        return None
 
     def _read_ack(self, instruction: int) -> tuple[int, bytes]:
         frame = self._read_frame("acknowledgement")

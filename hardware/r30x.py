@@ -261,6 +261,15 @@ class FrameParser:
         length = min(int.from_bytes(buf[at + 7:at + 9], "big"), self.max_payload + _CHECKSUM_LEN)
         return max(1, _PREFIX_LEN + length - have)
 
+    def abandon_partial(self) -> bool:
+        """Give up on the incomplete frame at the head of the buffer, as when line noise held a
+        phantom ``EF 01`` with a plausible length: skip its header so the bytes after it are
+        searched again. True when there was such a frame."""
+        if self._buffer.startswith(HEADER):
+            self._skip(len(HEADER))
+            return True
+        return False
+
     def take(self, n: int) -> bytes:
         """Remove and return up to ``n`` raw buffered bytes (for the few replies that are not frames,
         like the R503's 0x55 ready byte after SoftReset)."""

@@ -345,6 +345,13 @@ def test_garbage_before_every_reply_is_skipped(rig):
     assert np.array_equal(rig.sensor.capture_image(timeout=1.0), r30x.quantise(finger(5)))
 
 
+def test_a_reply_behind_a_phantom_header_in_the_noise_is_found_at_the_frame_deadline(rig):
+    # noise that reads as the start of a 62-byte frame would swallow the real 12-byte reply
+    rig.device.faults.garbage_prefix = bytes.fromhex("EF01FFFFFFFF070040")
+    rig.sensor.verify_password()
+    assert rig.module.password_verified
+
+
 def test_corrupted_checksums_raise_a_protocol_error(rig):
     rig.device.faults.corrupt_replies = True
     with pytest.raises(r30x.ChecksumMismatch):

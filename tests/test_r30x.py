@@ -76,6 +76,14 @@ def test_parser_rejects_a_bad_checksum_then_resyncs_on_the_next_frame():
     assert parser.next_frame() is None
 
 
+def test_abandoning_a_phantom_header_uncovers_the_frame_behind_it():
+    parser = FrameParser()
+    parser.feed(hexbytes("EF01 FFFFFFFF 07 0040") + hexbytes("EF01 FFFFFFFF 07 0003 00 000A"))
+    assert parser.next_frame() is None            # waiting for the phantom's 64 bytes
+    assert parser.abandon_partial()
+    assert parser.next_frame() == r30x.Frame(PacketId.ACK, b"\x00")
+
+
 def test_parser_rejects_a_frame_for_another_address():
     parser = FrameParser(address=0xFFFFFFFF)
     parser.feed(r30x.encode_ack(0, address=0x12345678))
