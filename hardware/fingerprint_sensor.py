@@ -273,10 +273,8 @@ class FingerprintSensor:
                                 f"{len(results)} result bytes, expected {result_len}")
         return results
 
-    def _read_data(self) -> bytes:
-        """Data packets up to and including the last (``08``) one, all kept."""
-        packet_size = self.read_system_parameters().packet_size if self.system_parameters is None \
-            else self.system_parameters.packet_size
+    def _read_data(self, packet_size: int) -> bytes:
+        """Data packets up to and including the last (``08``) one, all kept (a short last one too)."""
         data = bytearray()
         while True:
             frame = self._read_frame("data packet")
@@ -291,14 +289,14 @@ class FingerprintSensor:
                 raise ProtocolError("data stream longer than any fingerprint image")
 
     def _upload(self, instruction: int, params: bytes = b"") -> bytes:
-        if self.system_parameters is None:
-            self.read_system_parameters()
+        # the packet size must be known before the stream starts: no command can go mid-stream
+        packet_size = (self.system_parameters or self.read_system_parameters()).packet_size
         self._discard_input()
         self._write(r30x.encode_command(instruction, params, self.address))
         code, _ = self._read_ack(instruction)
         if code != r30x.OK:
             raise error_for(code)
-        return self._read_data()
+        return self._read_data(packet_size)
 
     # -- commands -------------------------------------------------------------------------------
     def ping(self) -> int:
@@ -317,6 +315,9 @@ class FingerprintSensor:
     def set_system_parameter(self, register: r30x.SystemRegister, value: int) -> None:
         self._command(Instruction.SET_SYS_PARA, bytes([int(register), value]))
         self.system_parameters = None    # re-read before the next upload
+        if register == r30x.SystemRegister.BAUD and hasattr(self.port, "baudrate"):
+            # the module acknowledged at the old rate and now listens at the new one
+            self.port.baudrate = value * r30x.BAUD_UNIT
 
     def template_count(self) -> int:
         return int.from_bytes(self._command(Instruction.TEMPLATE_NUM, result_len=2)[:2], "big")

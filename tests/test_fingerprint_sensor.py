@@ -480,9 +480,9 @@ def test_probe_counts_a_wrong_password_reply_as_alive():
         made.close()
 
 
-def test_baud_change_takes_effect_after_the_acknowledgement(rig):
+def test_baud_change_moves_module_and_host_port_to_the_new_rate(rig):
     rig.sensor.set_system_parameter(r30x.SystemRegister.BAUD, 12)
-    rig.port.baudrate = 115200
+    assert (rig.module.baud, rig.port.baudrate) == (115200, 115200)
     assert rig.sensor.read_system_parameters().baud == 115200
 
 
