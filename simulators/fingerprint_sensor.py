@@ -32,8 +32,9 @@ What is simulated and what is not
   hold a **placeholder**: 512 deterministic bytes (a SHAKE-256 digest of the image buffer behind a
   ``SIMT`` marker). Match and Search therefore only recognise the *same image*, RegModel keeps
   char buffer 1's placeholder, and real matching happens on the host from the uploaded image.
-- Not implemented: DownChar, DownImage, LoadChar from host data and PortControl answer
-  ``0x0E``/``0x01`` like a module that does not support them.
+- Not implemented: DownChar and DownImage (host -> module data) answer ``0x0E`` "cannot receive
+  packets", PortControl and unknown instructions ``0x01``, like a module without them. Aura LED,
+  SoftReset and GetEcho exist only on the ``r503`` variant.
 - Device faults (``inject``): ``wrong_password`` (VfyPwd fails, other commands then answer
   "password not verified"), ``sensor_error`` (``code`` one of ``capture_failed``, ``too_dry``,
   ``too_wet``, ``image_messy``, ``too_few_features``, ``no_valid_image``; ``stage`` ``genimg`` or
@@ -48,7 +49,7 @@ import os
 import termios
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import cv2
