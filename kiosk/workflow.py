@@ -387,15 +387,23 @@ class Workflow:
         session.state, session.outcome, session.reason, session.message_key = state, outcome, reason, message_key
         session.enrolment = None
         session.finger_probe = None
+        # The audit tallies must reconcile with the registry's end-of-day summary (kiosk.audit.verify):
+        # one "fallback" entry per decision taken by a fallback method, one "refusal" entry per
+        # "refused" decision, one "vote_marked" per vote. Wrong station and already voted are told
+        # apart by the session_ended entry.
         if outcome != "cancelled":
             self.registry.record_decision(session_id=session.session_id,
                                           voter_id=session.voter.voter_id if session.voter else None,
                                           station_id=self.rules.station_id, kiosk_id=self.rules.kiosk_id,
                                           official_id=session.official_id, outcome=outcome,
                                           method=session.method, reason=reason)
-        if outcome not in ("verified", "cancelled"):
+            if session.method.startswith("fallback"):
+                self._audit("fallback", session, kind=session.method, outcome=outcome,
+                            reason=session.fallback_reason, supervisor_id=session.supervisor_id)
+        if outcome == "refused":
             self._audit("refusal", session, outcome=outcome, reason=reason, method=session.method)
-        self._audit("session_ended", session, outcome=outcome, reason=reason, method=session.method)
+        self._audit("session_ended", session, outcome=outcome, reason=reason, method=session.method,
+                    flagged=True if reason == "second_attempt" else None)
 
     # -- step: card -------------------------------------------------------------------------------
     def read_card(self, session_id: str) -> Session:
@@ -453,7 +461,7 @@ class Workflow:
             session.fallbacks.append("no_card")
             session.fingers_to_try = ["any"]
             session.state, session.message_key = IDENTIFY_FINGER, "finger.place"
-            self._audit("fallback", session, kind="no_card")
+            self._audit("card_read", session, outcome="skipped_no_card")
             return session
         finally:
             session.lock.release()
@@ -528,7 +536,6 @@ class Workflow:
             session.fallbacks.append("face_only")
             session.supervisor_id, session.fallback_reason = supervisor_id, reason_code
             session.finger_scores.clear()
-            self._audit("fallback", session, kind="face_only", reason=reason_code, supervisor_id=supervisor_id)
             self._audit("override", session, kind="face_only_approved", reason=reason_code,
                         supervisor_id=supervisor_id)
             no_card = session.method == METHOD_NO_CARD_FACE_ONLY
@@ -676,7 +683,7 @@ class Workflow:
                                                 station_id=self.rules.station_id, official_id=official_id,
                                                 method=session.method)
             except AlreadyVoted:
-                self._audit("vote_marked", session, outcome="refused_second_attempt", method=session.method)
+                # flagged in session_ended (a vote_marked entry would be tallied as a vote)
                 self._finish(session, ALREADY_VOTED, "already_voted", "second_attempt", "result.already_voted")
                 return session
             session.vote_at = vote.voted_at
