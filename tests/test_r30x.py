@@ -180,7 +180,7 @@ payloads = st.binary(max_size=r30x.MAX_PAYLOAD)
 
 
 @given(st.binary(max_size=2000), st.lists(st.integers(1, 64), max_size=40))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_random_bytes_only_ever_give_frames_typed_errors_or_nothing(data, cuts):
     parser = FrameParser()
     position = 0
@@ -199,6 +199,7 @@ def test_random_bytes_only_ever_give_frames_typed_errors_or_nothing(data, cuts):
 
 
 @given(pids, payloads, addresses)
+@settings(deadline=None)
 def test_encode_then_parse_round_trips(pid, payload, address):
     frame = r30x.decode_frame(r30x.encode_frame(pid, payload, address), address=address)
     assert frame == r30x.Frame(pid, payload, address)
@@ -206,6 +207,7 @@ def test_encode_then_parse_round_trips(pid, payload, address):
 
 @given(st.lists(st.tuples(pids, payloads), min_size=1, max_size=5), addresses,
        st.binary(max_size=50).filter(lambda g: 0xEF not in g), st.integers(1, 300))
+@settings(deadline=None)
 def test_frames_survive_garbage_prefix_and_any_chunking(frames, address, garbage, chunk):
     wire = garbage + b"".join(r30x.encode_frame(pid, payload, address) for pid, payload in frames)
     parser = FrameParser(address)
@@ -219,6 +221,7 @@ def test_frames_survive_garbage_prefix_and_any_chunking(frames, address, garbage
 
 
 @given(pids, st.binary(min_size=1, max_size=64), st.data())
+@settings(deadline=None)
 def test_any_single_corrupted_byte_after_the_header_is_never_accepted_as_the_original(pid, payload, data):
     wire = bytearray(r30x.encode_frame(pid, payload))
     index = data.draw(st.integers(2, len(wire) - 1))
@@ -233,6 +236,7 @@ def test_any_single_corrupted_byte_after_the_header_is_never_accepted_as_the_ori
 
 
 @given(st.integers(1, 40).map(lambda n: n * 2), st.integers(1, 40), st.data())
+@settings(deadline=None)
 def test_image_pack_unpack_returns_the_quantised_image(width, height, data):
     pixels = data.draw(st.binary(min_size=width * height, max_size=width * height))
     image = np.frombuffer(pixels, dtype=np.uint8).reshape(height, width)
@@ -240,6 +244,7 @@ def test_image_pack_unpack_returns_the_quantised_image(width, height, data):
 
 
 @given(st.binary(max_size=2000), st.sampled_from(r30x.PACKET_SIZES))
+@settings(deadline=None)
 def test_data_streams_round_trip_for_every_packet_size(data, packet_size):
     parser = FrameParser()
     parser.feed(r30x.encode_data(data, packet_size))
@@ -251,6 +256,7 @@ def test_data_streams_round_trip_for_every_packet_size(data, packet_size):
 
 
 @given(pids, payloads, addresses, st.binary(max_size=20).filter(lambda g: 0xEF not in g))
+@settings(deadline=None)
 def test_wanted_never_asks_for_more_than_the_rest_of_the_frame(pid, payload, address, garbage):
     wire = r30x.encode_frame(pid, payload, address)
     parser = FrameParser(address)
