@@ -141,7 +141,22 @@ def test_swapping_two_checkpoints_is_rejected(bundle_dir):
     data_a, data_b = a.read_bytes(), b.read_bytes()
     a.write_bytes(data_b)
     b.write_bytes(data_a)
-    rejected(bundle_dir, "checkpoint 000002.note", "smaller than the previous")
+    rejected(bundle_dir, "checkpoint 000001.note", "signed as checkpoint 2", "swapped")
+
+
+def test_dropping_a_middle_checkpoint_and_renumbering_the_rest_is_rejected(bundle_dir):
+    folder = bundle_dir / layout.CHECKPOINTS
+    notes = sorted(folder.iterdir())
+    for earlier, later in zip(notes[1:], notes[2:]):
+        earlier.write_bytes(later.read_bytes())
+    notes[-1].unlink()
+    rejected(bundle_dir, "checkpoint 000001.note", "signed as checkpoint 2")
+
+
+def test_replacing_a_checkpoint_with_a_copy_of_another_is_rejected(bundle_dir):
+    folder = bundle_dir / layout.CHECKPOINTS
+    (folder / "000002.note").write_bytes((folder / "000001.note").read_bytes())
+    rejected(bundle_dir, "checkpoint 000002.note", "signed as checkpoint 1")
 
 
 def test_removing_a_middle_checkpoint_is_rejected(bundle_dir):
@@ -159,7 +174,8 @@ def test_a_checkpoint_from_another_kiosk_is_rejected(bundle_dir):
     intruder = Signer(ORIGIN, Ed25519PrivateKey.generate())
     entries = (bundle_dir / layout.ENTRIES_BUNDLE).read_bytes().splitlines()
     tree = MerkleTree([leaf_hash(e) for e in entries])
-    forged = sign_note(Checkpoint(ORIGIN, 3, tree.root(3)).text(), [intruder])
+    extension = layout.checkpoint_extension(1, "2026-05-03T07:00:00.000000Z")
+    forged = sign_note(Checkpoint(ORIGIN, 3, tree.root(3), (extension,)).text(), [intruder])
     (bundle_dir / layout.CHECKPOINTS / "000001.note").write_text(forged, encoding="utf-8")
     rejected(bundle_dir, "checkpoint 000001.note", "not the known key of that name")
 
@@ -182,8 +198,10 @@ def forge(path, values, key, sizes=None):
     lines = [canonical.encode(v) for v in values]
     tree = MerkleTree([leaf_hash(line) for line in lines])
     signer = Signer(ORIGIN, key)
-    notes = [sign_note(Checkpoint(ORIGIN, s, tree.root(s)).text(), [signer]).encode()
-             for s in (sizes or [len(lines)])]
+    last = values[-1]["time"] if values else "2026-05-03T07:00:00.000000Z"
+    notes = [sign_note(Checkpoint(ORIGIN, s, tree.root(s), (layout.checkpoint_extension(i, last),)).text(),
+                       [signer]).encode()
+             for i, s in enumerate(sizes or [len(lines)])]
     write_bundle(Bundle(b"".join(line + b"\n" for line in lines), notes, layout.format_keys(signer.verifier, [])),
                  path)
     return path
@@ -197,6 +215,16 @@ def test_a_signed_entry_holding_an_id_number_is_rejected(tmp_path, log_key):
     path = forge(tmp_path / "b", [entry(0, "card_read", reason="card 123456789")], log_key)
     error = rejected(path, "seq 0", "ID number")
     assert "123456789" not in error
+
+
+def test_a_checkpoint_dated_before_the_entries_it_signs_is_rejected(tmp_path, log_key):
+    signer = Signer(ORIGIN, log_key)
+    line = canonical.encode(entry(0, "boot", "2026-05-03T08:00:00.000000Z"))
+    text = Checkpoint(ORIGIN, 1, MerkleTree([leaf_hash(line)]).root(),
+                      (layout.checkpoint_extension(0, "2026-05-03T07:00:00.000000Z"),)).text()
+    write_bundle(Bundle(line + b"\n", [sign_note(text, [signer]).encode()], layout.format_keys(signer.verifier, [])),
+                 tmp_path / "b")
+    rejected(tmp_path / "b", "checkpoint 000000.note", "dated before the last entry it signs")
 
 
 def test_time_going_backwards_is_rejected(tmp_path, log_key):

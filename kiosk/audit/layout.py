@@ -28,11 +28,29 @@ CHECKPOINTS = "checkpoints"
 KEYS = "keys.txt"
 LOCK = "lock"
 CHECKPOINT_NAME = re.compile(r"[0-9]{6}\.note")
+TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+_EXTENSION = re.compile(r"checkpoint (0|[1-9][0-9]{0,8}) (\S+)")
 ROLES = ("log", "cosigner")
 
 
 def checkpoint_name(index: int) -> str:
     return f"{index:06d}.note"
+
+
+def checkpoint_extension(index: int, time: str) -> str:
+    """The one extension line of our checkpoints: ``checkpoint <index> <UTC time>``.
+
+    The index ties a signed checkpoint to its file number, so a checkpoint cannot be dropped and
+    the rest renumbered; the time places it among the entries' times.
+    """
+    return f"checkpoint {index} {time}"
+
+
+def parse_checkpoint_extension(extensions: tuple[str, ...]) -> tuple[int, str]:
+    match = _EXTENSION.fullmatch(extensions[0]) if len(extensions) == 1 else None
+    if match is None or not TIME.fullmatch(match.group(2)):
+        raise NoteError("checkpoint must have exactly one extension line 'checkpoint <index> <UTC time>'")
+    return int(match.group(1)), match.group(2)
 
 
 def format_keys(log_key: Verifier, cosigners: list[Verifier]) -> bytes:

@@ -8,7 +8,8 @@ the clock passed in, checked on append and on :meth:`AuditLog.tick`) and at clos
 only signed over entries already on disk, so a crash never leaves a signature over lost entries.
 
 On open a torn tail (a record cut short by a crash) is cut off, never an intact record, and a
-``log_recovered`` entry says how many bytes went. Times never go backwards in the log: if the
+``log_recovered`` entry says how many bytes went (when the log was opened with its kiosk and
+station ids). Times never go backwards in the log: if the
 clock steps back, entries keep the last time written until the clock catches up.
 """
 from __future__ import annotations
@@ -120,13 +121,19 @@ class AuditLog:
                 raise LogCorrupt(f"latest checkpoint of {directory} is invalid: {exc}") from exc
             if latest.origin != signer.name:
                 raise LogCorrupt("latest checkpoint names another origin")
+            try:
+                index, checkpoint_time = layout.parse_checkpoint_extension(latest.extensions)
+            except NoteError as exc:
+                raise LogCorrupt(f"latest checkpoint of {directory}: {exc}") from exc
+            if index != len(checkpoints) - 1:
+                raise LogCorrupt("latest checkpoint's index does not match its file number")
         path = directory / layout.ENTRIES_LOG
         data = path.read_bytes() if path.exists() else b""
         scanned = records.scan(data)
         if latest is not None and len(scanned.entries) < latest.size:
             raise LogCorrupt(f"the latest checkpoint covers {latest.size} entries but only "
                              f"{len(scanned.entries)} are intact: signed entries were lost")
-        tree, last_time = MerkleTree(), ""
+        tree, last_time = MerkleTree(), checkpoint_time if latest is not None else ""
         for seq, entry in enumerate(scanned.entries):
             try:
                 value = canonical.decode(entry)
@@ -258,7 +265,10 @@ class AuditLog:
             self._sync_to(size - 1)
             if size == self._checkpointed:
                 return self.latest_checkpoint()
-            text = Checkpoint(self.signer.name, size, self._tree.root(size)).text()
+            now = max(format_time(self._clock()), self._last_time)
+            self._last_time = now  # entries after this checkpoint are not dated before it
+            extension = layout.checkpoint_extension(self._checkpoint_count, now)
+            text = Checkpoint(self.signer.name, size, self._tree.root(size), (extension,)).text()
             note = sign_note(text, [self.signer])
             name = layout.checkpoint_name(self._checkpoint_count)
             layout.write_atomically(self.directory / layout.CHECKPOINTS / name, note.encode("utf-8"))
@@ -335,7 +345,10 @@ def read_checkpoints(directory: Path) -> list[str]:
     for index, name in enumerate(names):
         if name != layout.checkpoint_name(index):
             raise LogCorrupt(f"checkpoint files are not numbered 000000, 000001, ...: found {name!r}")
-    return [(folder / name).read_bytes().decode("utf-8") for name in names]  # no newline translation
+    try:
+        return [(folder / name).read_bytes().decode("utf-8") for name in names]  # no newline translation
+    except UnicodeDecodeError as exc:
+        raise LogCorrupt("a checkpoint file is not UTF-8") from exc
 
 
 def _load_or_write_keys(directory: Path, log_key: Verifier) -> list[Verifier]:

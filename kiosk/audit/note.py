@@ -8,7 +8,8 @@ For Ed25519 keys (algorithm byte 0x01) the key hash is the first 4 bytes of
 ``SHA-256(name || 0x0A || 0x01 || public key)``, and a verifier key is written
 ``<name>+<key hash as 8 hex digits>+<base64(0x01 || public key)>``.
 
-A checkpoint is the note text ``<origin>\\n<tree size>\\n<base64 root hash>\\n[extension lines]``.
+A checkpoint is the note text ``<origin>\\n<tree size>\\n<base64 root hash>\\n[extension lines]``
+(the kiosk writes one extension line, see kiosk.audit.layout.checkpoint_extension).
 Co-signatures (presiding officer, party agents) are further Ed25519 note signatures over the same
 text by other keys; they are plain note signatures, not the timestamped C2SP tlog-cosignature type.
 """

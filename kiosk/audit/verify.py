@@ -8,8 +8,9 @@ registered for this kiosk). It checks, in order, stopping at the first failure:
    floats, no raw biometric or identity data), ``seq`` equal to its line number (contiguous from 0),
    ``time`` in UTC format and never decreasing;
 3. checkpoints: every signature line verifies against a key in keys.txt, each is signed by the log
-   key, its origin is the log key's name, its root equals the root recomputed from the entries,
-   sizes never decrease, successive checkpoints are consistent (RFC 9162 consistency proof
+   key, its origin is the log key's name, its signed number is its file number, its signed time
+   lies between the entries around it, its root equals the root recomputed from the entries,
+   sizes strictly increase, successive checkpoints are consistent (RFC 9162 consistency proof
    generated from the entries and verified against the two signed roots), and the last one covers
    every entry;
 4. counts: per station and per official, fallbacks, overrides, refusals and votes marked; every
@@ -23,7 +24,6 @@ summary keys compared are ``fallbacks``, ``overrides``, ``refusals`` (or ``refus
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -35,7 +35,7 @@ from kiosk.audit.events import validate_fields
 from kiosk.audit.merkle import MerkleTree, leaf_hash, verify_consistency
 from kiosk.audit.note import Checkpoint, Verifier, open_note
 
-TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+TIME = layout.TIME
 TALLIED = {"fallback": "fallbacks", "override": "overrides", "refusal": "refusals",
            "vote_marked": "votes_marked"}
 SUMMARY_KEYS = {"fallbacks": ("fallbacks",), "overrides": ("overrides",),
@@ -105,7 +105,7 @@ def verify_loaded(bundle: Bundle, report: VerifyReport, trusted_keys: list[str])
     if trusted_keys and log_key.vkey not in trusted_keys:
         raise BundleInvalid(f"the log key {log_key.name} is not one of the trusted keys given")
     values, tree = _check_entries(bundle.entries, report)
-    _check_checkpoints(bundle.checkpoints, log_key, cosigners, tree, report)
+    _check_checkpoints(bundle.checkpoints, log_key, cosigners, tree, [v["time"] for v in values], report)
     _tally(values, report)
 
 
@@ -148,7 +148,7 @@ def _check_entries(data: bytes, report: VerifyReport) -> tuple[list[dict], Merkl
 
 
 def _check_checkpoints(notes: list[bytes], log_key: Verifier, cosigners: list[Verifier],
-                       tree: MerkleTree, report: VerifyReport) -> None:
+                       tree: MerkleTree, times: list[str], report: VerifyReport) -> None:
     if not notes:
         raise BundleInvalid("the bundle has no signed checkpoint")
     previous: Checkpoint | None = None
@@ -165,18 +165,27 @@ def _check_checkpoints(notes: list[bytes], log_key: Verifier, cosigners: list[Ve
             raise BundleInvalid(f"{where}: not signed by the log key {log_key.name}")
         if checkpoint.origin != log_key.name:
             raise BundleInvalid(f"{where}: origin {checkpoint.origin!r} is not the log {log_key.name!r}")
-        if checkpoint.extensions:
-            raise BundleInvalid(f"{where}: unexpected extension lines")
+        try:
+            number, time = layout.parse_checkpoint_extension(checkpoint.extensions)
+        except NoteError as exc:
+            raise BundleInvalid(f"{where}: {exc}") from exc
+        if number != index:
+            raise BundleInvalid(f"{where}: signed as checkpoint {number} (checkpoints dropped, swapped or "
+                                "renumbered)")
         if checkpoint.size > tree.size:
             raise BundleInvalid(f"{where}: signs {checkpoint.size} entries but the bundle has only "
                                 f"{tree.size} (entries were removed)")
         if tree.root(checkpoint.size) != checkpoint.root_hash:
             raise BundleInvalid(f"{where}: root hash does not match the first {checkpoint.size} entries "
                                 "(an entry was changed, removed, reordered or inserted)")
+        if checkpoint.size > 0 and times[checkpoint.size - 1] > time:
+            raise BundleInvalid(f"{where}: dated before the last entry it signs (time order)")
+        if checkpoint.size < len(times) and times[checkpoint.size] < time:
+            raise BundleInvalid(f"{where}: dated after the entry that follows it (time order)")
         if previous is not None:
-            if checkpoint.size < previous.size:
-                raise BundleInvalid(f"{where}: tree size {checkpoint.size} is smaller than the previous "
-                                    f"checkpoint's {previous.size} (checkpoints out of order)")
+            if checkpoint.size <= previous.size:
+                raise BundleInvalid(f"{where}: tree size {checkpoint.size} is not larger than the previous "
+                                    f"checkpoint's {previous.size} (checkpoints out of order or repeated)")
             try:
                 verify_consistency(previous.size, checkpoint.size, previous.root_hash, checkpoint.root_hash,
                                    tree.consistency_proof(previous.size, checkpoint.size))
