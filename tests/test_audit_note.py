@@ -119,3 +119,12 @@ def test_parsing_arbitrary_bytes_as_a_note_either_works_or_raises_note_error(dat
         parse_note(data.decode("utf-8", errors="replace"))
     except NoteError:
         pass
+
+
+@settings(max_examples=100)
+@given(st.text(st.characters(min_codepoint=0x21, max_codepoint=0x2fff, blacklist_characters="+\u2014",
+                             blacklist_categories=("Zs", "Zl", "Zp", "Cc", "Cs")), min_size=1, max_size=30),
+       st.binary(min_size=32, max_size=32))
+def test_verifier_keys_round_trip_through_their_text_form(name, public_key):
+    verifier = Verifier(name, public_key)
+    assert Verifier.parse(verifier.vkey) == verifier

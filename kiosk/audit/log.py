@@ -229,6 +229,9 @@ class AuditLog:
                     self._sync.wait()
                 if self._synced >= seq:
                     return
+                if self._failed is not None:
+                    # after a failed fsync a retry may "succeed" without the data (fsyncgate): stop
+                    raise AuditError("an earlier audit fsync failed; the entry is not durable, reopen the log")
                 self._syncing = True
                 target = self._written  # every entry up to here is already in the file
             try:
