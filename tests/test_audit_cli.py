@@ -106,3 +106,17 @@ def test_the_installed_command_runs_offline_as_a_separate_process(kiosk_dirs, tm
     missing = subprocess.run([sys.executable, "-m", "kiosk.audit.cli", "verify", str(tmp_path / "nope")],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and "no bundle at" in missing.stdout
+
+
+def test_export_with_a_key_directory_that_has_no_key_fails_cleanly(kiosk_dirs, tmp_path, capsys):
+    data_dir, _ = kiosk_dirs
+    assert main(["export", "--data-dir", str(data_dir), "--out", str(tmp_path / "b"),
+                 "--key-dir", str(tmp_path / "empty")]) == 2
+    assert "signing key not found" in capsys.readouterr().err
+
+
+def test_proving_an_entry_the_bundle_does_not_have_fails_cleanly(kiosk_dirs, tmp_path, capsys):
+    data_dir, _ = kiosk_dirs
+    main(["export", "--data-dir", str(data_dir), "--out", str(tmp_path / "b")])
+    assert main(["prove", "--bundle", str(tmp_path / "b"), "--seq", "99"]) == 1
+    assert "has no entry 99" in capsys.readouterr().err

@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     except AuditError as exc:
         print(f"kiosk-audit {args.command}: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, LookupError) as exc:  # LookupError: kiosk.keys reports a missing key
         print(f"kiosk-audit {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
