@@ -394,6 +394,23 @@ class FingerprintSensor:
         """UpChar: the module's proprietary template (only useful to move it to another module)."""
         return self._upload(Instruction.UP_CHAR, bytes([_char_buffer(buffer)]))
 
+    def _download(self, instruction: int, params: bytes, data: bytes) -> None:
+        packet_size = (self.system_parameters or self.read_system_parameters()).packet_size
+        self._command(instruction, params)
+        # the module acknowledges the command, then takes the data packets without answering
+        self._write(r30x.encode_data(data, packet_size, self.address))
+
+    def download_template(self, template: bytes, buffer: int = 1) -> None:
+        """DownChar: put a template (from upload_template) into char buffer 1 or 2."""
+        self._download(Instruction.DOWN_CHAR, bytes([_char_buffer(buffer)]), template)
+
+    def download_image(self, image: np.ndarray) -> None:
+        """DownImage: put an image of the sensor's size into the module's image buffer
+        (4-bit pixels travel, so the module holds the quantised image)."""
+        if self.geometry is not None and image.shape != (self.geometry.height, self.geometry.width):
+            raise ValueError(f"image must be {self.geometry.height}x{self.geometry.width} for this sensor")
+        self._download(Instruction.DOWN_IMAGE, b"", r30x.pack_image(image))
+
     def delete(self, page: int, count: int = 1) -> None:
         self._command(Instruction.DELETE_CHAR, page.to_bytes(2, "big") + count.to_bytes(2, "big"))
 

@@ -32,9 +32,11 @@ What is simulated and what is not
   hold a **placeholder**: 512 deterministic bytes (a SHAKE-256 digest of the image buffer behind a
   ``SIMT`` marker). Match and Search therefore only recognise the *same image*, RegModel keeps
   char buffer 1's placeholder, and real matching happens on the host from the uploaded image.
-- Not implemented: DownChar and DownImage (host -> module data) answer ``0x0E`` "cannot receive
-  packets", PortControl and unknown instructions ``0x01``, like a module without them. Aura LED,
-  SoftReset and GetEcho exist only on the ``r503`` variant.
+- DownChar / DownImage: after the OK acknowledgement the module takes the host's data packets
+  (no acknowledgement for them, as on hardware) and keeps the data when the last packet brings it
+  to exactly 512 bytes (a template) or the sensor's image size; anything else is dropped.
+- Not implemented: PortControl and unknown instructions answer ``0x01``, like a module without
+  them. Aura LED, SoftReset and GetEcho exist only on the ``r503`` variant.
 - Device faults (``inject``): ``wrong_password`` (VfyPwd fails, other commands then answer
   "password not verified"), ``sensor_error`` (``code`` one of ``capture_failed``, ``too_dry``,
   ``too_wet``, ``image_messy``, ``too_few_features``, ``no_valid_image``; ``stage`` ``genimg`` or
@@ -208,6 +210,9 @@ class FingerprintModule:
         self.emit = lambda data: None
         self._parser = r30x.FrameParser(address=None)
         self._lock = threading.RLock()
+        # a DownChar/DownImage in progress: ("char", buffer) or ("image", 0), and the data so far
+        self._download: tuple[str, int] | None = None
+        self._download_data = bytearray()
 
     # -- tester controls ------------------------------------------------------------------------
     @property
@@ -277,13 +282,34 @@ class FingerprintModule:
                     continue
                 if frame is None:
                     break
-                if frame.address != self.address or frame.pid != PacketId.COMMAND or not frame.payload:
-                    continue                         # not for us, or not a command: ignore it
-                out += self._execute(frame.payload[0], frame.payload[1:])
+                if frame.address != self.address:
+                    continue                         # not for us: ignore it
+                if frame.is_data:
+                    self._receive_data(frame)
+                elif frame.pid == PacketId.COMMAND and frame.payload:
+                    self._download = None            # a command ends any download in progress
+                    out += self._execute(frame.payload[0], frame.payload[1:])
         if self.pace and out:
             self._emit_paced(bytes(out))
             return b""
         return bytes(out)
+
+    def _receive_data(self, frame: r30x.Frame) -> None:
+        if self._download is None:
+            return                                   # data nobody asked for
+        self._download_data += frame.payload
+        if frame.pid != PacketId.END_DATA:
+            return
+        (kind, buffer), data = self._download, bytes(self._download_data)
+        self._download = None
+        if kind == "char" and len(data) == TEMPLATE_BYTES:
+            self.char_buffers[buffer] = data
+        elif kind == "image" and len(data) == self.geometry.image_bytes:
+            self.image_buffer = r30x.unpack_image(data, self.geometry.width, self.geometry.height)
+
+    def _start_download(self, kind: str, buffer: int) -> bytes:
+        self._download, self._download_data = (kind, buffer), bytearray()
+        return self._ack(0x00)
 
     def _emit_paced(self, data: bytes) -> None:
         seconds_per_byte = 10.0 / self.baud
@@ -323,8 +349,8 @@ class FingerprintModule:
             Instruction.MATCH: self._match, Instruction.SEARCH: self._search,
             Instruction.REG_MODEL: self._reg_model, Instruction.STORE: self._store,
             Instruction.LOAD_CHAR: self._load_char, Instruction.UP_CHAR: self._up_char,
-            Instruction.UP_IMAGE: self._up_image, Instruction.DOWN_CHAR: self._cannot_receive,
-            Instruction.DOWN_IMAGE: self._cannot_receive, Instruction.DELETE_CHAR: self._delete_char,
+            Instruction.UP_IMAGE: self._up_image, Instruction.DOWN_CHAR: self._down_char,
+            Instruction.DOWN_IMAGE: self._down_image, Instruction.DELETE_CHAR: self._delete_char,
             Instruction.EMPTY: self._empty, Instruction.SET_SYS_PARA: self._set_sys_para,
             Instruction.READ_SYS_PARA: self._read_sys_para, Instruction.SET_PWD: self._set_pwd,
             Instruction.SET_ADDR: self._set_addr, Instruction.TEMPLATE_NUM: self._template_num,
@@ -427,8 +453,11 @@ class FingerprintModule:
             return self._ack(0x15)
         return self._ack(0x00) + self._data(r30x.pack_image(self.image_buffer))
 
-    def _cannot_receive(self, params: bytes) -> bytes:
-        return self._ack(0x0E)
+    def _down_char(self, params: bytes) -> bytes:
+        return self._start_download("char", self._buffer_id(params[0]))
+
+    def _down_image(self, params: bytes) -> bytes:
+        return self._start_download("image", 0)
 
     def _delete_char(self, params: bytes) -> bytes:
         if len(params) < 4:

@@ -645,3 +645,50 @@ def test_every_instruction_with_any_parameters_gets_one_acknowledgement(instruct
     module.place_finger(finger(1, (module.geometry.height, module.geometry.width)))
     frames = replies(module.receive(r30x.encode_command(instruction, params)))
     assert frames[0].pid == r30x.PacketId.ACK and len(frames[0].payload) >= 1
+
+
+# -- module address -----------------------------------------------------------------------------
+def test_a_module_at_a_non_default_address_answers_a_driver_using_that_address():
+    made = Rig(address=0x12345678)
+    try:
+        sensor = FingerprintSensor(made.port, address=0x12345678, frame_timeout=FRAME_TIMEOUT)
+        assert sensor.read_system_parameters().address == 0x12345678
+    finally:
+        made.close()
+
+
+def test_a_module_at_another_address_stays_silent_and_the_driver_times_out():
+    made = Rig(address=0x12345678)
+    try:
+        made.sensor.frame_timeout = SHORT_TIMEOUT
+        with pytest.raises(DeviceTimeout):
+            made.sensor.verify_password()
+    finally:
+        made.close()
+
+
+# -- host -> module data ------------------------------------------------------------------------
+def test_a_downloaded_template_matches_the_one_it_was_uploaded_from(rig):
+    rig.module.place_finger(finger(1))
+    rig.sensor.generate_image()
+    rig.sensor.image_to_template(1)
+    template = rig.sensor.upload_template(1)
+    rig.module.place_finger(finger(2))
+    rig.sensor.generate_image()
+    rig.sensor.image_to_template(2)
+    assert not rig.sensor.match().matched
+    rig.sensor.download_template(template, buffer=2)
+    assert rig.sensor.match() == fs.MatchResult(True, 200)
+
+
+def test_a_downloaded_image_uploads_back_quantised(rig, fvc_image):
+    original = fvc_image[40:328, 60:316]
+    rig.sensor.download_image(original)
+    assert np.array_equal(rig.sensor.upload_image(), r30x.quantise(original))
+
+
+def test_a_short_download_is_dropped_by_the_module(rig):
+    rig.sensor.download_template(b"\x01" * 100, buffer=1)
+    assert rig.module.char_buffers[1] is None
+    with pytest.raises(fs.BadTemplate):
+        rig.sensor.match()
