@@ -155,10 +155,14 @@ class AuditLog:
         log = cls(directory, signer, lock_fd=lock_fd, fd=fd, tree=tree, last_time=last_time,
                   checkpoint_count=len(checkpoints), last_checkpoint_size=latest.size if latest else -1,
                   cosigners=cosigners, torn_bytes=scanned.torn_bytes, **options)
-        if scanned.torn_bytes and log.kiosk_id and log.station_id:
-            log.append({"event": "log_recovered", "reason": "torn_tail",
-                        "bytes_removed": min(scanned.torn_bytes, MAX_INT)})
-        log.checkpoint()
+        try:
+            if scanned.torn_bytes and log.kiosk_id and log.station_id:
+                log.append({"event": "log_recovered", "reason": "torn_tail",
+                            "bytes_removed": min(scanned.torn_bytes, MAX_INT)})
+            log.checkpoint()
+        except BaseException:
+            os.close(fd)  # the caller closes the lock descriptor
+            raise
         return log
 
     # -- appending ----------------------------------------------------------------------------------
