@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from kiosk.audit import canonical, layout
 from kiosk.audit.bundle import read_bundle
 from kiosk.audit.errors import BundleInvalid, ProofError
-from kiosk.audit.merkle import MerkleTree, leaf_hash, verify_inclusion
+from kiosk.audit.merkle import leaf_hash, verify_inclusion
 from kiosk.audit.note import Checkpoint, Verifier, open_note
 from kiosk.audit.verify import VerifyReport, verify_loaded
 
@@ -26,11 +26,10 @@ FORMAT = "kiosk-audit-inclusion-proof 1"
 def inclusion_proof_document(bundle_path: str | os.PathLike, seq: int) -> dict[str, Any]:
     """Prove entry ``seq`` of a bundle (which must verify) against its latest checkpoint."""
     bundle = read_bundle(bundle_path)
-    verify_loaded(bundle, VerifyReport(), [])
+    tree = verify_loaded(bundle, VerifyReport(), [])
     lines = bundle.entries[:-1].split(b"\n") if bundle.entries else []
     if not 0 <= seq < len(lines):
         raise BundleInvalid(f"the bundle has no entry {seq} (it has {len(lines)})")
-    tree = MerkleTree([leaf_hash(line) for line in lines])
     log_key, _ = layout.parse_keys(bundle.keys)
     note = bundle.checkpoints[-1].decode("utf-8")
     size = Checkpoint.parse(note[:note.rfind("\n\n") + 1]).size

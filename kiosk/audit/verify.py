@@ -96,7 +96,8 @@ def verify_bundle(path: str | os.PathLike, *, trusted_keys: Iterable[str] = ()) 
     return report
 
 
-def verify_loaded(bundle: Bundle, report: VerifyReport, trusted_keys: list[str]) -> None:
+def verify_loaded(bundle: Bundle, report: VerifyReport, trusted_keys: list[str]) -> MerkleTree:
+    """Run every check on a loaded bundle (raising :class:`BundleInvalid`); return its Merkle tree."""
     try:
         log_key, cosigners = layout.parse_keys(bundle.keys)
     except NoteError as exc:
@@ -107,6 +108,7 @@ def verify_loaded(bundle: Bundle, report: VerifyReport, trusted_keys: list[str])
     values, tree = _check_entries(bundle.entries, report)
     _check_checkpoints(bundle.checkpoints, log_key, cosigners, tree, [v["time"] for v in values], report)
     _tally(values, report)
+    return tree
 
 
 def _check_entries(data: bytes, report: VerifyReport) -> tuple[list[dict], MerkleTree]:
