@@ -36,10 +36,9 @@ def _sigmoid(v, mu, tau):
 
 
 @numba.njit(cache=True)
-def local_similarities(a_t, a_bits, a_mask, a_valid, b_t, b_bits, b_mask, b_valid, nd, max_angle,
-                       min_common):
-    m = a_t.size
-    n = b_t.size
+def local_similarities(a_bits, a_mask, a_valid, b_bits, b_mask, b_valid, nd, min_common):
+    m = a_valid.size
+    n = b_valid.size
     sw = a_mask.shape[1]
     out = np.zeros((m, n), np.float32)
     common = np.empty(sw, np.uint64)
@@ -48,8 +47,6 @@ def local_similarities(a_t, a_bits, a_mask, a_valid, b_t, b_bits, b_mask, b_vali
             continue
         for j in range(n):
             if not b_valid[j]:
-                continue
-            if abs(_angle_diff(a_t[i], b_t[j])) > max_angle:
                 continue
             shared = 0
             for s in range(sw):
@@ -74,23 +71,61 @@ def local_similarities(a_t, a_bits, a_mask, a_valid, b_t, b_bits, b_mask, b_vali
 
 
 @numba.njit(cache=True)
-def consolidate(sim, a_x, a_y, a_t, b_x, b_y, b_t, count_a, count_b, params):
+def gate_by_rotation(sim, a_t, b_t, top, gate):
+    """Zero the pairs whose minutiae turn far from the dominant rotation between the two prints.
+
+    MCC compares only minutiae turned by less than 90 degrees, which assumes the prints are roughly
+    aligned. Estimating the rotation from the most similar cylinders (a weighted histogram of
+    direction differences) keeps that filter's benefit while staying invariant to how the finger
+    was turned on the sensor."""
+    m, n = sim.shape
+    flat = sim.ravel()
+    order = np.argsort(-flat)
+    bins = 36
+    hist = np.zeros(bins)
+    for q in range(min(top, flat.size)):
+        idx = order[q]
+        if flat[idx] <= 0:
+            break
+        d = _angle_diff(a_t[idx // n], b_t[idx % n]) + math.pi
+        hist[int(d * bins / (2 * math.pi)) % bins] += flat[idx]
+    best = 0
+    best_mass = -1.0
+    for b in range(bins):
+        mass = hist[(b - 1) % bins] + 2 * hist[b] + hist[(b + 1) % bins]
+        if mass > best_mass:
+            best_mass = mass
+            best = b
+    rotation = -math.pi + (best + 0.5) * 2 * math.pi / bins
+    for i in range(m):
+        for j in range(n):
+            if sim[i, j] > 0 and abs(_angle_diff(_angle_diff(a_t[i], b_t[j]), rotation)) > gate:
+                sim[i, j] = 0.0
+    return order
+
+
+@numba.njit(cache=True)
+def consolidate(sim, order, a_x, a_y, a_t, b_x, b_y, b_t, count_a, count_b, params):
     min_np, max_np, mu_p, tau_p, w_r, iterations = params[0], params[1], params[2], params[3], params[4], params[5]
     mu1, tau1, mu2, tau2, mu3, tau3 = params[6], params[7], params[8], params[9], params[10], params[11]
+    max_pairs = int(params[12])
     m, n = sim.shape
     n_p = int(min_np + round(_sigmoid(min(count_a, count_b), mu_p, tau_p) * (max_np - min_np)))
     flat = sim.ravel()
-    order = np.argsort(-flat)
-    n_r = min(m, n)
+    n_r = min(m, n, max_pairs)
     used_a = np.zeros(m, np.bool_)
     used_b = np.zeros(n, np.bool_)
     pa = np.empty(n_r, np.int64)
     pb = np.empty(n_r, np.int64)
     lam = np.empty(n_r)
     count = 0
+    # Greedy one-to-one pairs, most similar first (``order`` sorts the similarities, gated ones are 0).
     for idx in order:
-        if count >= n_r or flat[idx] <= 0:
+        if count >= n_r:
             break
+        value = flat[idx]
+        if value <= 0:
+            continue
         i = idx // n
         j = idx % n
         if used_a[i] or used_b[j]:
@@ -99,14 +134,15 @@ def consolidate(sim, a_x, a_y, a_t, b_x, b_y, b_t, count_a, count_b, params):
         used_b[j] = True
         pa[count] = i
         pb[count] = j
-        lam[count] = flat[idx]
+        lam[count] = value
         count += 1
     if count == 0:
         return 0.0
     if count == 1:
         return lam[0] / max(n_p, 1)
-    # Geometric compatibility of every two selected pairs.
+    # Geometric compatibility of every two selected pairs; far-off distances end the test early.
     rho = np.zeros((count, count))
+    cutoff = mu1 + 8.0 / abs(tau1)
     for t in range(count):
         i1, j1 = pa[t], pb[t]
         for k in range(t + 1, count):
@@ -114,6 +150,8 @@ def consolidate(sim, a_x, a_y, a_t, b_x, b_y, b_t, count_a, count_b, params):
             da = math.hypot(a_x[i1] - a_x[i2], a_y[i1] - a_y[i2])
             db = math.hypot(b_x[j1] - b_x[j2], b_y[j1] - b_y[j2])
             d1 = abs(da - db)
+            if d1 > cutoff:
+                continue
             d2 = abs(_angle_diff(_angle_diff(a_t[i1], a_t[i2]), _angle_diff(b_t[j1], b_t[j2])))
             ra = _angle_diff(a_t[i1], math.atan2(a_y[i2] - a_y[i1], a_x[i2] - a_x[i1]))
             rb = _angle_diff(b_t[j1], math.atan2(b_y[j2] - b_y[j1], b_x[j2] - b_x[j1]))
@@ -143,7 +181,8 @@ def consolidate(sim, a_x, a_y, a_t, b_x, b_y, b_t, count_a, count_b, params):
 
 _PARAMS = np.array([P.LSS_MIN_NP, P.LSS_MAX_NP, P.LSS_MU_P, P.LSS_TAU_P, P.LSSR_WEIGHT, P.LSSR_ITERATIONS,
                     P.LSSR_MU_DIST, P.LSSR_TAU_DIST, P.LSSR_MU_ANGLE, P.LSSR_TAU_ANGLE,
-                    P.LSSR_MU_RADIAL, P.LSSR_TAU_RADIAL], np.float64)
+                    P.LSSR_MU_RADIAL, P.LSSR_TAU_RADIAL, P.LSSR_MAX_PAIRS, P.ROTATION_TOP_PAIRS,
+                    P.ROTATION_GATE], np.float64)
 
 
 def _min_common_cells() -> int:
@@ -159,13 +198,13 @@ MIN_COMMON_CELLS = _min_common_cells()
 
 @numba.njit(cache=True)
 def raw_score(a_x, a_y, a_t, a_bits, a_mask, a_valid, b_x, b_y, b_t, b_bits, b_mask, b_valid,
-              nd, max_angle, min_common, params):
-    sim = local_similarities(a_t, a_bits, a_mask, a_valid, b_t, b_bits, b_mask, b_valid, nd, max_angle,
-                             min_common)
-    return consolidate(sim, a_x, a_y, a_t, b_x, b_y, b_t, a_valid.sum(), b_valid.sum(), params)
+              nd, min_common, params):
+    sim = local_similarities(a_bits, a_mask, a_valid, b_bits, b_mask, b_valid, nd, min_common)
+    order = gate_by_rotation(sim, a_t, b_t, int(params[13]), params[14])
+    return consolidate(sim, order, a_x, a_y, a_t, b_x, b_y, b_t, a_valid.sum(), b_valid.sum(), params)
 
 
 def compare_cylinders(a: Cylinders, b: Cylinders) -> float:
     """Raw MCC LSS-R similarity in [0, 1]."""
     return float(raw_score(a.x, a.y, a.angle, a.bits, a.mask, a.valid, b.x, b.y, b.angle, b.bits, b.mask,
-                           b.valid, P.MCC_ND, P.MCC_MAX_ANGLE_DIFF, MIN_COMMON_CELLS, _PARAMS))
+                           b.valid, P.MCC_ND, MIN_COMMON_CELLS, _PARAMS))

@@ -16,15 +16,15 @@ import numpy as np
 from . import parameters as P
 from .calibration import calibrated_array
 from .comparison import MIN_COMMON_CELLS, _PARAMS, raw_score
-from .cylinders import Cylinders, build, to_reference_axes
-from .index import CODE_WORDS, code_for, prefilter_scores
+from .cylinders import DIRECTION_TABLE, Cylinders, build, to_reference_axes
+from .index import CODE_WORDS, INNER_BITS, RANKS, _code, code_for, prefilter_scores
 from .template import Template
 
 
 @numba.njit(parallel=True, cache=True)
-def _rerank(p_x, p_y, p_t, p_bits, p_mask, p_valid, xs, ys, ts, offsets, candidates, mcc, params):
-    ns, nd, radius, sigma_s, sigma_d, mu_psi = int(mcc[0]), int(mcc[1]), mcc[2], mcc[3], mcc[4], mcc[5]
-    margin, min_valid, min_neigh, max_angle, min_common = mcc[6], mcc[7], int(mcc[8]), mcc[9], int(mcc[10])
+def _rerank(p_x, p_y, p_t, p_bits, p_mask, p_valid, xs, ys, ts, offsets, candidates, mcc, params, table):
+    ns, nd, radius, sigma_s, mu_psi = int(mcc[0]), int(mcc[1]), mcc[2], mcc[3], mcc[5]
+    margin, min_valid, min_neigh, min_common = mcc[6], mcc[7], int(mcc[8]), int(mcc[9])
     out = np.zeros(candidates.size, np.float64)
     for c in numba.prange(candidates.size):
         g = candidates[c]
@@ -32,17 +32,52 @@ def _rerank(p_x, p_y, p_t, p_bits, p_mask, p_valid, xs, ys, ts, offsets, candida
         gx = xs[lo:hi].astype(np.float64)
         gy = ys[lo:hi].astype(np.float64)
         gt = ts[lo:hi].astype(np.float64)
-        bits, mask, valid = build(gx, gy, gt, ns, nd, radius, sigma_s, sigma_d, mu_psi, margin, min_valid,
-                                  min_neigh)
+        bits, mask, valid = build(gx, gy, gt, ns, nd, radius, sigma_s, mu_psi, margin, min_valid, min_neigh,
+                                  table)
         out[c] = raw_score(p_x, p_y, p_t, p_bits, p_mask, p_valid, gx.astype(np.float32),
-                           gy.astype(np.float32), gt.astype(np.float32), bits, mask, valid, nd, max_angle,
+                           gy.astype(np.float32), gt.astype(np.float32), bits, mask, valid, nd,
                            min_common, params)
     return out
 
 
+@numba.njit(parallel=True, cache=True)
+def _codes_batch(xs, ys, ts, offsets, first, last, codes, mcc, inner, ranks, tables, bucket_bits, table):
+    ns, nd, radius, sigma_s, mu_psi = int(mcc[0]), int(mcc[1]), mcc[2], mcc[3], mcc[5]
+    margin, min_valid, min_neigh = mcc[6], mcc[7], int(mcc[8])
+    for g in numba.prange(first, last):
+        lo, hi = offsets[g], offsets[g + 1]
+        bits, mask, valid = build(xs[lo:hi].astype(np.float64), ys[lo:hi].astype(np.float64),
+                                  ts[lo:hi].astype(np.float64), ns, nd, radius, sigma_s, mu_psi,
+                                  margin, min_valid, min_neigh, table)
+        _code(bits, valid, inner, ranks, tables, bucket_bits, codes[g])
+
+
+@numba.njit(parallel=True, cache=True)
+def _exhaustive(probes_x, probes_y, probes_t, probes_bits, probes_mask, probes_valid, probe_offsets,
+                xs, ys, ts, offsets, count, mcc, params, table):
+    """Raw scores of every probe against every gallery template; each template's cylinders built once."""
+    ns, nd, radius, sigma_s, mu_psi = int(mcc[0]), int(mcc[1]), mcc[2], mcc[3], mcc[5]
+    margin, min_valid, min_neigh, min_common = mcc[6], mcc[7], int(mcc[8]), int(mcc[9])
+    n_probes = probe_offsets.size - 1
+    out = np.zeros((n_probes, count), np.float32)
+    for g in numba.prange(count):
+        lo, hi = offsets[g], offsets[g + 1]
+        gx = xs[lo:hi].astype(np.float64)
+        gy = ys[lo:hi].astype(np.float64)
+        gt = ts[lo:hi].astype(np.float64)
+        bits, mask, valid = build(gx, gy, gt, ns, nd, radius, sigma_s, mu_psi, margin, min_valid, min_neigh,
+                                  table)
+        fx, fy, ft = gx.astype(np.float32), gy.astype(np.float32), gt.astype(np.float32)
+        for p in range(n_probes):
+            a, b = probe_offsets[p], probe_offsets[p + 1]
+            out[p, g] = raw_score(probes_x[a:b], probes_y[a:b], probes_t[a:b], probes_bits[a:b],
+                                  probes_mask[a:b], probes_valid[a:b], fx, fy, ft, bits, mask, valid, nd,
+                                  min_common, params)
+    return out
+
+
 _MCC = np.array([P.MCC_NS, P.MCC_ND, P.MCC_RADIUS, P.MCC_SIGMA_S, P.MCC_SIGMA_D, P.MCC_MU_PSI,
-                 P.MCC_HULL_MARGIN, P.MCC_MIN_VALID_FRACTION, P.MCC_MIN_NEIGHBOURS, P.MCC_MAX_ANGLE_DIFF,
-                 MIN_COMMON_CELLS], np.float64)
+                 P.MCC_HULL_MARGIN, P.MCC_MIN_VALID_FRACTION, P.MCC_MIN_NEIGHBOURS, MIN_COMMON_CELLS], np.float64)
 
 
 class Gallery:
@@ -75,22 +110,26 @@ class Gallery:
 
     def append(self, template: Template) -> int:
         """Add one template; returns its index."""
-        from . import prepare
-
-        cyl = prepare(template)
-        n = cyl.x.size
-        self._reserve(1, n)
-        lo = self._minutiae_used
-        self._xyt[0, lo:lo + n], self._xyt[1, lo:lo + n], self._xyt[2, lo:lo + n] = cyl.x, cyl.y, cyl.angle
-        self._codes[self._count] = code_for(cyl.bits, cyl.valid)
-        self._minutiae_used += n
-        self._count += 1
-        self._offsets[self._count] = self._minutiae_used
+        self.extend([template])
         return self._count - 1
 
     def extend(self, templates: Iterable[Template]) -> None:
-        for template in templates:
-            self.append(template)
+        """Add templates (codes computed in parallel). The templates themselves are not kept."""
+        axes = [to_reference_axes(t.minutiae, t.dpi) for t in templates]
+        if not axes:
+            return
+        sizes = np.array([a[0].size for a in axes], np.int64)
+        self._reserve(len(axes), int(sizes.sum()))
+        lo = self._minutiae_used
+        for row in range(3):
+            chunk = np.concatenate([a[row] for a in axes]).astype(np.float32)
+            self._xyt[row, lo:lo + chunk.size] = chunk
+        first = self._count
+        self._offsets[first + 1:first + 1 + sizes.size] = lo + np.cumsum(sizes)
+        self._count += sizes.size
+        self._minutiae_used += int(sizes.sum())
+        _codes_batch(self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, first, self._count, self._codes,
+                     _MCC, INNER_BITS, RANKS, P.INDEX_TABLES, P.INDEX_BITS, DIRECTION_TABLE)
 
     def nbytes(self) -> int:
         """Memory held per stored template data (minutiae and codes), in bytes."""
@@ -99,7 +138,7 @@ class Gallery:
     def _exact(self, probe: Cylinders, candidates: np.ndarray) -> np.ndarray:
         return _rerank(probe.x, probe.y, probe.angle, probe.bits, probe.mask, probe.valid,
                        self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, candidates.astype(np.int64),
-                       _MCC, _PARAMS)
+                       _MCC, _PARAMS, DIRECTION_TABLE)
 
     def prefilter(self, probe: Template, candidates: int) -> np.ndarray:
         """Indices of the ``candidates`` templates whose codes are closest to the probe's."""
@@ -121,13 +160,25 @@ class Gallery:
         chosen = self.prefilter(probe, candidates)
         return self._ranked(prepare(probe), chosen, top_k)
 
-    def search_exhaustive(self, probe: Template, top_k: int = 10) -> list[tuple[int, float]]:
-        """Exact comparison with every template (the reference the pre-filter is measured against)."""
+    def search_exhaustive(self, probes: Sequence[Template], top_k: int = 10) -> list[list[tuple[int, float]]]:
+        """Exact comparison of each probe with every template, building each template's cylinders once
+        for all probes (the reference the pre-filter is measured against). One hit list per probe."""
         from . import prepare
 
         if self._count == 0 or top_k <= 0:
-            return []
-        return self._ranked(prepare(probe), np.arange(self._count), top_k)
+            return [[] for _ in probes]
+        cyls = [prepare(p) for p in probes]
+        offsets = np.concatenate([[0], np.cumsum([c.x.size for c in cyls])]).astype(np.int64)
+        join = lambda field: np.concatenate([getattr(c, field) for c in cyls])
+        raw = _exhaustive(join("x"), join("y"), join("angle"), join("bits"), join("mask"), join("valid"),
+                          offsets, self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, self._count,
+                          _MCC, _PARAMS, DIRECTION_TABLE)
+        hits = []
+        everyone = np.arange(self._count)
+        for row in raw:
+            order = np.lexsort((everyone, -row))[:top_k]
+            hits.append([(int(i), float(s)) for i, s in zip(order, calibrated_array(row[order]))])
+        return hits
 
     def _ranked(self, probe: Cylinders, chosen: np.ndarray, top_k: int) -> list[tuple[int, float]]:
         raw = self._exact(probe, chosen)

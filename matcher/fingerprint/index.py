@@ -66,6 +66,9 @@ def _code(bits, valid, inner, ranks, tables, bucket_bits, out):
             out[w] |= np.uint64(1) << np.uint64(bucket & 63)
 
 
+RANKS = _RANKS
+
+
 def code_for(bits: np.ndarray, valid: np.ndarray) -> np.ndarray:
     out = np.zeros(CODE_WORDS, np.uint64)
     _code(bits, valid, INNER_BITS, _RANKS, P.INDEX_TABLES, P.INDEX_BITS, out)

@@ -18,7 +18,8 @@ def at_dpi(length_at_500: float, dpi: float) -> float:
 
 # --- segmentation -------------------------------------------------------------------------
 SEGMENT_SIGMA = 8.0                # Gaussian window of the local contrast measure
-SEGMENT_CONTRAST_FRACTION = 0.25   # foreground: local std above this fraction of the 95th percentile
+SEGMENT_OTSU_FRACTION = 0.8       # foreground: local std above this fraction of Otsu's threshold
+SEGMENT_CONTRAST_FRACTION = 0.5    # ... but never above this fraction of the 95th percentile
 SEGMENT_MIN_STD = 6.0              # grey levels; below this a region is flat whatever the image
 SEGMENT_CLOSE = 15.0               # closing radius that joins ridges into one area
 SEGMENT_ERODE = 6.0                # erosion that drops the blurred rim of the print
@@ -71,7 +72,6 @@ MCC_MU_PSI = 0.01                  # cell on when the contribution exceeds this
 MCC_HULL_MARGIN = 50.0             # cells beyond the minutiae convex hull plus this are invalid
 MCC_MIN_VALID_FRACTION = 0.60      # of the cells inside the disc
 MCC_MIN_NEIGHBOURS = 2
-MCC_MAX_ANGLE_DIFF = math.pi / 2   # cylinders of minutiae turned more than this are not compared
 MCC_MIN_COMMON_FRACTION = 0.6      # of valid cells two cylinders must share to be compared
 
 # LSS-R consolidation
@@ -87,6 +87,13 @@ LSSR_MU_ANGLE = math.pi / 12
 LSSR_TAU_ANGLE = -30.0
 LSSR_MU_RADIAL = math.pi / 12
 LSSR_TAU_RADIAL = -30.0
+LSSR_MAX_PAIRS = 60                # relax at most this many best one-to-one pairs
+
+# Rotation: estimated from the ROTATION_TOP_PAIRS most similar cylinder pairs; pairs whose
+# minutiae turn more than ROTATION_GATE away from it are ignored (MCC's 90-degree rule, made
+# invariant to how the finger was placed).
+ROTATION_TOP_PAIRS = 40
+ROTATION_GATE = math.pi / 2
 
 # --- 1:N pre-filter -----------------------------------------------------------------------
 INDEX_TABLES = 8                   # hash functions per cylinder

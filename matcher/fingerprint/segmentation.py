@@ -35,12 +35,26 @@ def _largest_component_filled(mask: np.ndarray) -> np.ndarray:
     return region.astype(bool) | holes
 
 
+def contrast_threshold(contrast: np.ndarray) -> float:
+    """Contrast separating finger from background.
+
+    Otsu's threshold on the contrast histogram adapts to sensors whose background is textured
+    (capacitive DB3) as well as to clean white ones; scaling it down keeps the finger's weaker rim,
+    and the cap at a fraction of the 95th percentile protects images the finger fills entirely
+    (where Otsu would split the finger itself)."""
+    top = max(float(np.percentile(contrast, 99)), 1e-3)
+    scaled = np.clip(contrast * (255.0 / top), 0, 255).astype(np.uint8)
+    otsu, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    adaptive = min(P.SEGMENT_OTSU_FRACTION * otsu * top / 255.0,
+                   P.SEGMENT_CONTRAST_FRACTION * float(np.percentile(contrast, 95)))
+    return max(P.SEGMENT_MIN_STD, adaptive)
+
+
 def segment(image: np.ndarray, dpi: float, contrast: np.ndarray | None = None) -> np.ndarray:
     """Boolean foreground mask: the largest area of ridge contrast, holes filled, rim eroded."""
     if contrast is None:
         contrast = local_contrast(image, dpi)
-    reference = float(np.percentile(contrast, 95))
-    threshold = max(P.SEGMENT_MIN_STD, P.SEGMENT_CONTRAST_FRACTION * reference)
+    threshold = contrast_threshold(contrast)
     mask = (contrast > threshold).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _disc(P.at_dpi(P.SEGMENT_CLOSE, dpi)))
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _disc(P.at_dpi(P.SEGMENT_CLOSE, dpi)))
