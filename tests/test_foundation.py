@@ -62,14 +62,19 @@ def test_logs_redact_sensitive_fields_and_bytes():
     assert line["voter"] == "pseudonym-ab12"
 
 
-def test_health_needs_no_credentials():
-    client = create_app({"station_id": "PS-0007"}).test_client()
+def _app(tmp_path, **settings):
+    return create_app({"data_dir": str(tmp_path), "key_dir": str(tmp_path / "keys"), "create_keys": True,
+                       **settings})
+
+
+def test_health_needs_no_credentials(tmp_path):
+    client = _app(tmp_path, station_id="PS-0007").test_client()
     reply = client.get("/health")
     assert reply.status_code == 200 and reply.get_json()["station_id"] == "PS-0007"
 
 
-def test_unknown_route_is_a_json_error():
-    reply = create_app().test_client().get("/no-such-thing")
+def test_unknown_route_is_a_json_error(tmp_path):
+    reply = _app(tmp_path).test_client().get("/no-such-thing")
     assert reply.status_code == 404 and reply.get_json()["error"]["code"] == "not_found"
 
 
