@@ -12,7 +12,7 @@ _NOT_BENCHMARKS = {"common", "__main__"}
 
 
 def available() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules([str(Path(bench.__file__).parent))
+    return sorted(m.name for m in pkgutil.iter_modules([str(Path(bench.__file__).parent)])
                   if m.name not in _NOT_BENCHMARKS and not m.name.startswith("_"))
 
 
