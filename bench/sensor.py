@@ -84,6 +84,15 @@ def matching_through_the_sensor(fingers: int) -> None:
     from matcher import fingerprint
 
     threshold = fingerprint.threshold_for_fmr(1e-4)
+
+    def score(reference, image: np.ndarray, dpi: float) -> float | None:
+        """Comparison score, or None when the matcher refuses the image as too poor (a failure
+        to acquire, which a booth would answer by asking for the finger again)."""
+        try:
+            return fingerprint.compare(reference, fingerprint.extract(image, dpi=dpi))
+        except fingerprint.LowQualityError:
+            return None
+
     for db, dpi in (("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500)):
         folder = root / "fingerprints" / "fvc2002" / db
         for geometry in (r30x.R30X_GEOMETRY, r30x.R503_GEOMETRY):
@@ -92,19 +101,21 @@ def matching_through_the_sensor(fingers: int) -> None:
                 enrol = cv2.imread(str(folder / f"1{n:02d}_1.tif"), cv2.IMREAD_GRAYSCALE)
                 probe = cv2.imread(str(folder / f"1{n:02d}_2.tif"), cv2.IMREAD_GRAYSCALE)
                 other = cv2.imread(str(folder / f"1{n % fingers + 1:02d}_2.tif"), cv2.IMREAD_GRAYSCALE)
-                through = fingerprint.extract(r30x.quantise(fit_to_sensor(probe, geometry, dpi)[0]), dpi=geometry.dpi)
-                through_other = fingerprint.extract(r30x.quantise(fit_to_sensor(other, geometry, dpi)[0]),
-                                                    dpi=geometry.dpi)
                 reference = fingerprint.extract(enrol, dpi=dpi)
-                raw.append(fingerprint.compare(reference, fingerprint.extract(probe, dpi=dpi)))
-                sensed.append(fingerprint.compare(reference, through))
-                impostor.append(fingerprint.compare(reference, through_other))
-            raw_ok = sum(score >= threshold for score in raw)
-            sensed_ok = sum(score >= threshold for score in sensed)
+                through = r30x.quantise(fit_to_sensor(probe, geometry, dpi)[0])
+                through_other = r30x.quantise(fit_to_sensor(other, geometry, dpi)[0])
+                raw.append(score(reference, probe, dpi))
+                sensed.append(score(reference, through, geometry.dpi))
+                impostor.append(score(reference, through_other, geometry.dpi))
+            raw_ok = sum(s is not None and s >= threshold for s in raw)
+            sensed_ok = sum(s is not None and s >= threshold for s in sensed)
+            refused = sum(s is None for s in sensed)
             row(f"{db} via {geometry.name}: genuine median raw / via sensor ({fingers} fingers)",
-                f"{median(raw):.1f} / {median(sensed):.1f}",
+                f"{median([s for s in raw if s is not None]):.1f} / "
+                f"{median([s for s in sensed if s is not None]):.1f}",
                 f"accepted {raw_ok} / {sensed_ok} of {fingers} at >= {threshold:.1f} (FMR 1e-4); "
-                f"impostor max {max(impostor):.1f}")
+                f"{refused} sensor images refused as low quality; "
+                f"impostor max {max((s for s in impostor if s is not None), default=float('nan')):.1f}")
 
 
 def main(argv: list[str]) -> int:
