@@ -28,6 +28,7 @@ def server(booth):  # noqa: F811
     try:
         yield f"http://127.0.0.1:{srv.effective_port}"
     finally:
+        srv.task_dispatcher.shutdown()   # let in-flight tasks finish before the sockets go
         srv.close()
         thread.join(timeout=5)
 

@@ -1,0 +1,171 @@
+"""Booth benchmark: latency from card presented to decision, and API throughput on registry lookups.
+
+    python -m bench booth [--runs N] [--source packaged|datasets|auto] [--seconds S] [--clients C]
+
+Everything is real except the devices, which are the project's simulators over PTYs: a demo
+registry (build_demo_registry), the API under waitress on 127.0.0.1, the hardware drivers, the
+matcher and the audit log (fsync per event). The person has already presented card, finger and face
+when the clock starts, so the figure excludes the time a person needs.
+
+Note: a PTY has no baud limit, so the R30x image upload (36,864 bytes of 4-bit pixels for an R307
+256x288 image, plus framing) takes milliseconds here; over a real 57600-baud UART it alone takes
+about 7 s. The estimate is printed next to the measured figures.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from bench.common import header, median, percentile, row
+
+PEOPLE = ("DEMO01", "DEMO02", "DEMO03", "DEMO05")   # three registered voters and the impostor
+
+
+class Api:
+    def __init__(self, base: str):
+        self.base = base
+        self.token = ""
+
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else b""
+        request = urllib.request.Request(self.base + path, data=data if method != "GET" else None, method=method,
+                                         headers={"Authorization": f"Bearer {self.token}",
+                                                  "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as reply:
+                return json.loads(reply.read())
+        except urllib.error.HTTPError as exc:
+            return json.loads(exc.read())
+
+
+def r30x_upload_seconds(baud: int = 57600, width: int = 256, height: int = 288, packet: int = 128) -> float:
+    """Wire time of UpImage at ``baud`` (8N1: 10 bits per byte; 11 bytes of framing per data packet)."""
+    payload = width * height // 2
+    packets = -(-payload // packet)
+    return (payload + 11 * packets) * 10 / baud
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench booth")
+    parser.add_argument("--runs", type=int, default=40, help="sessions timed (card presented -> decision)")
+    parser.add_argument("--source", default="packaged", choices=["packaged", "datasets", "auto"])
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of the lookup throughput run")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients for lookup throughput")
+    args = parser.parse_args(argv)
+
+    from waitress.server import create_server
+
+    from kiosk import config, create_app
+    from kiosk.cli import prepare_demo
+    from simulators.suite import SimulatorSuite
+
+    header("booth: card presented -> decision, with the simulators over PTYs; API lookup throughput")
+    with tempfile.TemporaryDirectory(prefix="bench-booth-") as tmp:
+        data = Path(tmp)
+        settings = config.load(overrides={"data_dir": data, "key_dir": data / "keys", "create_keys": True},
+                               environ={})
+        t0 = time.perf_counter()
+        prepared = prepare_demo(settings, source=args.source, passwords={"official": "bench-official"})
+        print(f"   demo registry ({args.source}) built in {time.perf_counter() - t0:.1f} s")
+        voters = {v["voter_id"]: v for v in json.loads(Path(prepared["voters_file"]).read_text())["voters"]}
+        suite = SimulatorSuite(demo_voters=prepared["voters_file"], control_port=None).start()
+        server = app = None
+        try:
+            d = suite.describe()["devices"]
+            settings = dataclasses.replace(settings, card_reader_url=d["card_reader"]["path"],
+                                           card_reader_framing=d["card_reader"]["framing"],
+                                           fingerprint_url=d["fingerprint"]["path"], lamp_url=d["lamp"]["path"],
+                                           camera_source=d["camera"]["url"])
+            app = create_app(settings)
+            server = create_server(app, host="127.0.0.1", port=0, threads=8)
+            threading.Thread(target=server.run, daemon=True).start()
+            api = Api(f"http://127.0.0.1:{server.effective_port}")
+            api.token = api.call("POST", "/api/auth/sign-in", {"username": "official",
+                                                               "password": "bench-official"})["token"]
+            people = [p for p in PEOPLE if p in voters]
+            latencies, steps, outcomes = _booth_latency(api, suite, people, args.runs)
+            row("sessions timed", f"{len(latencies)}", f"people: {', '.join(people)}")
+            row("card presented -> decision, median", f"{median(latencies) * 1000:.0f} ms", "target <= 1000 ms")
+            row("card presented -> decision, p95", f"{percentile(latencies, 95) * 1000:.0f} ms", "target <= 1000 ms")
+            for name in ("card", "finger", "face"):
+                row(f"  step {name}: median / p95", f"{median(steps[name]) * 1000:.0f} / "
+                    f"{percentile(steps[name], 95) * 1000:.0f} ms")
+            row("decisions", ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+            row("R30x image upload at 57600 baud (not in the above)", f"{r30x_upload_seconds():.1f} s",
+                "estimated wire time; the PTY has no baud limit")
+
+            id_number = next(v["id_number"] for v in voters.values() if v["role"] == "registered")
+            single = _lookup_throughput(api, id_number, 1, args.seconds / 2)
+            many = _lookup_throughput(api, id_number, args.clients, args.seconds)
+            row("registry lookups, 1 client", f"{single:.0f} req/s")
+            row(f"registry lookups, {args.clients} clients", f"{many:.0f} req/s", "waitress, 8 threads")
+        finally:
+            if server is not None:
+                server.task_dispatcher.shutdown()   # let in-flight tasks finish before the sockets go
+                server.close()
+            if app is not None:
+                app.extensions["kiosk"].close()
+            suite.stop()
+    return 0
+
+
+def _booth_latency(api: Api, suite, people: list[str], runs: int):
+    latencies: list[float] = []
+    steps: dict[str, list[float]] = {"card": [], "finger": [], "face": []}
+    outcomes: dict[str, int] = {}
+    for i in range(runs + len(people)):            # the first round warms up (models, galleries, caches)
+        person = people[i % len(people)]
+        suite.present_voter_card(person)
+        suite.place_voter_finger(person)
+        suite.show_voter_face(person)
+        sid = api.call("POST", "/api/sessions")["session_id"]
+        start = time.perf_counter()
+        reply: dict = {}
+        timings = {}
+        for name in ("card", "finger", "face"):
+            t = time.perf_counter()
+            reply = api.call("POST", f"/api/sessions/{sid}/{name}")
+            timings[name] = time.perf_counter() - t
+            if reply.get("terminal") or "error" in reply:
+                break
+        elapsed = time.perf_counter() - start
+        if "error" in reply:
+            raise SystemExit(f"bench booth: step failed: {reply['error']}")
+        if not reply.get("terminal"):
+            api.call("POST", f"/api/sessions/{sid}/cancel")   # decision taken; the ink check is another step
+        suite.remove_card()
+        suite.lift_finger()
+        if i >= len(people):
+            latencies.append(elapsed)
+            for name, seconds in timings.items():
+                steps[name].append(seconds)
+            key = reply.get("outcome") or ("accepted" if reply.get("state") == "check_ink" else reply.get("state"))
+            outcomes[key] = outcomes.get(key, 0) + 1
+    return latencies, steps, outcomes
+
+
+def _lookup_throughput(api: Api, id_number: str, clients: int, seconds: float) -> float:
+    counts = [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def client(index: int) -> None:
+        while time.perf_counter() < stop:
+            reply = api.call("POST", "/api/registry/lookup", {"id_number": id_number})
+            if "voter" not in reply:
+                raise SystemExit(f"bench booth: lookup failed: {reply}")
+            counts[index] += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.perf_counter() - started)
