@@ -151,3 +151,12 @@ def test_a_code_bit_is_the_sign_of_one_centred_projection(vectors):
     for i in range(3):
         for b in (0, 63, 64, 200, 511):
             assert bool((int(packed[b // 64, i]) >> (b % 64)) & 1) == bits[i, b]
+
+
+def test_the_two_stage_scan_of_large_galleries_also_finds_the_exhaustive_best_hit(monkeypatch, gallery, population):
+    from matcher.face import gallery as gallery_module
+
+    monkeypatch.setattr(gallery_module, "PREFILTER_PER_CHUNK", 600)   # chunks of 20,000 > 2 x 600: two stages
+    _, probes = population
+    for probe in probes[:20]:
+        assert gallery.nearest(probe, top_k=3)[0] == gallery.exhaustive_nearest(probe, top_k=1)[0]
