@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import secrets
+import signal
 import sys
 from pathlib import Path
 
@@ -34,11 +35,19 @@ def _serve(settings, app=None) -> int:
     log.info("serving kiosk API", extra={"host": settings.host, "port": settings.port})
     print(f"kiosk API on http://{settings.host}:{settings.port}/ (health: /health, API description: "
           f"/openapi.json)", flush=True)
+    # SIGTERM (systemd, docker, a test) shuts down like Ctrl-C, so the audit log signs its last checkpoint
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         serve(app, host=settings.host, port=settings.port, threads=8, ident="kiosk")
+    except KeyboardInterrupt:
+        print("kiosk: shutting down", flush=True)
     finally:
         app.extensions["kiosk"].close()
     return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def prepare_demo(settings, *, source: str = "auto", passwords: dict[str, str] | None = None,
