@@ -84,6 +84,7 @@ class PtyDevice:
         master, slave = os.openpty()
         tty.setraw(master)
         tty.setraw(slave)
+        os.set_blocking(master, False)
         self._master, self._slave = master, slave
         self.path = os.ttyname(slave)
         self._stop.clear()
@@ -118,14 +119,23 @@ class PtyDevice:
     # -- I/O ------------------------------------------------------------------------------------
     def _write(self, data: bytes) -> None:
         data = self.faults.apply(data)
+        # The master fd is non-blocking and every wait is bounded, so a host that stops reading
+        # mid-reply can never wedge this thread (or close(), which takes the same lock).
         with self._lock:
-            fd = self._master
             view = memoryview(data)
-            while view and fd >= 0:
+            while view and not self._stop.is_set():
+                fd = self._master
+                if fd < 0:
+                    return
+                try:
+                    _, writable, _ = select.select([], [fd], [], 0.05)
+                except (OSError, ValueError):
+                    return
+                if not writable:
+                    continue
                 try:
                     n = os.write(fd, view)
                 except BlockingIOError:
-                    time.sleep(0.001)
                     continue
                 except OSError:
                     return
@@ -148,6 +158,8 @@ class PtyDevice:
                 continue
             try:
                 data = os.read(fd, 4096)
+            except BlockingIOError:
+                continue
             except OSError:
                 # EIO: nobody has the slave open right now; wait for the host to (re)open it
                 time.sleep(0.02)

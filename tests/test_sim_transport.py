@@ -55,3 +55,21 @@ def test_tcp_transport_serves_pyserial_socket_urls():
         port.close()
     finally:
         dev.close()
+
+
+def test_close_returns_even_when_the_host_stopped_reading_mid_reply():
+    import threading
+
+    class Flood:
+        def receive(self, data: bytes) -> bytes:
+            return b"\x55" * (1 << 20)   # far more than a PTY buffer holds
+
+    dev = PtyDevice(Flood(), "flood")
+    port = serial.Serial(dev.path, 9600, timeout=1)
+    port.write(b"go")
+    port.read(10)                      # read a little, then stop reading
+    closer = threading.Thread(target=dev.close)
+    closer.start()
+    closer.join(timeout=5)
+    port.close()
+    assert not closer.is_alive()
