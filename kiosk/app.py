@@ -95,4 +95,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *, devices=No
         return jsonify(status="ok", kiosk_id=settings.kiosk_id, station_id=settings.station_id)
 
     register_api(app)
+    from kiosk.booth import blueprint as booth_screen  # the officials' booth screen at /booth/
+    app.register_blueprint(booth_screen)
     return app

@@ -1,0 +1,604 @@
+"use strict";
+// The booth screen: which panel shows and what each button does. The kiosk API holds the truth
+// (the session's state and message_key); the screen adds only what the official acknowledges
+// (voter checked, verified result seen) and the waiting loops for the card and the finger.
+
+const CONFIG = JSON.parse(document.getElementById("booth-config").textContent);
+const CARD_WAIT_ATTEMPTS = 24;     // each read waits up to the kiosk's card timeout (5 s by default)
+const FINGER_WAIT_ATTEMPTS = 12;   // each capture waits up to the kiosk's finger timeout
+const PAUSE_MS = 250;              // between two waits, so a device that answers at once is not hammered
+const DEVICE_POLL_MS = 2000;
+const SIGNED_OUT_CODES = new Set(["invalid_token", "token_expired", "unauthorized"]);
+const WARNING_KEYS = new Set([
+  "card.unreadable", "card.waiting_stopped", "finger.too_dry", "finger.too_wet", "finger.press_harder",
+  "finger.retry", "finger.try_another", "finger.unusable", "finger.waiting_stopped", "ink.retry", "ink.check_by_eye",
+]);
+const DEVICE_ICONS = {ready: "icon-ok", busy: "icon-busy", fault: "icon-no", not_configured: "icon-off"};
+const STEP_OF_PANEL = {card: "card", voter: "voter", finger: "finger", face: "face", result: "result", ink: "ink",
+  confirm: "confirm"};
+const STEP_ORDER = ["card", "voter", "finger", "face", "result", "ink", "confirm"];
+
+const ui = {
+  mode: "booth",          // "booth" or "eod" (end of day)
+  principal: null,        // {username, role, display_name}
+  session: null,          // the API's session object
+  voterChecked: false,    // the official looked at the voter-found panel
+  verifiedSeen: false,    // the official saw VERIFIED before the ink check
+  noCardRequested: false, // the supervisor form for the no-card fallback is open
+  pending: null,          // a text key shown while a step runs ("finger.capturing", ...)
+  waitStopped: false,     // a waiting loop gave up; the official restarts it
+  acting: false,
+  loop: {generation: 0, running: null},
+  summary: null,
+  exported: null,
+  devicesTimer: null,
+};
+
+const $ = (id) => document.getElementById(id);
+const t = (key, params) => I18n.t(key, params);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sessionPath = (step) => `/api/sessions/${encodeURIComponent(ui.session.session_id)}${step ? "/" + step : ""}`;
+
+// -- rendering --------------------------------------------------------------------------------------
+
+function panelFor(session) {
+  switch (session.state) {
+    case "waiting_for_card": return ui.noCardRequested ? "supervisor" : "card";
+    case "capture_finger": return ui.voterChecked ? "finger" : "voter";
+    case "identify_finger": return "finger";
+    case "fingers_unusable": return "supervisor";
+    case "capture_face": case "identify_face": return "face";
+    case "check_ink": return ui.verifiedSeen ? "ink" : "result";
+    case "awaiting_confirmation": return "confirm";
+    default: return "result";
+  }
+}
+
+function render() {
+  const signedIn = ui.principal !== null;
+  $("statusbar").hidden = !signedIn;
+  $("nav-booth").hidden = !signedIn || ui.principal.role === "auditor" || ui.mode === "booth";
+  $("nav-eod").hidden = !signedIn || ui.mode === "eod";
+  $("official-name").textContent = signedIn ? ui.principal.display_name || ui.principal.username : "-";
+  let panel;
+  if (!signedIn) panel = "signin";
+  else if (ui.mode === "eod") panel = "eod";
+  else if (!ui.session) panel = "card";
+  else panel = panelFor(ui.session);
+  RENDERERS[panel](ui.session);
+  for (const section of document.querySelectorAll("[data-panel]")) section.hidden = section.dataset.panel !== panel;
+  document.body.dataset.showing = panel;
+  renderSteps(panel);
+  const running = ui.session && !ui.session.terminal;
+  $("cancel-row").hidden = !(signedIn && ui.mode === "booth" && running);
+  const busy = ui.acting || ui.loop.running !== null;
+  for (const button of document.querySelectorAll(".step-action")) button.disabled = busy;
+}
+
+function renderSteps(panel) {
+  const steps = $("steps");
+  steps.hidden = !(ui.principal && ui.mode === "booth");
+  let current = STEP_OF_PANEL[panel];
+  if (panel === "supervisor") current = ui.session && ui.session.state === "fingers_unusable" ? "finger" : "card";
+  const allDone = ui.session && ui.session.state === "voted";
+  const index = STEP_ORDER.indexOf(current);
+  for (const item of steps.querySelectorAll("li")) {
+    const position = STEP_ORDER.indexOf(item.dataset.step);
+    item.dataset.done = String(allDone || position < index);
+    if (position === index && !allDone) item.setAttribute("aria-current", "step");
+    else item.removeAttribute("aria-current");
+  }
+}
+
+function setFeedback(id, key, params, tone) {
+  const box = $(id);
+  const chosen = tone || (WARNING_KEYS.has(key) || key.startsWith("face.") && key !== "face.look_at_camera"
+    && key !== "face.capturing" ? "warn" : "info");
+  box.dataset.tone = chosen;
+  box.dataset.key = key;
+  box.querySelector(".text").textContent = t(key, params);
+  box.querySelector("use").setAttribute("href", chosen === "warn" ? "#icon-warn" : chosen === "ok" ? "#icon-ok"
+    : chosen === "bad" ? "#icon-no" : "#icon-info");
+}
+
+function voterLine(session) {
+  const voter = session && session.voter;
+  if (!voter) return "";
+  return `${voter.name} | ${t("voter.station")}: ${voter.station_id} | ${t("voter.id_number")}: ${voter.id_number_masked}`;
+}
+
+const RENDERERS = {
+  signin() {},
+
+  card(session) {
+    let key = session ? session.message_key : "card.starting";
+    if (ui.waitStopped) key = "card.waiting_stopped";
+    setFeedback("card-feedback", key);
+    $("card-wait").hidden = !ui.waitStopped || ui.loop.running !== null;
+    $("card-no-card").disabled = !session || ui.acting;
+  },
+
+  voter(session) {
+    const voter = session.voter || {};
+    $("voter-name").textContent = voter.name || "";
+    $("voter-station").textContent = voter.station_id || "";
+    $("voter-id").textContent = voter.id_number_masked || "";   // never the full number
+    $("voter-birth").textContent = voter.birth_date || "";
+    // No photo endpoint exists; with the policy off (default) the screen says so.
+    $("voter-photo").querySelector(".text").textContent =
+      t(CONFIG.show_photo ? "voter.photo_unavailable" : "voter.photo_hidden");
+  },
+
+  finger(session) {
+    $("finger-voter").textContent = voterLine(session);
+    const finger = session.finger.current || "any";
+    $("finger-which").textContent = t("finger.which", {finger: t(`finger_name.${finger}`)});
+    let key = ui.pending || session.message_key;
+    if (ui.waitStopped && session.message_key === "finger.not_placed") key = "finger.waiting_stopped";
+    setFeedback("finger-feedback", key);
+    $("finger-attempt").textContent = session.finger.failures
+      ? t("finger.attempt", {attempt: session.finger.attempts + 1, failures: session.finger.failures}) : "";
+  },
+
+  supervisor(session) {
+    const faceOnly = session && session.state === "fingers_unusable";
+    const mode = faceOnly ? "face_only" : "no_card";
+    $("supervisor-title").textContent = t(`panel.supervisor.${mode}`);
+    $("supervisor-explain").textContent = t(`supervisor.explain_${mode}`);
+    $("supervisor-back").hidden = faceOnly;
+    const select = $("supervisor-reason");
+    const reasons = faceOnly ? CONFIG.face_only_reasons : CONFIG.no_card_reasons;
+    const chosen = select.dataset.mode === mode ? select.value : "";
+    select.replaceChildren();
+    const blank = new Option(t("supervisor.choose_reason"), "");
+    select.add(blank);
+    for (const reason of reasons) select.add(new Option(t(`reason.${reason}`), reason));
+    select.value = chosen;
+    select.dataset.mode = mode;
+  },
+
+  face(session) {
+    $("face-voter").textContent = voterLine(session);
+    setFeedback("face-feedback", ui.pending || session.message_key);
+  },
+
+  result(session) {
+    const view = resultView(session);
+    const box = $("result");
+    box.dataset.kind = view.kind;
+    box.querySelector("use").setAttribute("href", `#${view.icon}`);
+    $("result-title").textContent = t(view.title);
+    $("result-detail").textContent = t(view.detail);
+    $("result-go").hidden = !view.goTo;
+    $("result-go").textContent = view.goTo ? t("result.go_to", {station: view.goTo}) : "";
+    $("result-voter").textContent = voterLine(session);
+    const method = session.method && I18n.has(`method.${session.method}`) ? t(`method.${session.method}`) : "";
+    const band = session.match && session.match.score_band ? ` | ${t("result.match", {band: session.match.score_band})}` : "";
+    $("result-method").textContent = view.kind === "verified" && method ? t("result.method", {method}) + band : "";
+    $("result-continue").hidden = session.state !== "check_ink";
+    $("result-next").hidden = !session.terminal;
+  },
+
+  ink(session) {
+    $("ink-voter").textContent = voterLine(session);
+    const byEye = session.message_key === "ink.check_by_eye";
+    setFeedback("ink-feedback", ui.pending || session.message_key);
+    $("ink-check").hidden = byEye;
+    $("ink-eye-ink").hidden = !byEye;
+    $("ink-eye-none").hidden = !byEye;
+  },
+
+  confirm(session) {
+    $("confirm-voter").textContent = voterLine(session);
+  },
+
+  eod() {
+    const body = $("eod-counts").querySelector("tbody");
+    body.replaceChildren();
+    const counts = (ui.summary && ui.summary.counts) || {};
+    for (const [name, value] of Object.entries(counts)) {
+      const row = body.insertRow();
+      row.dataset.count = name;
+      const label = document.createElement("th");
+      label.textContent = I18n.has(`count.${name}`) ? t(`count.${name}`) : name;
+      row.appendChild(label);
+      row.insertCell().textContent = String(value);
+    }
+    $("export-credentials").hidden = ui.principal.role === "auditor";
+    $("export-result").hidden = !ui.exported;
+    if (ui.exported) {
+      $("export-summary").textContent = t("eod.exported", ui.exported);
+      $("export-hash").textContent = t("eod.sha256", ui.exported);
+    }
+  },
+};
+
+function resultView(session) {
+  switch (session.state) {
+    case "check_ink":
+      return {kind: "verified", icon: "icon-ok", title: "result.verified", detail: "result.verified_detail"};
+    case "voted":
+      return {kind: "verified", icon: "icon-ok", title: "result.verified", detail: "result.voted"};
+    case "already_voted":
+      return {kind: "already_voted", icon: "icon-stop", title: "result.already_voted_title", detail: "result.already_voted"};
+    case "wrong_station":
+      return {kind: "wrong_station", icon: "icon-go", title: "result.wrong_station_title", detail: "result.wrong_station",
+        goTo: session.registered_station};
+    case "cancelled":
+      return {kind: "cancelled", icon: "icon-info", title: "result.cancelled_title", detail: "session.cancelled"};
+    default: {
+      let detail = I18n.has(session.message_key) ? session.message_key : "result.not_verified";
+      if (session.reason === "no_usable_biometrics") detail = "result.no_usable_biometrics";
+      return {kind: "refused", icon: "icon-no", title: "result.not_verified_title", detail};
+    }
+  }
+}
+
+// -- errors ---------------------------------------------------------------------------------------
+
+function showError(text) {
+  $("error-text").textContent = text;
+  $("error").hidden = false;
+}
+
+function hideError() {
+  $("error").hidden = true;
+}
+
+function errorText(failure) {
+  const params = {...failure.details, code: failure.code};
+  if (failure.code === "device_fault" && failure.details.device) params.device = t(`device.${failure.details.device}`);
+  const key = `error.${failure.code}`;
+  return I18n.has(key) ? t(key, params) : t("error.generic", params);
+}
+
+async function handleFailure(failure) {
+  if (!(failure instanceof ApiFailure)) {
+    console.error(failure);
+    showError(t("error.generic", {code: "screen"}));
+    return;
+  }
+  if (failure.code === "network") {
+    setOffline(true);
+    showError(errorText(failure));
+    return;
+  }
+  showError(errorText(failure));
+  if (SIGNED_OUT_CODES.has(failure.code)) {
+    forgetSignIn();
+  } else if (failure.code === "session_not_found") {
+    await newSession();
+  } else if (failure.code === "invalid_step" && ui.session) {
+    setSession(await Api.get(sessionPath()));
+  }
+}
+
+function setOffline(offline) {
+  $("offline").hidden = !offline;
+}
+
+// -- steps ----------------------------------------------------------------------------------------
+
+function setSession(session) {
+  ui.session = session;
+  if (session) sessionStorage.setItem("booth.session", session.session_id);
+  else sessionStorage.removeItem("booth.session");
+}
+
+// One manual step at a time; its buttons are disabled while it runs.
+async function act(work, pendingKey) {
+  if (ui.acting) return;
+  ui.acting = true;
+  ui.pending = pendingKey || null;
+  hideError();
+  render();
+  try {
+    await work();
+  } catch (failure) {
+    try { await handleFailure(failure); } catch (again) { showError(errorText(again)); }
+  } finally {
+    ui.acting = false;
+    ui.pending = null;
+    render();
+  }
+}
+
+async function stopWaiting() {
+  ui.loop.generation += 1;
+  const running = ui.loop.running;
+  if (running) await running;
+}
+
+// Repeat a waiting step (card, finger) until something is on the device, the loop is stopped, or
+// it has waited long enough; then the official restarts it with a button.
+function waitFor(step, attempts, stillWaiting) {
+  const generation = ++ui.loop.generation;
+  ui.waitStopped = false;
+  const run = (async () => {
+    for (let attempt = 0; attempt < attempts; attempt += 1) {
+      if (generation !== ui.loop.generation || !ui.session) return;
+      if (attempt === 0 && step === "finger") { ui.pending = "finger.capturing"; render(); }
+      let session;
+      try {
+        session = await Api.post(sessionPath(step));
+      } catch (failure) {
+        ui.pending = null;
+        if (generation === ui.loop.generation) await handleFailure(failure);
+        return;
+      }
+      ui.pending = null;
+      setOffline(false);
+      setSession(session);   // even when stopped meanwhile: the step may have moved the session on
+      if (generation !== ui.loop.generation || !stillWaiting(session)) return;
+      render();
+      await sleep(PAUSE_MS);
+    }
+    if (generation === ui.loop.generation) ui.waitStopped = true;
+  })();
+  const tracked = run.finally(() => {
+    if (ui.loop.running === tracked) ui.loop.running = null;
+    render();
+  });
+  ui.loop.running = tracked;
+  render();
+  return tracked;
+}
+
+const waitForCard = () => waitFor("card", CARD_WAIT_ATTEMPTS, (s) => s.state === "waiting_for_card");
+const waitForFinger = () => waitFor("finger", FINGER_WAIT_ATTEMPTS,
+  (s) => (s.state === "capture_finger" || s.state === "identify_finger") && s.message_key === "finger.not_placed");
+
+async function newSession() {
+  await stopWaiting();
+  Object.assign(ui, {voterChecked: false, verifiedSeen: false, noCardRequested: false, waitStopped: false});
+  setSession(null);
+  render();
+  setSession(await Api.post("/api/sessions"));
+  waitForCard();
+}
+
+async function signIn(username, password) {
+  const reply = await Api.post("/api/auth/sign-in", {username, password}, {token: null});
+  Api.token = reply.token;
+  sessionStorage.setItem("booth.token", reply.token);
+  ui.principal = reply.official;
+  startDevicePolling();
+  if (ui.principal.role === "auditor") await showEndOfDay();
+  else await newSession();
+}
+
+function forgetSignIn() {
+  ui.loop.generation += 1;
+  Api.token = null;
+  ui.principal = null;
+  setSession(null);
+  ui.mode = "booth";
+  sessionStorage.removeItem("booth.token");
+  clearInterval(ui.devicesTimer);
+  ui.devicesTimer = null;
+}
+
+async function signOut() {
+  await stopWaiting();
+  if (ui.session && !ui.session.terminal) {
+    try { await Api.post(sessionPath("cancel")); } catch (failure) { /* the session expires on its own */ }
+  }
+  try { await Api.post("/api/auth/sign-out"); } finally { forgetSignIn(); }
+}
+
+// Credentials of a second official (supervisor, auditor) are checked by signing them in; the token
+// is signed out again at once. Returns the token so the caller may use it for one request.
+async function checkSecondOfficial(username, password, role, codeIfWrongRole) {
+  const reply = await Api.post("/api/auth/sign-in", {username, password}, {token: null});
+  if (reply.official.role !== role) {
+    await releaseToken(reply.token);
+    throw new ApiFailure(403, codeIfWrongRole, `the approving official must have the ${role} role`);
+  }
+  return reply.token;
+}
+
+async function releaseToken(token) {
+  try { await Api.post("/api/auth/sign-out", undefined, {token}); } catch (failure) { /* expires anyway */ }
+}
+
+async function approveNoCard(username, password, reason) {
+  await releaseToken(await checkSecondOfficial(username, password, "supervisor", "supervisor_required"));
+  // The API's no-card step does not take the supervisor or the reason yet: they are sent along so
+  // the kiosk records them once it does (see docs/booth.md).
+  setSession(await Api.post(sessionPath("no-card"), {supervisor_username: username, reason_code: reason}));
+  ui.noCardRequested = false;
+  ui.voterChecked = true;
+  waitForFinger();
+}
+
+async function approveFaceOnly(username, password, reason) {
+  setSession(await Api.post(sessionPath("face-only"),
+    {supervisor_username: username, supervisor_password: password, reason_code: reason}));
+}
+
+async function showEndOfDay() {
+  await stopWaiting();
+  ui.mode = "eod";
+  ui.exported = null;
+  render();
+  ui.summary = await Api.get("/api/summary");
+}
+
+async function backToBooth() {
+  ui.mode = "booth";
+  if (!ui.session || ui.session.terminal) {
+    await newSession();
+  } else {
+    setSession(await Api.get(sessionPath()));
+    if (ui.session.state === "waiting_for_card" && !ui.noCardRequested) waitForCard();
+  }
+}
+
+async function exportBundle(username, password) {
+  const ownRole = ui.principal.role === "auditor";
+  const token = ownRole ? Api.token : await checkSecondOfficial(username, password, "auditor", "auditor_required");
+  try {
+    const bundle = await Api.post("/api/audit/export", undefined, {token});
+    await Api.download(bundle.download, bundle.bundle, token);
+    ui.exported = bundle;
+  } finally {
+    if (!ownRole) await releaseToken(token);
+  }
+}
+
+// -- devices --------------------------------------------------------------------------------------
+
+function startDevicePolling() {
+  clearInterval(ui.devicesTimer);
+  pollDevices();
+  ui.devicesTimer = setInterval(pollDevices, DEVICE_POLL_MS);
+}
+
+async function pollDevices() {
+  if (!Api.token) return;
+  try {
+    renderDevices(await Api.get("/api/devices"));
+    setOffline(false);
+  } catch (failure) {
+    if (failure.code === "network") setOffline(true);
+    else if (SIGNED_OUT_CODES.has(failure.code)) { showError(errorText(failure)); forgetSignIn(); render(); }
+  }
+}
+
+function renderDevices(reply) {
+  $("station-id").textContent = reply.station_id;
+  $("kiosk-id").textContent = reply.kiosk_id;
+  for (const item of document.querySelectorAll("#devices .device")) {
+    const device = reply.devices[item.dataset.device] || {};
+    const status = DEVICE_ICONS[device.status] ? device.status : "unknown";
+    item.dataset.status = status;
+    item.title = device.error || "";
+    item.querySelector("use").setAttribute("href", `#${DEVICE_ICONS[status] || "icon-info"}`);
+    const text = item.querySelector(".device-status");
+    text.dataset.i18n = `device_status.${status}`;
+    text.textContent = t(`device_status.${status}`);
+  }
+}
+
+// -- wiring ---------------------------------------------------------------------------------------
+
+function formValues(form) {
+  const values = Object.fromEntries(new FormData(form).entries());
+  for (const input of form.querySelectorAll("input[type=password]")) input.value = "";
+  return values;
+}
+
+function bind() {
+  $("signin-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const {username, password} = formValues(event.target);
+    act(() => signIn(username.trim(), password));
+  });
+  $("card-wait").addEventListener("click", () => { hideError(); waitForCard(); });
+  $("card-no-card").addEventListener("click", () => act(async () => {
+    await stopWaiting();
+    if (ui.session.state === "waiting_for_card") ui.noCardRequested = true;
+  }));
+  $("supervisor-back").addEventListener("click", () => {
+    ui.noCardRequested = false;
+    hideError();
+    waitForCard();
+  });
+  $("supervisor-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const {username, password, reason} = formValues(event.target);
+    const faceOnly = ui.session.state === "fingers_unusable";
+    act(() => (faceOnly ? approveFaceOnly : approveNoCard)(username.trim(), password, reason));
+  });
+  $("voter-continue").addEventListener("click", () => {
+    ui.voterChecked = true;
+    hideError();
+    waitForFinger();
+  });
+  $("finger-capture").addEventListener("click", () => { hideError(); waitForFinger(); });
+  $("face-capture").addEventListener("click", () => act(async () => {
+    setSession(await Api.post(sessionPath("face")));
+  }, "face.capturing"));
+  $("result-continue").addEventListener("click", () => { ui.verifiedSeen = true; hideError(); render(); });
+  $("result-next").addEventListener("click", () => act(newSession));
+  $("ink-check").addEventListener("click", () => act(async () => {
+    setSession(await Api.post(sessionPath("ink")));
+  }, "ink.checking"));
+  for (const [id, seen] of [["ink-eye-ink", "ink"], ["ink-eye-none", "no_ink"]]) {
+    $(id).addEventListener("click", () => act(async () => {
+      setSession(await Api.post(sessionPath("ink"), {checked_by_eye: seen}));
+    }));
+  }
+  $("confirm-vote").addEventListener("click", () => act(async () => {
+    setSession(await Api.post(sessionPath("confirm")));
+  }));
+  $("session-cancel").addEventListener("click", () => act(async () => {
+    await stopWaiting();
+    if (!ui.session.terminal) setSession(await Api.post(sessionPath("cancel")));
+    ui.noCardRequested = false;
+  }));
+  $("nav-eod").addEventListener("click", () => act(showEndOfDay));
+  $("nav-booth").addEventListener("click", () => act(backToBooth));
+  $("nav-sign-out").addEventListener("click", () => act(signOut));
+  $("eod-refresh").addEventListener("click", () => act(async () => { ui.summary = await Api.get("/api/summary"); }));
+  $("export-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const {username = "", password = ""} = formValues(event.target);
+    act(() => exportBundle(username.trim(), password));
+  });
+  for (const button of document.querySelectorAll("#languages .lang")) {
+    button.addEventListener("click", () => chooseLanguage(button.dataset.lang));
+  }
+}
+
+async function chooseLanguage(language) {
+  try {
+    await I18n.use(language);
+    localStorage.setItem("booth.language", language);
+  } catch (error) {
+    showError(t("error.generic", {code: "language"}));
+  }
+  for (const button of document.querySelectorAll("#languages .lang")) {
+    button.setAttribute("aria-pressed", String(button.dataset.lang === I18n.language));
+  }
+  render();
+}
+
+// After a reload the sign-in (kept in this tab's sessionStorage) and the voter session continue.
+async function resume() {
+  Api.token = sessionStorage.getItem("booth.token");
+  if (!Api.token) return;
+  try {
+    ui.principal = (await Api.get("/api/auth/me")).official;
+  } catch (failure) {
+    forgetSignIn();
+    return;
+  }
+  startDevicePolling();
+  if (ui.principal.role === "auditor") { await showEndOfDay(); return; }
+  const sessionId = sessionStorage.getItem("booth.session");
+  if (sessionId) {
+    try {
+      setSession(await Api.get(`/api/sessions/${encodeURIComponent(sessionId)}`));
+      if (ui.session.state === "waiting_for_card") waitForCard();
+      return;
+    } catch (failure) {
+      setSession(null);
+    }
+  }
+  await newSession();
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  I18n.urlTemplate = CONFIG.messages_url;
+  const saved = localStorage.getItem("booth.language");
+  bind();
+  await chooseLanguage(CONFIG.languages.includes(saved) ? saved : CONFIG.default_language);
+  try {
+    await resume();
+  } catch (failure) {
+    await handleFailure(failure);
+  }
+  render();
+  document.body.dataset.ready = "true";   // the page is wired (tests wait for this)
+});
