@@ -392,20 +392,20 @@ def records(draw) -> FingerRecord:
 
 
 @given(records())
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_records_survive_encoding_and_decoding(record):
     assert iso.decode(iso.encode_iso(record)) == record
 
 
 @given(records(), st.binary(max_size=64).map(lambda b: bytes(len(b))))
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 def test_zero_padding_after_the_record_is_ignored(record, padding):
     data = iso.encode_iso(record)
     assert iso.encode_iso(iso.decode(data + padding)) == data
 
 
 @given(st.binary(max_size=200), st.booleans())
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 def test_random_bytes_raise_only_template_format_errors(data, strict):
     try:
         iso.decode(data, strict=strict)
@@ -414,7 +414,7 @@ def test_random_bytes_raise_only_template_format_errors(data, strict):
 
 
 @given(st.binary(max_size=200), st.booleans())
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_random_bytes_after_a_valid_magic_raise_only_template_format_errors(tail, strict):
     try:
         iso.decode(b"FMR\x00 20\x00" + tail, strict=strict)
@@ -423,7 +423,7 @@ def test_random_bytes_after_a_valid_magic_raise_only_template_format_errors(tail
 
 
 @given(records(), st.data())
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_corrupted_records_are_rejected_or_round_trip_exactly(record, data):
     """Any byte string the strict reader accepts is written back identically (up to its length)."""
     original = bytearray(iso.encode_iso(record))
