@@ -71,7 +71,6 @@ def random_scene(rng: np.random.Generator) -> FingerScene:
 class _Layers:
     """Everything about a scene that does not change between exposures (float32 maps)."""
 
-    finger: np.ndarray      # HxW soft finger mask 0-1
     albedo: np.ndarray      # HxWx3 reflectance under ambient light, shading included
     uv: np.ndarray          # HxW reflectance to the lamp, shading included (cradle included)
     glint: np.ndarray       # HxW specular glint weight 0-1
@@ -159,8 +158,7 @@ def _layers(scene: FingerScene, height: int, width: int) -> _Layers:
     outline = cv2.resize(texture_rng.normal(0, 1, size=(8, 8)).astype(np.float32), (width, height),
                          interpolation=cv2.INTER_CUBIC)
     ink = np.clip((1.0 - ink_r + 0.12 * outline) * 6.0, 0.0, 1.0) * finger * shading
-    layers = _Layers(finger=finger.astype(np.float32), albedo=albedo, uv=uv, glint=glint,
-                     ink=ink.astype(np.float32))
-    for array in (layers.finger, layers.albedo, layers.uv, layers.glint, layers.ink):
+    layers = _Layers(albedo=albedo, uv=uv, glint=glint, ink=ink.astype(np.float32))
+    for array in (layers.albedo, layers.uv, layers.glint, layers.ink):
         array.setflags(write=False)   # shared by every exposure through the cache
     return layers

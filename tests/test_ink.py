@@ -6,6 +6,8 @@ import dataclasses
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis.extra import numpy as hnp
 
 from hardware import ink
 from hardware.ink import InkCalibration, InkCalibrationError, InkInputError, calibrate, capture_ink_frames, detect_ink
@@ -123,6 +125,14 @@ def test_non_rgb_frames_are_rejected():
         detect_ink(off[..., 0], on)
     with pytest.raises(InkInputError, match="RGB uint8"):
         detect_ink(off.astype(np.float32), on)
+
+
+@given(hnp.arrays(np.uint8, (2, 24, 32, 3)))
+@settings(max_examples=60, deadline=None)
+def test_any_pair_of_frames_gets_a_decision(pair):
+    result = detect_ink(pair[0], pair[1])
+    assert result.decision in ("ink", "no_ink", "inconclusive")
+    assert 0.0 <= result.score <= 1.0 and result.reason
 
 
 def test_result_carries_no_image_data():
