@@ -27,8 +27,10 @@ Method (``shared/reference/hardware.md`` section 4), with one addition:
    over-exposure).
 
 Limits: the glow patch must cover less than about 40 % of the finger region (the robust
-line treats a finger glowing all over as a change of light), and the finger must not move between
-the two frames (edges are mostly removed by the opening, not by design).
+line treats a finger glowing all over as a change of light). The finger should hold still between
+the two frames: moves of a few pixels are tolerated (the outline is eroded away and thin edge
+residuals do not survive the opening; tested up to 8 px on rendered frames), larger ones are not
+modelled.
 """
 from __future__ import annotations
 

@@ -65,6 +65,16 @@ def test_ink_is_found_through_an_ambient_light_change():
     assert detect_ink(*frames(True, ambient=(0.4, 1.0))).decision == "ink"
 
 
+@pytest.mark.parametrize("inked, expected", [(False, "no_ink"), (True, "ink")])
+def test_a_finger_that_moved_a_few_pixels_between_the_frames_is_still_judged(inked, expected):
+    moved = dataclasses.replace(DEFAULT_SCENE, tip_x=DEFAULT_SCENE.tip_x + 4 / SIZE[1],
+                                tip_y=DEFAULT_SCENE.tip_y + 2 / SIZE[0])
+    rng = np.random.default_rng(8)
+    off = render_finger(False, inked, rng, size=SIZE, scene=DEFAULT_SCENE)
+    on = render_finger(True, inked, rng, size=SIZE, scene=moved)
+    assert detect_ink(off, on).decision == expected
+
+
 def test_faint_glow_is_inconclusive():
     result = detect_ink(*frames(True, ink_strength=0.08, size=(480, 640)))
     assert result.decision == "inconclusive"
