@@ -48,7 +48,30 @@ def _step(summary: str, body: dict | None = None, extra_errors: tuple[str, ...] 
     return {"post": _op(summary, ok=_SESSION, params=_ID, errors=_STEP_ERRORS + extra_errors, body=body)}
 
 
-def document() -> dict:
+def _screen_paths(app: Flask | None) -> dict:
+    """The booth screen's pages and assets (HTML, JS, CSS, catalogues; no token), described from the
+    app's own routes so the document stays complete as the screen grows."""
+    if app is None:
+        return {}
+    paths: dict[str, dict] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.rule.startswith("/api/") or rule.rule in ("/health", "/openapi.json"):
+            continue
+        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for name in sorted(rule.arguments)]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            op = {"summary": f"Booth screen: {rule.endpoint}", "security": [], "tags": ["booth screen"],
+                  "responses": {"200": {"description": "page, asset or message catalogue"},
+                                "302": {"description": "redirect to the booth screen"},
+                                "404": {"description": "not found", **_json(_ERROR)}}}
+            if params:
+                op["parameters"] = params
+            paths.setdefault(openapi_path(rule.rule), {})[method.lower()] = op
+    return paths
+
+
+def document(app: Flask | None = None) -> dict:
+    """The OpenAPI document; with ``app``, the booth screen's routes are described too."""
     string = {"type": "string"}
     paths = {
         "/health": {"get": _op("Liveness; no token needed", roles=None, ok={"type": "object", "properties": {
@@ -66,20 +89,21 @@ def document() -> dict:
         "/api/auth/me": {"get": _op("The signed-in official", roles=("official", "supervisor", "auditor"),
                                     ok={"type": "object", "properties": {
                                         "official": {"$ref": "#/components/schemas/Official"}}})},
-        "/api/sessions": {"post": _op("Start a voter session (state waiting_for_card)", ok=_SESSION, status="201")},
+        "/api/sessions": {"post": _op("Start a voter session (state waiting_for_card)", ok=_SESSION, status="201"),
+                          "get": _op("Sessions not yet ended, oldest first", ok={"type": "object", "properties": {
+                              "sessions": {"type": "array", "items": _SESSION}}})},
         "/api/sessions/{session_id}": {"get": _op("The session's state, next action and message key", ok=_SESSION,
                                                   params=_ID, errors=("404",))},
         "/api/sessions/{session_id}/card": _step("Read the ID card and look the voter up (wrong station: "
                                                  "registered_station says where to go)"),
-        "/api/sessions/{session_id}/no-card": _step("Fallback: identify the voter by finger and face without a card"),
+        "/api/sessions/{session_id}/no-card": _step(
+            "Fallback approved by a supervisor: identify the voter by finger and face without a card",
+            body=_approval(_no_card_reasons()), extra_errors=("400", "429")),
         "/api/sessions/{session_id}/finger": _step("Capture one finger (quality gate; retries and other fingers "
                                                    "follow Settings.max_finger_attempts/max_fingers)"),
         "/api/sessions/{session_id}/face-only": _step(
             "Fallback when fingers are unusable: a supervisor approves face-only verification",
-            body={"type": "object", "required": ["supervisor_username", "supervisor_password", "reason_code"],
-                  "properties": {"supervisor_username": string, "supervisor_password": string,
-                                 "reason_code": {"type": "string", "enum": list(_face_only_reasons())}}},
-            extra_errors=("400", "429")),
+            body=_approval(_face_only_reasons()), extra_errors=("400", "429")),
         "/api/sessions/{session_id}/face": _step("Capture the face and take the fused decision at the target FMR"),
         "/api/sessions/{session_id}/ink": _step(
             "UV ink check; after repeated inconclusive checks the official may report a check by eye",
@@ -122,7 +146,7 @@ def document() -> dict:
                  "description": "JSON everywhere; errors are {\"error\": {\"code\", \"message\"}} with stable codes."},
         "servers": [{"url": "http://127.0.0.1:8080"}],
         "security": [{"bearer": []}],
-        "paths": paths,
+        "paths": {**_screen_paths(app), **paths},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
@@ -140,7 +164,9 @@ def document() -> dict:
                             "properties": {
                                 "session_id": string,
                                 "state": {"type": "string", "enum": list(_states())},
-                                "next_action": string, "message_key": string, "terminal": {"type": "boolean"},
+                                "next_action": string,
+                                "message_key": {"type": "string", "enum": sorted(_message_keys())},
+                                "terminal": {"type": "boolean"},
                                 "outcome": {"type": "string", "nullable": True},
                                 "reason": {"type": "string", "nullable": True},
                                 "method": string,
@@ -156,10 +182,29 @@ def document() -> dict:
     }
 
 
+def _approval(reasons: tuple[str, ...]) -> dict:
+    string = {"type": "string"}
+    return {"type": "object", "required": ["supervisor_username", "supervisor_password", "reason_code"],
+            "properties": {"supervisor_username": string, "supervisor_password": string,
+                           "reason_code": {"type": "string", "enum": list(reasons)}}}
+
+
+def _no_card_reasons() -> tuple[str, ...]:
+    from kiosk.workflow import NO_CARD_REASONS
+
+    return NO_CARD_REASONS
+
+
 def _states() -> tuple[str, ...]:
     from kiosk import workflow
 
     return tuple(workflow.NEXT_ACTION) + tuple(sorted(workflow.TERMINAL))
+
+
+def _message_keys() -> frozenset[str]:
+    from kiosk.workflow import MESSAGE_KEYS
+
+    return MESSAGE_KEYS
 
 
 def _face_only_reasons() -> tuple[str, ...]:
@@ -178,4 +223,4 @@ def openapi_path(rule: str) -> str:
 def register_openapi(app: Flask) -> None:
     @app.get("/openapi.json")
     def openapi_json():
-        return jsonify(document())
+        return jsonify(document(app))

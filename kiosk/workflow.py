@@ -15,8 +15,11 @@ Fallbacks, each counted (the decision's ``method`` starts with ``fallback``):
 * no card: ``waiting_for_card --no_card--> identify_finger --> identify_face``; the voter is found
   1:N by fused fingerprint and face scores, first among this station's voters, then nationally.
 * fingers unusable: after ``max_finger_attempts`` failed captures on each of up to ``max_fingers``
-  enrolled fingers the session waits in ``fingers_unusable`` until a supervisor approves (their own
-  credentials, checked by the caller) with a reason code; then the face alone decides.
+  enrolled fingers the session waits in ``fingers_unusable`` until a supervisor approves; then the
+  face alone decides.
+
+Both fallbacks need a supervisor's approval (their own credentials, checked by the API) with a
+reason code, and are audited as ``override`` entries when approved.
 
 Everything the workflow touches is passed in: the devices (:class:`BoothDevices`), the registry, the
 biometric functions (:class:`Biometrics`), the audit recorder and the clock. Every step writes an
@@ -28,8 +31,9 @@ import math
 import secrets
 import string
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 from hardware.errors import DeviceError
 from hardware.mrz import MrzError
@@ -68,6 +72,24 @@ METHOD_BIOMETRIC = "biometric"
 METHOD_NO_CARD = "fallback_no_card"
 METHOD_FACE_ONLY = "fallback_face_only"
 METHOD_NO_CARD_FACE_ONLY = "fallback_no_card_face_only"
+
+FACE_CAPTURE_REASONS = ("no_face", "several_faces", "too_small", "too_dark", "too_bright", "blurred", "not_frontal",
+                        "unusable_image")
+"""matcher.face capture reasons (plus ``unusable_image``); each is a ``face.<reason>`` message key."""
+
+MESSAGE_KEYS = frozenset({
+    "card.present", "card.not_detected", "card.unreadable",
+    "finger.place", "finger.not_placed", "finger.press_harder", "finger.retry", "finger.too_dry", "finger.too_wet",
+    "finger.try_another", "finger.unusable",
+    "face.look_at_camera", *(f"face.{reason}" for reason in FACE_CAPTURE_REASONS),
+    "ink.place_finger", "ink.retry", "ink.check_by_eye", "confirm.ready",
+    "result.voted", "result.not_verified", "result.not_identified", "result.not_registered",
+    "result.wrong_station", "result.already_voted", "result.ink_detected", "session.cancelled",
+})
+"""Every ``message_key`` a session can carry: the booth screen's message catalogue needs one text each."""
+
+NO_CARD_REASONS = ("card_lost", "card_damaged", "card_unreadable", "card_forgotten", "other")
+"""Reason codes a supervisor gives when approving identification without a card."""
 
 FACE_ONLY_REASONS = ("worn_fingerprints", "injury", "amputation", "skin_condition", "sensor_fault", "other")
 """Reason codes a supervisor gives when approving the face-only fallback."""
@@ -229,9 +251,9 @@ class Session:
             "method": self.method,
             "voter": voter,
             "registered_station": self.registered_station,
-            "finger": {"current": self.current_finger, "attempts": self.finger_attempts,
-                       "failures": self.finger_failures, "fingers_tried": self.finger_index
-                       + (1 if self.finger_attempts else 0), "captured": sorted(self.finger_scores)},
+            "finger": {"current": self.current_finger, "attempts_on_current": self.finger_attempts,
+                       "failures": self.finger_failures, "finger_number": self.finger_index + 1,
+                       "fingers_available": len(self.fingers_to_try), "captured": sorted(self.finger_scores)},
             "match": None if self.fused_fmr is None else {
                 "score_band": score_band(self.fused_score), "fmr": self.fused_fmr,
                 "finger_score_band": score_band(max(self.finger_scores.values())) if self.finger_scores else None,
@@ -368,15 +390,16 @@ class Workflow:
         for sid in [sid for sid, s in self._sessions.items() if now - s.updated_at > self._idle_s]:
             del self._sessions[sid]
 
-    def _step(self, session_id: str, allowed: tuple[str, ...], action: str):
+    @contextmanager
+    def _step(self, session_id: str, allowed: tuple[str, ...], action: str) -> Iterator[Session]:
+        """Hold the session for one step, which is allowed only in the ``allowed`` states."""
         session = self.get(session_id)
-        session.lock.acquire()
-        if session.state not in allowed:
-            session.lock.release()
-            raise InvalidStep(f"cannot {action} in state {session.state}; next: "
-                              f"{NEXT_ACTION.get(session.state, 'none')}")
-        session.updated_at = self._clock()
-        return session
+        with session.lock:
+            if session.state not in allowed:
+                raise InvalidStep(f"cannot {action} in state {session.state}; next: "
+                                  f"{NEXT_ACTION.get(session.state, 'none')}")
+            session.updated_at = self._clock()
+            yield session
 
     def _audit(self, event: str, session: Session, **fields: Any) -> None:
         self._record(event, session=session.session_id, official_id=session.official_id,
@@ -407,8 +430,7 @@ class Workflow:
 
     # -- step: card -------------------------------------------------------------------------------
     def read_card(self, session_id: str) -> Session:
-        session = self._step(session_id, (WAITING_FOR_CARD,), "read a card")
-        try:
+        with self._step(session_id, (WAITING_FOR_CARD,), "read a card") as session:
             try:
                 document = self.devices.read_card()
             except MrzError as exc:   # the zone's check digits or layout are wrong: show the card again
@@ -428,8 +450,6 @@ class Workflow:
             self._audit("card_read", session, outcome="read", card_format=document.format)
             self._apply_lookup(session, voter)
             return session
-        finally:
-            session.lock.release()
 
     def _apply_lookup(self, session: Session, voter) -> None:
         outcome = lookup_outcome(voter, self.rules.station_id)
@@ -454,22 +474,29 @@ class Workflow:
             session.state, session.message_key = CHECK_INK, "ink.place_finger"
 
     # -- step: no card ----------------------------------------------------------------------------
-    def start_without_card(self, session_id: str) -> Session:
-        session = self._step(session_id, (WAITING_FOR_CARD,), "start the no-card fallback")
-        try:
+    def start_without_card(self, session_id: str, supervisor_id: str, reason_code: str) -> Session:
+        """Called once the API has checked the supervisor's credentials and role."""
+        if reason_code not in NO_CARD_REASONS:
+            raise BadReason(f"reason_code must be one of: {', '.join(NO_CARD_REASONS)}")
+        with self._step(session_id, (WAITING_FOR_CARD,), "start the no-card fallback") as session:
             session.method = METHOD_NO_CARD
             session.fallbacks.append("no_card")
+            session.supervisor_id, session.fallback_reason = supervisor_id, reason_code
             session.fingers_to_try = ["any"]
             session.state, session.message_key = IDENTIFY_FINGER, "finger.place"
             self._audit("card_read", session, outcome="skipped_no_card")
+            self._audit("override", session, kind="no_card_approved", reason=reason_code, supervisor_id=supervisor_id)
             return session
-        finally:
-            session.lock.release()
+
+    def open_sessions(self) -> list[Session]:
+        """Sessions not yet ended, oldest first (a booth screen resumes the current one after a reload)."""
+        with self._lock:
+            self._expire(self._clock())
+            return sorted((s for s in self._sessions.values() if s.state not in TERMINAL), key=lambda s: s.created_at)
 
     # -- step: finger -----------------------------------------------------------------------------
     def capture_finger(self, session_id: str) -> Session:
-        session = self._step(session_id, (CAPTURE_FINGER, IDENTIFY_FINGER), "capture a finger")
-        try:
+        with self._step(session_id, (CAPTURE_FINGER, IDENTIFY_FINGER), "capture a finger") as session:
             finger = session.current_finger
             try:
                 image, dpi = self.devices.capture_finger()
@@ -505,8 +532,6 @@ class Workflow:
             self._audit("match", session, modality="finger", finger=finger, score_band=score_band(score))
             session.state, session.message_key = CAPTURE_FACE, "face.look_at_camera"
             return session
-        finally:
-            session.lock.release()
 
     def _finger_failed(self, session: Session, reason: str, message_key: str, quality: int | None = None) -> None:
         session.finger_attempts += 1
@@ -530,11 +555,11 @@ class Workflow:
         """Called once the API has checked the supervisor's credentials and role."""
         if reason_code not in FACE_ONLY_REASONS:
             raise BadReason(f"reason_code must be one of: {', '.join(FACE_ONLY_REASONS)}")
-        session = self._step(session_id, (FINGERS_UNUSABLE,), "approve the face-only fallback")
-        try:
+        with self._step(session_id, (FINGERS_UNUSABLE,), "approve the face-only fallback") as session:
             session.method = METHOD_NO_CARD_FACE_ONLY if session.method == METHOD_NO_CARD else METHOD_FACE_ONLY
             session.fallbacks.append("face_only")
-            session.supervisor_id, session.fallback_reason = supervisor_id, reason_code
+            session.supervisor_id = supervisor_id
+            session.fallback_reason = f"{session.fallback_reason}+{reason_code}" if session.fallback_reason else reason_code
             session.finger_scores.clear()
             self._audit("override", session, kind="face_only_approved", reason=reason_code,
                         supervisor_id=supervisor_id)
@@ -542,13 +567,10 @@ class Workflow:
             session.state = IDENTIFY_FACE if no_card else CAPTURE_FACE
             session.message_key = "face.look_at_camera"
             return session
-        finally:
-            session.lock.release()
 
     # -- step: face and the decision ------------------------------------------------------------------
     def capture_face(self, session_id: str) -> Session:
-        session = self._step(session_id, (CAPTURE_FACE, IDENTIFY_FACE), "capture the face")
-        try:
+        with self._step(session_id, (CAPTURE_FACE, IDENTIFY_FACE), "capture the face") as session:
             try:
                 frame = self.devices.capture_face()
             except DeviceError as exc:
@@ -572,8 +594,6 @@ class Workflow:
             else:
                 self._verify(session, probe)
             return session
-        finally:
-            session.lock.release()
 
     def _verify(self, session: Session, face_probe) -> None:
         enrolled_face = session.enrolment.face
@@ -638,8 +658,7 @@ class Workflow:
     def check_ink(self, session_id: str, *, checked_by_eye: str | None = None) -> Session:
         """Run the UV check; or, after repeated inconclusive checks, take the official's own look
         (``checked_by_eye`` = ``"ink"`` or ``"no_ink"``), audited as an override."""
-        session = self._step(session_id, (CHECK_INK,), "check for ink")
-        try:
+        with self._step(session_id, (CHECK_INK,), "check for ink") as session:
             if checked_by_eye is not None:
                 if checked_by_eye not in ("ink", "no_ink"):
                     raise BadReason("checked_by_eye must be 'ink' or 'no_ink'")
@@ -669,15 +688,12 @@ class Workflow:
             else:
                 session.message_key = "ink.retry"
             return session
-        finally:
-            session.lock.release()
 
     # -- step: confirm ----------------------------------------------------------------------------
     def confirm(self, session_id: str, official_id: str) -> Session:
         from kiosk.registry import AlreadyVoted
 
-        session = self._step(session_id, (AWAITING_CONFIRMATION,), "confirm")
-        try:
+        with self._step(session_id, (AWAITING_CONFIRMATION,), "confirm") as session:
             try:
                 vote = self.registry.mark_voted(session.voter.voter_id, kiosk_id=self.rules.kiosk_id,
                                                 station_id=self.rules.station_id, official_id=official_id,
@@ -691,16 +707,11 @@ class Workflow:
                         confirmed_by=official_id)
             self._finish(session, VOTED, "verified", None, "result.voted")
             return session
-        finally:
-            session.lock.release()
 
     def cancel(self, session_id: str, reason: str = "cancelled_by_official") -> Session:
-        session = self._step(session_id, tuple(NEXT_ACTION), "cancel")
-        try:
+        with self._step(session_id, tuple(NEXT_ACTION), "cancel") as session:
             self._finish(session, CANCELLED, "cancelled", _snake(reason)[:40], "session.cancelled")
             return session
-        finally:
-            session.lock.release()
 
 
 def _snake(text: str) -> str:

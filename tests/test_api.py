@@ -80,8 +80,10 @@ def test_health_needs_no_token(client):
     assert reply.status_code == 200 and reply.json["status"] == "ok"
 
 
-def test_every_other_endpoint_refuses_a_request_without_a_token(app, client):
-    for method, path in sorted(routes(app) - PUBLIC):
+def test_every_other_api_endpoint_refuses_a_request_without_a_token(app, client):
+    api = {(method, path) for method, path in routes(app) if path.startswith("/api/")}
+    assert len(api) > 15
+    for method, path in sorted(api - PUBLIC):
         reply = client.open(concrete(path), method=method)
         assert reply.status_code == 401, (method, path)
         assert reply.json["error"]["code"] == "invalid_token"
@@ -260,13 +262,43 @@ def test_openapi_document_is_served_without_a_token(client):
 
 
 def test_every_registered_route_is_described_in_openapi(app):
-    described = {(method.upper(), path) for path, item in document()["paths"].items() for method in item}
+    described = {(method.upper(), path) for path, item in document(app)["paths"].items() for method in item}
     registered = {(method, openapi_path(rule)) for method, rule in routes(app)}
     assert registered - described == set()
     assert described - registered == set()
 
 
-def test_openapi_marks_exactly_the_public_endpoints_as_needing_no_token():
+def test_openapi_marks_exactly_the_public_api_endpoints_as_needing_no_token():
     public = {(m.upper(), p) for p, item in document()["paths"].items() for m, op in item.items()
               if op.get("security") == []}
     assert public == PUBLIC
+
+
+def test_openapi_served_by_the_app_describes_its_pages_as_needing_no_token(app, client):
+    served = client.get("/openapi.json").json["paths"]
+    pages = {(m.upper(), p) for m, p in routes(app) if not p.startswith("/api/")} - PUBLIC
+    for method, rule in pages:
+        assert served[openapi_path(rule)][method.lower()]["security"] == []
+
+
+def test_open_sessions_are_listed_for_the_booth_screen(client):
+    headers = bearer(client)
+    sid = client.post("/api/sessions", headers=headers).json["session_id"]
+    listed = client.get("/api/sessions", headers=headers).json["sessions"]
+    assert [s["session_id"] for s in listed] == [sid]
+
+
+def test_no_card_fallback_needs_a_supervisors_own_credentials(client):
+    headers = bearer(client)
+    sid = client.post("/api/sessions", headers=headers).json["session_id"]
+    as_official = client.post(f"/api/sessions/{sid}/no-card", headers=headers,
+                              json={"supervisor_username": "official", "supervisor_password": PASSWORDS["official"],
+                                    "reason_code": "card_lost"})
+    assert (as_official.status_code, as_official.json["error"]["code"]) == (403, "supervisor_required")
+    missing = client.post(f"/api/sessions/{sid}/no-card", headers=headers, json={"reason_code": "card_lost"})
+    assert (missing.status_code, missing.json["error"]["code"]) == (400, "bad_request")
+    approved = client.post(f"/api/sessions/{sid}/no-card", headers=headers,
+                           json={"supervisor_username": "supervisor", "supervisor_password": PASSWORDS["supervisor"],
+                                 "reason_code": "card_lost"})
+    assert (approved.status_code, approved.json["state"], approved.json["fallbacks"]) == \
+        (200, "identify_finger", ["no_card"])

@@ -21,6 +21,7 @@ from kiosk.cli import prepare_demo
 from simulators.suite import SimulatorSuite
 
 PASSWORDS = {"official": "official-pass", "supervisor": "supervisor-pass", "auditor": "auditor-pass"}
+SUPERVISOR = {"supervisor_username": "supervisor", "supervisor_password": PASSWORDS["supervisor"]}
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +188,8 @@ def test_voter_without_card_is_identified_by_finger_and_face(booth):
     h = booth.headers()
     booth.present("DEMO03", card=False)
     sid = booth.start(h)
-    assert booth.step(h, sid, "no-card").json["state"] == "identify_finger"
+    started = booth.step(h, sid, "no-card", **SUPERVISOR, reason_code="card_forgotten").json
+    assert (started["state"], started["supervisor_id"]) == ("identify_finger", "supervisor")
     assert booth.step(h, sid, "finger").json["state"] == "identify_face"
     found = booth.step(h, sid, "face").json
     assert found["state"] == "check_ink", found
@@ -204,7 +206,7 @@ def test_unregistered_person_without_card_is_not_identified(booth):
     h = booth.headers()
     booth.present("DEMO05", card=False)
     sid = booth.start(h)
-    booth.step(h, sid, "no-card")
+    booth.step(h, sid, "no-card", **SUPERVISOR, reason_code="card_lost")
     booth.step(h, sid, "finger")
     reply = booth.step(h, sid, "face").json
     assert (reply["state"], reply["reason"]) == ("refused", "not_identified")

@@ -375,7 +375,9 @@ def test_audit_events_carry_the_pseudonym_never_the_id_number(booth, devices, tr
 
 def test_voter_without_card_is_identified_within_the_station(booth, devices, registry):
     sid = booth.start("po-1").session_id
-    assert booth.start_without_card(sid).state == wf.IDENTIFY_FINGER
+    with pytest.raises(wf.BadReason):
+        booth.start_without_card(sid, "sup-1", "felt_like_it")
+    assert booth.start_without_card(sid, "sup-1", "card_lost").state == wf.IDENTIFY_FINGER
     devices.fingers.append(gray("finger1_3.png"))
     assert booth.capture_finger(sid).state == wf.IDENTIFY_FACE
     devices.faces.append(rgb("face1_probe.jpg"))
@@ -385,7 +387,7 @@ def test_voter_without_card_is_identified_within_the_station(booth, devices, reg
 
 def test_voter_without_card_found_nationally_is_redirected(booth, devices):
     sid = booth.start("po-1").session_id
-    booth.start_without_card(sid)
+    booth.start_without_card(sid, "sup-1", "card_damaged")
     devices.fingers.append(gray("finger3_3.png"))
     booth.capture_finger(sid)
     devices.faces.append(rgb("face3_probe.jpg"))
@@ -438,3 +440,19 @@ def test_identification_never_picks_between_two_passing_voters():
     one = {"V1": {"finger": 90.0, "face": 90.0}, "V2": {"finger": 5.0, "face": 10.0}}
     picked, passing = wf.pick_identified(one, fusion.fuse, fusion.decide, 1e-6)
     assert (picked[0], passing) == ("V1", 1)
+
+
+def test_every_message_key_the_workflow_sets_is_in_the_catalogue():
+    import re
+
+    source = Path(wf.__file__).read_text()
+    literals = set(re.findall(r'"((?:card|finger|face|ink|confirm|result|session)\.[a-z_]+)"', source))
+    assert literals and literals <= wf.MESSAGE_KEYS
+    assert {f"face.{reason}" for reason in face.REASONS} <= wf.MESSAGE_KEYS
+
+
+def test_open_sessions_lists_only_sessions_not_yet_ended(booth):
+    first = booth.start("po-1").session_id
+    second = booth.start("po-1").session_id
+    booth.cancel(first)
+    assert [s.session_id for s in booth.open_sessions()] == [second]

@@ -32,10 +32,31 @@ def read_card(session_id: str):
     return _session_response(services().workflow.read_card(session_id))
 
 
+@blueprint.get("")
+@requires(*BOOTH_ROLES)
+def open_sessions():
+    """Sessions not yet ended, oldest first: a booth screen resumes after a reload."""
+    return jsonify(sessions=[s.public_dict() for s in services().workflow.open_sessions()])
+
+
+def _approving_supervisor(session_id: str) -> tuple[str, str]:
+    """(supervisor username, reason code) from a fallback request, after checking the supervisor's
+    own credentials (rate-limited and audited like any sign-in) and role."""
+    body = json_body(("supervisor_username", "supervisor_password", "reason_code"))
+    services().workflow.get(session_id)  # 404 before spending a password check on a missing session
+    supervisor = services().auth.check_credentials(body["supervisor_username"], body["supervisor_password"],
+                                                   client=client_address(), purpose="supervisor_approval")
+    if supervisor.role != "supervisor":
+        raise ApiError(403, "supervisor_required", "the approving official must have the supervisor role")
+    return supervisor.username, body["reason_code"]
+
+
 @blueprint.post("/<session_id>/no-card")
 @requires(*BOOTH_ROLES)
 def no_card(session_id: str):
-    return _session_response(services().workflow.start_without_card(session_id))
+    """A supervisor approves identifying the voter without a card, with a reason code."""
+    supervisor, reason = _approving_supervisor(session_id)
+    return _session_response(services().workflow.start_without_card(session_id, supervisor, reason))
 
 
 @blueprint.post("/<session_id>/finger")
@@ -48,14 +69,8 @@ def capture_finger(session_id: str):
 @requires(*BOOTH_ROLES)
 def approve_face_only(session_id: str):
     """A supervisor approves the face-only fallback with their own credentials and a reason code."""
-    body = json_body(("supervisor_username", "supervisor_password", "reason_code"))
-    services().workflow.get(session_id)  # 404 before spending a password check on a missing session
-    supervisor = services().auth.check_credentials(body["supervisor_username"], body["supervisor_password"],
-                                                   client=client_address(), purpose="supervisor_approval")
-    if supervisor.role != "supervisor":
-        raise ApiError(403, "supervisor_required", "the approving official must have the supervisor role")
-    return _session_response(services().workflow.approve_face_only(session_id, supervisor.username,
-                                                                   body["reason_code"]))
+    supervisor, reason = _approving_supervisor(session_id)
+    return _session_response(services().workflow.approve_face_only(session_id, supervisor, reason))
 
 
 @blueprint.post("/<session_id>/face")
