@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher.face import default_calibration
+from matcher.face.active import DEFAULT_CALIBRATION, get_calibration, set_calibration
 from matcher.face.calibration import CalibrationTable, build_table, eer
 from matcher.face.calibration import threshold_for_fmr as _threshold_for_fmr
 from matcher.face.encoder import encode
@@ -31,21 +31,6 @@ __all__ = [
     "GalleryError",
 ]
 
-DEFAULT_CALIBRATION = default_calibration.TABLE
-_active: list[CalibrationTable] = [DEFAULT_CALIBRATION]
-
-
-def set_calibration(table: CalibrationTable) -> CalibrationTable:
-    """Make ``table`` the process-wide calibration (e.g. the deployment's own); returns the previous one."""
-    if not isinstance(table, CalibrationTable):
-        raise CalibrationError("set_calibration needs a CalibrationTable")
-    previous, _active[0] = _active[0], table
-    return previous
-
-
-def get_calibration() -> CalibrationTable:
-    return _active[0]
-
 
 def distance(a: Template, b: Template) -> float:
     """Euclidean distance between two templates' unit embeddings (0 = identical, 2 = opposite)."""
@@ -56,9 +41,9 @@ def compare(a: Template, b: Template, calibration: CalibrationTable | None = Non
     """Calibrated similarity: -10 * log10(FMR at this distance); 40 means 1 impostor pair in 10,000."""
     if not isinstance(a, Template) or not isinstance(b, Template):
         raise TypeError("face.compare takes two face.Template objects")
-    return float((calibration or _active[0]).score(distance(a, b)))
+    return float((calibration or get_calibration()).score(distance(a, b)))
 
 
 def threshold_for_fmr(fmr: float, calibration: CalibrationTable | None = None) -> float:
     """Score threshold at which the active (or given) calibration admits at most ``fmr`` impostors."""
-    return _threshold_for_fmr(fmr, calibration or _active[0])
+    return _threshold_for_fmr(fmr, calibration or get_calibration())

@@ -23,6 +23,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from matcher.face import codes as codec
+from matcher.face.active import get_calibration
 from matcher.face.calibration import CalibrationTable
 from matcher.face.errors import GalleryError
 from matcher.face.template import DIMENSION, Template
@@ -70,7 +71,10 @@ class _Segment:
 
 
 class Gallery:
-    """Compact, appendable 1:N index of face templates; indices are insertion order."""
+    """Compact, appendable 1:N index of face templates; indices are insertion order.
+
+    Searches may run concurrently; appending while searching needs the caller's lock.
+    """
 
     def __init__(self, templates: Iterable[Template] = (), *, calibration: CalibrationTable | None = None,
                  centre: np.ndarray | None = None, projection: np.ndarray | None = None,
@@ -137,12 +141,10 @@ class Gallery:
 
     def search(self, probe: Template | np.ndarray, top_k: int = 10) -> list[tuple[int, float]]:
         """The ``top_k`` most similar templates as (index, calibrated score), best first."""
-        from matcher import face  # the active calibration lives in the package
-
         query = probe.vector if isinstance(probe, Template) else np.asarray(probe, dtype=np.float32)
         if query.shape != (DIMENSION,):
             raise GalleryError(f"a probe is a face.Template or a {DIMENSION}-vector")
-        calibration = self._calibration or face.get_calibration()
+        calibration = self._calibration or get_calibration()
         return [(i, float(calibration.score(d))) for i, d in self.nearest(query, top_k)]
 
     def nearest(self, query: np.ndarray, top_k: int = 10) -> list[tuple[int, float]]:

@@ -12,7 +12,7 @@ Byte layout (little-endian), version 1, fixed length :data:`TEMPLATE_BYTES`::
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,7 +32,6 @@ class Template:
     vector: np.ndarray                      # float32, shape (128,), unit length
     quality: FaceQuality
     mirrored: bool = False
-    _frozen: bool = field(default=True, repr=False)
 
     def __post_init__(self) -> None:
         vec = np.asarray(self.vector, dtype=np.float32)
