@@ -251,7 +251,7 @@ class Session:
             "method": self.method,
             "voter": voter,
             "registered_station": self.registered_station,
-            "finger": {"current": self.current_finger, "attempts_on_current": self.finger_attempts,
+            "finger": {"current": self.current_finger, "attempts": self.finger_attempts,
                        "failures": self.finger_failures, "finger_number": self.finger_index + 1,
                        "fingers_available": len(self.fingers_to_try), "captured": sorted(self.finger_scores)},
             "match": None if self.fused_fmr is None else {
