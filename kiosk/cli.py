@@ -31,7 +31,17 @@ def _serve(settings, app=None) -> int:
 
     from kiosk import create_app
 
-    app = app or create_app(settings)
+    if app is None:
+        from kiosk.audit import AuditError
+        from kiosk.keys import KeyError_
+        from kiosk.registry import RegistryError
+
+        try:
+            app = create_app(settings)
+        except (KeyError_, AuditError, RegistryError) as exc:
+            # a missing key or a log held by another kiosk process: say so, no traceback
+            print(f"kiosk: cannot start: {exc}", file=sys.stderr)
+            return 2
     log.info("serving kiosk API", extra={"host": settings.host, "port": settings.port})
     print(f"kiosk API on http://{settings.host}:{settings.port}/ (health: /health, API description: "
           f"/openapi.json)", flush=True)

@@ -425,8 +425,10 @@ class Workflow:
                             reason=session.fallback_reason, supervisor_id=session.supervisor_id)
         if outcome == "refused":
             self._audit("refusal", session, outcome=outcome, reason=reason, method=session.method)
+        # flagged for the commission: someone tried to vote twice (already marked, or ink on the finger)
+        flagged = outcome == "already_voted" or reason == "ink_detected"
         self._audit("session_ended", session, outcome=outcome, reason=reason, method=session.method,
-                    flagged=True if reason == "second_attempt" else None)
+                    flagged=True if flagged else None)
 
     # -- step: card -------------------------------------------------------------------------------
     def read_card(self, session_id: str) -> Session:

@@ -24,6 +24,13 @@ def test_registry_subcommands_are_dispatched(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "demo" / "voters.json").exists()
 
 
+def test_serve_without_provisioned_keys_refuses_to_start_with_a_clear_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KIOSK_KEY_DIR", str(tmp_path / "keys"))
+    assert cli.main(["serve"]) == 2
+    assert "cannot start" in capsys.readouterr().err
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -171,7 +171,8 @@ def test_second_attempt_to_vote_is_refused_and_flagged(booth):
     assert (reply["state"], reply["outcome"], reply["message_key"]) == \
         ("already_voted", "already_voted", "result.already_voted")
     assert booth.summary(h)["already_voted"] == 1
-    assert any(e["event"] == "session_ended" and e.get("outcome") == "already_voted" for e in booth.audit_entries())
+    assert any(e["event"] == "session_ended" and e.get("outcome") == "already_voted" and e.get("flagged")
+               for e in booth.audit_entries())
 
 
 def test_voter_registered_elsewhere_is_told_where_to_go(booth):
