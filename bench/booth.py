@@ -72,7 +72,8 @@ def main(argv: list[str]) -> int:
         settings = config.load(overrides={"data_dir": data, "key_dir": data / "keys", "create_keys": True},
                                environ={})
         t0 = time.perf_counter()
-        prepared = prepare_demo(settings, source=args.source, passwords={"official": "bench-official"})
+        prepared = prepare_demo(settings, source=args.source,
+                                passwords={"official": "bench-official", "supervisor": "bench-supervisor"})
         print(f"   demo registry ({args.source}) built in {time.perf_counter() - t0:.1f} s")
         voters = {v["voter_id"]: v for v in json.loads(Path(prepared["voters_file"]).read_text())["voters"]}
         suite = SimulatorSuite(demo_voters=prepared["voters_file"], control_port=None).start()
@@ -98,6 +99,10 @@ def main(argv: list[str]) -> int:
                 row(f"  step {name}: median / p95", f"{median(steps[name]) * 1000:.0f} / "
                     f"{percentile(steps[name], 95) * 1000:.0f} ms")
             row("decisions", ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+            no_card = _no_card_latency(api, suite, [p for p in people if voters[p]["role"] == "registered"],
+                                       max(3, args.runs // 4))
+            row("no card: approval -> identification, median", f"{median(no_card) * 1000:.0f} ms",
+                f"p95 {percentile(no_card, 95) * 1000:.0f} ms, {len(no_card)} sessions, 1:N station then national")
             row("R30x image upload at 57600 baud (not in the above)", f"{r30x_upload_seconds():.1f} s",
                 "estimated wire time; the PTY has no baud limit")
 
@@ -149,6 +154,29 @@ def _booth_latency(api: Api, suite, people: list[str], runs: int):
             key = reply.get("outcome") or ("accepted" if reply.get("state") == "check_ink" else reply.get("state"))
             outcomes[key] = outcomes.get(key, 0) + 1
     return latencies, steps, outcomes
+
+
+def _no_card_latency(api: Api, suite, people: list[str], runs: int) -> list[float]:
+    """Supervisor-approved no-card sessions: approval (scrypt check), finger 1:N, face 1:N, decision."""
+    approval = {"supervisor_username": "supervisor", "supervisor_password": "bench-supervisor",
+                "reason_code": "card_forgotten"}
+    out = []
+    for i in range(runs + 1):                      # the first one builds the identification galleries
+        person = people[i % len(people)]
+        suite.place_voter_finger(person)
+        suite.show_voter_face(person)
+        sid = api.call("POST", "/api/sessions")["session_id"]
+        start = time.perf_counter()
+        reply = api.call("POST", f"/api/sessions/{sid}/no-card", approval)
+        for name in ("finger", "face"):
+            reply = api.call("POST", f"/api/sessions/{sid}/{name}")
+        if "error" in reply or reply.get("state") != "check_ink":
+            raise SystemExit(f"bench booth: no-card identification of {person} failed: {reply}")
+        if i:
+            out.append(time.perf_counter() - start)
+        api.call("POST", f"/api/sessions/{sid}/cancel")
+        suite.lift_finger()
+    return out
 
 
 def _lookup_throughput(api: Api, id_number: str, clients: int, seconds: float) -> float:
