@@ -4,8 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from kiosk.datasets import datasets_dir
+
+# Property tests check behaviour, not speed: on a loaded 2-core CI machine Hypothesis's default
+# 200 ms per-example deadline turns slowness into false failures.
+settings.register_profile("kiosk", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("kiosk")
 
 TESTS_DATA = Path(__file__).parent / "data"
 
