@@ -153,10 +153,33 @@ def test_a_code_bit_is_the_sign_of_one_centred_projection(vectors):
             assert bool((int(packed[b // 64, i]) >> (b % 64)) & 1) == bits[i, b]
 
 
-def test_the_two_stage_scan_of_large_galleries_also_finds_the_exhaustive_best_hit(monkeypatch, gallery, population):
+@pytest.mark.parametrize("chunk", [20_000, 3_000])
+def test_the_two_stage_scan_of_large_galleries_also_finds_the_exhaustive_best_hit(monkeypatch, gallery, population,
+                                                                                   chunk):
     from matcher.face import gallery as gallery_module
 
-    monkeypatch.setattr(gallery_module, "PREFILTER_PER_CHUNK", 600)   # chunks of 20,000 > 2 x 600: two stages
+    # Shrink the scale: chunks of `chunk` codes, each > 2 x 600 so both scan stages run, in several chunks.
+    monkeypatch.setattr(gallery_module, "CHUNK", chunk)
+    monkeypatch.setattr(gallery_module, "PREFILTER_PER_CHUNK", 600)
     _, probes = population
-    for probe in probes[:20]:
-        assert gallery.nearest(probe, top_k=3)[0] == gallery.exhaustive_nearest(probe, top_k=1)[0]
+    for mate, probe in enumerate(probes[:20]):
+        best = gallery.nearest(probe, top_k=3)[0]
+        assert best == gallery.exhaustive_nearest(probe, top_k=1)[0]
+        assert best[0] == mate
+
+
+def test_a_search_across_many_chunks_and_an_appended_segment_finds_every_mate(monkeypatch, tmp_path, population):
+    from matcher.face import gallery as gallery_module
+
+    monkeypatch.setattr(gallery_module, "CHUNK", 2_500)
+    enrolled, probes = population
+    face.Gallery.from_vectors(enrolled[:12_000]).save(tmp_path / "g")
+    g = face.Gallery.load(tmp_path / "g")
+    g.append_vectors(enrolled[12_000:])                 # mapped segment + in-memory tail
+    rng = np.random.default_rng(5)
+    spread = [0, 2_600, 7_777, 11_999, 12_000, 15_000, 19_999]   # every chunk position, both segments
+    for mate in spread:
+        noisy = enrolled[mate] + rng.normal(0, 0.01, 128).astype(np.float32)
+        assert g.nearest(noisy / np.linalg.norm(noisy), top_k=1)[0][0] == mate
+    for mate, probe in enumerate(probes[:10]):
+        assert g.nearest(probe, top_k=1)[0][0] == mate

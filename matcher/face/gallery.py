@@ -192,7 +192,7 @@ class Gallery:
         def scan(task):
             codes, start, stop, base = task
             local, dist = _scan_chunk(codes, start, stop, qcode, keep)
-            return local + base, dist
+            return local + (base + start), dist
 
         results = list(_executor().map(scan, tasks)) if len(tasks) > 1 else [scan(tasks[0])]
         indices = np.concatenate([r[0] for r in results])
