@@ -182,11 +182,11 @@ class Screen:
     def result(self):
         return self.page.locator("#result")
 
-    def snapshot(self, name: str) -> None:
+    def snapshot(self, name: str, *, full_page: bool = False) -> None:
         """A documentation screenshot (only when KIOSK_BOOTH_SCREENSHOTS names a folder)."""
         if DOC_SHOTS:
             Path(DOC_SHOTS).mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(Path(DOC_SHOTS) / f"{name}.png"))
+            self.page.screenshot(path=str(Path(DOC_SHOTS) / f"{name}.png"), full_page=full_page)
 
     def text(self) -> str:
         return self.page.inner_text("body")
@@ -423,7 +423,7 @@ def test_end_of_day_page_shows_counts_and_exports_the_audit_bundle(screen, kiosk
     with screen.page.expect_download() as download_info:
         screen.click("#export-submit")
     expect(screen.page.locator("#export-summary")).to_contain_text("Exported PS-0001-")
-    screen.snapshot("14-end-of-day")
+    screen.snapshot("14-end-of-day", full_page=True)
     bundle = tmp_path / download_info.value.suggested_filename
     download_info.value.save_as(bundle)
     report = verify_bundle(bundle)

@@ -8,10 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, url_for
 
 from kiosk.booth import catalogue
-from kiosk.workflow import FACE_ONLY_REASONS
-
-NO_CARD_REASONS = ("card_lost", "card_damaged", "card_unreadable", "card_forgotten", "other")
-"""Reasons a supervisor may give for the no-card fallback (the screen's list; see docs/booth.md)."""
+from kiosk.workflow import FACE_ONLY_REASONS, NO_CARD_REASONS
 
 blueprint = Blueprint("booth", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/booth/static")
