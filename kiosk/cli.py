@@ -62,14 +62,18 @@ def _interrupt(signum, frame) -> None:
 
 def prepare_demo(settings, *, source: str = "auto", passwords: dict[str, str] | None = None,
                  progress=None) -> dict:
-    """Make ``settings.data_dir`` demo-ready: the demo registry (built only if the registry is
+    """Make ``settings.data_dir`` demo-ready: the keys, the demo registry (built only if the registry is
     empty) and the demo officials (passwords reset to ``passwords`` or fresh random ones).
 
     Returns ``{"voters_file": path, "passwords": {username: password}, "built": bool}``."""
+    from kiosk import keys
     from kiosk.auth import hash_password
     from kiosk.registry import Registry
     from kiosk.registry.demo import build_demo_registry
 
+    # every key a kiosk needs, so the data directory serves without create_keys
+    keys.signing_key(settings.key_dir, create=True)
+    keys.symmetric_key(settings.key_dir, "pseudonym", create=True)
     registry = Registry.open(settings, create_keys=True)
     try:
         voters_file = Path(settings.data_dir) / "demo" / "voters.json"
