@@ -465,7 +465,9 @@ class Workflow:
             self._finish(session, ALREADY_VOTED, "already_voted", "vote_already_marked", "result.already_voted")
         elif session.method == METHOD_BIOMETRIC:
             session.enrolment = self.registry.enrolment(voter.voter_id)
-            session.fingers_to_try = fingers_to_try(tuple(session.enrolment.fingers), self.rules.max_fingers)
+            # in the registry's ISO position order (thumb first), not the storage's row order
+            enrolled = [f for f in voter.fingers_enrolled if f in session.enrolment.fingers]
+            session.fingers_to_try = fingers_to_try(enrolled, self.rules.max_fingers)
             if session.fingers_to_try:
                 session.state, session.message_key = CAPTURE_FINGER, "finger.place"
             else:
