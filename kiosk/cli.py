@@ -48,11 +48,12 @@ def _serve(settings, app=None) -> int:
     # SIGTERM (systemd, docker, a test) shuts down like Ctrl-C, so the audit log signs its last checkpoint
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        serve(app, host=settings.host, port=settings.port, threads=8, ident="kiosk")
+        serve(app, host=settings.host, port=settings.port, threads=8, ident="kiosk")  # returns on Ctrl-C/SIGTERM
     except KeyboardInterrupt:
-        print("kiosk: shutting down", flush=True)
+        pass
     finally:
         app.extensions["kiosk"].close()
+    print("kiosk: stopped (audit log closed with a signed checkpoint)", flush=True)
     return 0
 
 
@@ -124,18 +125,18 @@ def _demo(settings, args) -> int:
         control = devices.get("control")
         print(f"""
 Try it (another terminal):
-  TOKEN=$(curl -s -X POST {base}/api/auth/sign-in -H 'Content-Type: application/json' \\
+  J='Content-Type: application/json'
+  TOKEN=$(curl -s -X POST {base}/api/auth/sign-in -H "$J" \\
           -d '{{"username": "official", "password": "{prepared['passwords']['official']}"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-  curl -s -X POST {control}/card -d '{{"voter_id": "DEMO01"}}'      # simulators: present a voter's card,
-  curl -s -X POST {control}/finger -d '{{"voter_id": "DEMO01"}}'    # finger
-  curl -s -X POST {control}/face -d '{{"voter_id": "DEMO01"}}'      # and face
+  for device in card finger face; do                                  # simulators: DEMO01 steps up
+    curl -s -X POST {control}/$device -H "$J" -d '{{"voter_id": "DEMO01"}}'; done
   SID=$(curl -s -X POST {base}/api/sessions -H "Authorization: Bearer $TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["session_id"])')
   for step in card finger face; do curl -s -X POST {base}/api/sessions/$SID/$step -H "Authorization: Bearer $TOKEN"; echo; done
   curl -s -X DELETE {control}/face                                    # the ink check looks at the finger
-  curl -s -X POST {base}/api/sessions/$SID/ink -H "Authorization: Bearer $TOKEN"; echo
-  curl -s -X POST {base}/api/sessions/$SID/confirm -H "Authorization: Bearer $TOKEN"; echo
-Demo voters: DEMO01-DEMO03 registered here, DEMO04 at another station, DEMO05 an impostor with DEMO02's card.
-API description: {base}/openapi.json
+  for step in ink confirm; do curl -s -X POST {base}/api/sessions/$SID/$step -H "Authorization: Bearer $TOKEN"; echo; done
+Demo voters: DEMO01-DEMO03 registered here, DEMO04 at another station, DEMO05 an impostor with DEMO02's card
+(with ../shared/datasets: more people; see {prepared['voters_file']}).
+Booth screen: {base}/booth/    API description: {base}/openapi.json
 """, flush=True)
         return _serve(settings, app)
     finally:
