@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import threading
@@ -20,6 +21,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable
+
+log = logging.getLogger("kiosk.auth")
 
 ROLES = ("official", "supervisor", "auditor")
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -180,12 +183,16 @@ class Authenticator:
         keys = [f"user:{username}", f"client:{client}"]
         wait = self.limiter.retry_after(keys)
         if wait:
+            log.warning("sign-in refused: too many failures",
+                        extra={"official_id": _safe_name(username), "client": client, "purpose": purpose})
             self._record("sign_in_failed", official_id=_safe_name(username), reason="rate_limited",
                          purpose=purpose)
             raise TooManyAttempts(wait)
         official = self._registry.get_official(username) if username else None
         if official is None or not official.active or not verify_password(password or "", official.password_hash):
             self.limiter.fail(keys)
+            log.warning("sign-in failed: bad credentials",
+                        extra={"official_id": _safe_name(username), "client": client, "purpose": purpose})
             self._record("sign_in_failed", official_id=_safe_name(username), reason="bad_credentials",
                          purpose=purpose)
             raise InvalidCredentials("wrong user name or password")

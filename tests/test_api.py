@@ -125,6 +125,14 @@ def test_wrong_password_is_refused_and_audited_without_the_password(app, client)
     assert b"guess-123" not in json.dumps(audit_entries(app)).encode()
 
 
+def test_failed_sign_in_is_logged_without_the_password(client, caplog):
+    with caplog.at_level("WARNING", logger="kiosk.auth"):
+        sign_in(client, "official", "guess-456")
+    assert any(r.getMessage() == "sign-in failed: bad credentials" and r.official_id == "official"
+               for r in caplog.records)
+    assert "guess-456" not in caplog.text
+
+
 def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client):
     reply = client.post("/api/auth/sign-in", json={"username": "nobody", "password": "x"})
     assert (reply.status_code, reply.json["error"]["code"]) == (401, "invalid_credentials")
