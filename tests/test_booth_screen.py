@@ -12,6 +12,7 @@ KIOSK_BOOTH_SCREENSHOTS=docs/screenshots the tests also write the documentation 
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -185,8 +186,12 @@ class Screen:
     def snapshot(self, name: str, *, full_page: bool = False) -> None:
         """A documentation screenshot (only when KIOSK_BOOTH_SCREENSHOTS names a folder)."""
         if DOC_SHOTS:
+            from PIL import Image
+
             Path(DOC_SHOTS).mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(Path(DOC_SHOTS) / f"{name}.png"), full_page=full_page)
+            shot = Image.open(io.BytesIO(self.page.screenshot(full_page=full_page))).convert("RGB")
+            # a 128-colour palette keeps the committed PNGs small and the text sharp
+            shot.quantize(colors=128).save(Path(DOC_SHOTS) / f"{name}.png", optimize=True)
 
     def text(self) -> str:
         return self.page.inner_text("body")
@@ -442,3 +447,46 @@ def test_khmer_switch_translates_the_screen_with_the_shipped_font(screen, kiosk)
     expect(screen.page.locator("#result-title")).to_have_text("ខុសការិយាល័យបោះឆ្នោត")
     expect(screen.page.locator("#result-go")).to_contain_text("PS-0002")
     screen.snapshot("15-khmer-wrong-station")
+
+
+def test_the_screen_works_with_every_request_outside_the_kiosk_blocked(page, kiosk):
+    outside = []
+
+    def only_the_kiosk(route):
+        if route.request.url.startswith(kiosk.url + "/"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_kiosk)
+    screen = Screen(page, kiosk).open()
+    screen.page.click('#languages [data-lang="km"]')
+    kiosk.steps_up("DEMO04")
+    screen.sign_in()
+    screen.expect_panel("result")
+    expect(screen.page.locator("#result-go")).to_contain_text("PS-0002")
+    assert screen.page.evaluate("""async () => (await document.fonts.load('20px "Khmer OS"', 'ក')).length""") == 1
+    assert outside == []
+
+
+def test_a_reload_keeps_the_official_signed_in_and_the_voter_session(screen, kiosk):
+    kiosk.steps_up("DEMO01")
+    screen.sign_in()
+    screen.expect_panel("voter")
+    screen.page.reload()
+    expect(screen.page.locator("body")).to_have_attribute("data-ready", "true")
+    screen.expect_panel("voter")
+    expect(screen.page.locator("#voter-name")).to_have_text(kiosk.person("DEMO01")["name"])
+    screen.click("#voter-continue")
+    screen.expect_panel("face")
+
+
+def test_signing_out_cancels_the_open_session_and_returns_to_sign_in(screen, kiosk):
+    kiosk.steps_up("DEMO01")
+    screen.sign_in()
+    screen.expect_panel("voter")
+    screen.click("#nav-sign-out")
+    screen.expect_panel("signin")
+    expect(screen.page.locator("#statusbar")).to_be_hidden()
+    assert kiosk.app.extensions["kiosk"].workflow.open_sessions() == []
