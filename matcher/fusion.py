@@ -57,12 +57,15 @@ def _checked(score: object, what: str) -> float:
     return min(max(float(score), 0.0), MAX_MODALITY_SCORE)
 
 
-def fuse(face: float | None = None, fingers: Iterable[float] = ()) -> FusedScore:
-    """Combine a face score and any number of fingerprint scores (all calibrated, -10*log10(FMR))."""
+def fuse(face: float | None = None, fingers: Iterable[float] | None = ()) -> FusedScore:
+    """Combine a face score and any number of fingerprint scores (all calibrated, -10*log10(FMR)).
+
+    ``face=None`` and ``fingers=()`` (or None) mean the modality was not captured.
+    """
     named: list[tuple[str, float]] = []
     if face is not None:
         named.append(("face", _checked(face, "face")))
-    for i, s in enumerate(fingers):
+    for i, s in enumerate(fingers or ()):
         named.append(("finger", _checked(s, f"finger #{i + 1}")))
     if not named:
         return FusedScore(score=0.0, fmr=1.0, modalities=())

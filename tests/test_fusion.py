@@ -29,6 +29,12 @@ def test_fingers_alone_are_fused_without_a_face():
     assert fused.fmr == pytest.approx(1e-6 * (1 + math.log(1e6)))     # Fisher, k = 2
 
 
+def test_numpy_scores_and_a_missing_finger_list_are_accepted():
+    fused = fuse(face=np.float32(40.0), fingers=None)
+    assert fused.modalities == ("face",)
+    assert fused.score == pytest.approx(40.0)
+
+
 def test_no_modality_is_no_evidence_and_is_never_accepted():
     fused = fuse()
     assert fused == FusedScore(score=0.0, fmr=1.0, modalities=())
