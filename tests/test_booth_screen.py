@@ -77,20 +77,33 @@ class Kiosk:
         return self.registry.summary(self.app.extensions["kiosk"].settings.station_id)
 
 
-def _serve(app):
-    from waitress.server import create_server
+class _Server:
+    """The app under waitress in a thread. The thread runs waitress's event loop in short slices
+    and closes the sockets itself when asked to stop, so no socket is closed under a running select."""
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=8, ident="kiosk-test")
-    thread = threading.Thread(target=server.run, name="booth-test-waitress", daemon=True)
-    thread.start()
-    return server, thread
+    def __init__(self, app):
+        from waitress.server import create_server
 
+        self._server = create_server(app, host="127.0.0.1", port=0, threads=8, ident="kiosk-test")
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="booth-test-waitress", daemon=True)
+        self._thread.start()
 
-def _stop(server, thread) -> None:
-    server.task_dispatcher.shutdown()
-    for channel in list(server._map.values()):   # ends waitress's asyncore loop
-        channel.close()
-    thread.join(timeout=10)
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.effective_port}"
+
+    def _run(self) -> None:
+        server = self._server
+        while not self._stopping.is_set():
+            server.asyncore.loop(timeout=0.1, map=server._map, count=1)
+        for channel in list(server._map.values()):
+            channel.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
+        self._server.task_dispatcher.shutdown()
 
 
 @pytest.fixture
@@ -108,11 +121,11 @@ def kiosk(demo_dir, tmp_path):  # noqa: F811
                           "lamp_url": devices["lamp"]["path"], "lamp_kind": devices["lamp"]["kind"],
                           "camera_source": devices["camera"]["url"],
                           "card_timeout_seconds": 1.0, "finger_timeout_seconds": 1.0})
-        server, thread = _serve(app)
+        server = _Server(app)
         try:
-            yield Kiosk(f"http://127.0.0.1:{server.effective_port}", app, suite, voters)
+            yield Kiosk(server.url, app, suite, voters)
         finally:
-            _stop(server, thread)
+            server.stop()
             app.extensions["kiosk"].close()
     finally:
         suite.stop()
@@ -291,6 +304,24 @@ def test_finger_feedback_tells_the_voter_what_to_do(screen, kiosk):
     screen.expect_panel("face")
 
 
+def test_face_feedback_asks_the_voter_to_face_the_camera(screen, kiosk):
+    kiosk.steps_up("DEMO01")
+    kiosk.suite.show_face(None)                 # the voter has stepped away from the camera
+    kiosk.suite.set_camera_scene("face")
+    screen.sign_in()
+    screen.expect_panel("voter")
+    screen.click("#voter-continue")
+    screen.expect_panel("face")
+    screen.click("#face-capture")
+    feedback = screen.page.locator("#face-feedback")
+    expect(feedback).to_have_text("No face seen: the voter must stand in front of the camera.")
+    expect(feedback).to_have_attribute("data-tone", "warn")
+    kiosk.suite.show_voter_face("DEMO01")
+    screen.click("#face-capture")
+    screen.expect_panel("result")
+    expect(screen.result()).to_have_attribute("data-kind", "verified")
+
+
 def test_impostor_with_someone_elses_card_is_not_verified(screen, kiosk):
     kiosk.steps_up("DEMO05")                    # carries DEMO02's card
     screen.sign_in()
@@ -413,6 +444,7 @@ def test_unplugged_card_reader_shows_as_a_fault(screen, kiosk):
     expect(reader).to_have_attribute("data-status", "fault")
     expect(reader.locator(".device-status")).to_have_text("Fault")
     expect(screen.page.locator("#error-text")).to_have_text("The Card reader failed. Check it and try again.")
+    expect(screen.page.locator("#card-wait")).to_be_visible()          # the official retries once it is fixed
 
 
 def test_end_of_day_page_shows_counts_and_exports_the_audit_bundle(screen, kiosk, tmp_path):
@@ -490,3 +522,15 @@ def test_signing_out_cancels_the_open_session_and_returns_to_sign_in(screen, kio
     screen.expect_panel("signin")
     expect(screen.page.locator("#statusbar")).to_be_hidden()
     assert kiosk.app.extensions["kiosk"].workflow.open_sessions() == []
+
+
+def test_an_auditor_sees_only_the_end_of_day_page_and_exports_with_their_own_sign_in(screen):
+    screen.sign_in("auditor")
+    screen.expect_panel("eod")
+    expect(screen.page.locator("#steps")).to_be_hidden()
+    expect(screen.page.locator("#nav-booth")).to_be_hidden()
+    expect(screen.page.locator("#export-credentials")).to_be_hidden()
+    with screen.page.expect_download() as download_info:
+        screen.click("#export-submit")
+    assert download_info.value.suggested_filename.endswith(".kab")
+    expect(screen.page.locator("#export-summary")).to_contain_text("entries")

@@ -114,7 +114,7 @@ const RENDERERS = {
     let key = session ? session.message_key : "card.starting";
     if (ui.waitStopped) key = "card.waiting_stopped";
     setFeedback("card-feedback", key);
-    $("card-wait").hidden = !ui.waitStopped || ui.loop.running !== null;
+    $("card-wait").hidden = !session || ui.loop.running !== null;   // after a pause or a reader fault
     $("card-no-card").disabled = !session || ui.acting;
   },
 
@@ -246,8 +246,9 @@ function hideError() {
 }
 
 function errorText(failure) {
-  const params = {...failure.details, code: failure.code};
-  if (failure.code === "device_fault" && failure.details.device) params.device = t(`device.${failure.details.device}`);
+  const details = failure.details || {};
+  const params = {...details, code: failure.code || "screen"};
+  if (failure.code === "device_fault" && details.device) params.device = t(`device.${details.device}`);
   const key = `error.${failure.code}`;
   return I18n.has(key) ? t(key, params) : t("error.generic", params);
 }
@@ -310,33 +311,37 @@ async function stopWaiting() {
 }
 
 // Repeat a waiting step (card, finger) until something is on the device, the loop is stopped, or
-// it has waited long enough; then the official restarts it with a button.
+// it has waited long enough; then the official restarts it with a button. A failure ends the loop
+// and is handled after it (handling may start a new session, which waits for this loop to end).
 function waitFor(step, attempts, stillWaiting) {
   const generation = ++ui.loop.generation;
   ui.waitStopped = false;
   const run = (async () => {
     for (let attempt = 0; attempt < attempts; attempt += 1) {
-      if (generation !== ui.loop.generation || !ui.session) return;
+      if (generation !== ui.loop.generation || !ui.session) return null;
       if (attempt === 0 && step === "finger") { ui.pending = "finger.capturing"; render(); }
       let session;
       try {
         session = await Api.post(sessionPath(step));
       } catch (failure) {
+        return failure;
+      } finally {
         ui.pending = null;
-        if (generation === ui.loop.generation) await handleFailure(failure);
-        return;
       }
-      ui.pending = null;
       setOffline(false);
       setSession(session);   // even when stopped meanwhile: the step may have moved the session on
-      if (generation !== ui.loop.generation || !stillWaiting(session)) return;
+      if (generation !== ui.loop.generation || !stillWaiting(session)) return null;
       render();
       await sleep(PAUSE_MS);
     }
     if (generation === ui.loop.generation) ui.waitStopped = true;
+    return null;
   })();
-  const tracked = run.finally(() => {
+  const tracked = run.then(async (failure) => {
     if (ui.loop.running === tracked) ui.loop.running = null;
+    if (failure && generation === ui.loop.generation) {
+      try { await handleFailure(failure); } catch (again) { showError(errorText(again)); }
+    }
     render();
   });
   ui.loop.running = tracked;
