@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from hardware import r30x
 from hardware.errors import DeviceError, DeviceTimeout, DeviceUnavailable, ProtocolError
+from hardware.ports import SerialPort
 from hardware.r30x import Instruction, PacketId
 
 DEFAULT_DPI = 500
@@ -48,16 +49,6 @@ except ImportError:  # pragma: no cover - Windows
 # a closed port raises ValueError
 _PORT_FAILURES = (OSError, ValueError, _TermiosError)
 _MAX_UPLOAD_BYTES = 1 << 20   # far above any real sensor image; stops an endless data stream
-
-
-class SerialPort(Protocol):
-    """What the driver needs from a port: pyserial's ``Serial`` or anything shaped like it."""
-
-    timeout: float | None
-
-    def read(self, size: int = 1) -> bytes: ...
-
-    def write(self, data: bytes) -> int | None: ...
 
 
 # -- typed errors -------------------------------------------------------------------------------

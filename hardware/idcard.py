@@ -25,10 +25,11 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Literal, Protocol, Sequence, Union
+from typing import Callable, Literal, Sequence, Union
 
 from hardware import mrz
 from hardware.errors import DeviceTimeout, DeviceUnavailable, ProtocolError
+from hardware.ports import BufferedSerialPort as SerialPort
 
 SOH, STX, ETX, CR, LF = 0x01, 0x02, 0x03, 0x0D, 0x0A
 MAX_FRAME = 1024          # bytes; a longer "frame" is garbage and is skipped
@@ -218,15 +219,6 @@ class FrameDecoder:
 
 
 # -- reader ---------------------------------------------------------------------------------------
-class SerialPort(Protocol):
-    timeout: float | None
-
-    def read(self, size: int = 1) -> bytes: ...
-    def write(self, data: bytes) -> int | None: ...
-    @property
-    def in_waiting(self) -> int: ...
-
-
 @dataclass
 class _PendingFrame:
     started: float

@@ -25,9 +25,10 @@ import logging
 import re
 import threading
 import time
-from typing import Callable, Literal, Protocol
+from typing import Callable, Literal
 
 from hardware.errors import DeviceError, DeviceTimeout, DeviceUnavailable, ProtocolError
+from hardware.ports import BufferedSerialPort as SerialPort
 
 log = logging.getLogger(__name__)
 
@@ -100,15 +101,6 @@ def parse_numato_state(reply: str) -> bool:
 
 
 # -- relay drivers --------------------------------------------------------------------------------
-class SerialPort(Protocol):
-    timeout: float | None
-
-    def read(self, size: int = 1) -> bytes: ...
-    def write(self, data: bytes) -> int | None: ...
-    @property
-    def in_waiting(self) -> int: ...
-
-
 class _PortIO:
     """Shared port plumbing: every OS-level failure becomes DeviceUnavailable."""
 
