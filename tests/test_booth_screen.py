@@ -436,6 +436,20 @@ def test_inked_finger_is_refused(screen, kiosk):
     expect(screen.page.locator("#result-detail")).to_contain_text("Ink found on the finger")
 
 
+def test_unclear_ink_checks_end_with_the_officials_own_look(screen, kiosk):
+    verify_up_to_ink(screen, "DEMO02")
+    screen.click("#result-continue")
+    kiosk.suite.show_face(None)
+    kiosk.suite.lift_finger()                  # the cradle is empty: the lamp check cannot tell
+    screen.click("#ink-check")
+    expect(screen.page.locator("#ink-feedback")).to_contain_text("The check was not clear")
+    screen.click("#ink-check")
+    expect(screen.page.locator("#ink-feedback")).to_contain_text("Look at the finger under the lamp yourself")
+    expect(screen.page.locator("#ink-check")).to_be_hidden()
+    screen.click("#ink-eye-none")
+    screen.expect_panel("confirm")
+
+
 def test_unplugged_card_reader_shows_as_a_fault(screen, kiosk):
     screen.sign_in()
     screen.expect_panel("card")
