@@ -295,11 +295,22 @@ def test_unplugged_card_reader_is_reported_as_a_device_fault(booth):
     assert status["fingerprint"]["status"] == "ready"
 
 
-def test_audit_bundle_exported_by_the_auditor_verifies_offline(booth):
+def test_audit_bundle_exported_by_the_auditor_verifies_and_reconciles_offline(booth):
     h = booth.headers()
-    booth.present("DEMO04")
+    booth.suite.present_voter_card("DEMO05")        # the impostor: refused
+    booth.suite.place_voter_finger("DEMO05")
+    booth.suite.show_voter_face("DEMO05")
     sid = booth.start(h)
-    booth.step(h, sid, "card")
+    for step in ("card", "finger", "face"):
+        booth.step(h, sid, step)
+    booth.suite.remove_card()
+    sid = verify_to_ink(booth, h, "DEMO01")         # a voter: marked
+    booth.to_ink_cradle()
+    booth.step(h, sid, "ink")
+    booth.step(h, sid, "confirm")
+    booth.suite.remove_card()
+    booth.present("DEMO04")                         # wrong station
+    booth.step(h, booth.start(h), "card")
     assert booth.client.post("/api/audit/export", headers=h).status_code == 403
     auditor = booth.headers("auditor")
     exported = booth.client.post("/api/audit/export", headers=auditor)
@@ -309,3 +320,4 @@ def test_audit_bundle_exported_by_the_auditor_verifies_offline(booth):
     bundle.write_bytes(download.data)
     report = verify_bundle(bundle)
     assert report.ok, report.error
+    assert report.reconciled and "votes_marked=1" in report.reconciled[-1] and "refusals=1" in report.reconciled[-1]
