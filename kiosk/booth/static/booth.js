@@ -67,12 +67,20 @@ function render() {
   else panel = panelFor(ui.session);
   RENDERERS[panel](ui.session);
   for (const section of document.querySelectorAll("[data-panel]")) section.hidden = section.dataset.panel !== panel;
+  if (document.body.dataset.showing !== panel) focusPanel(panel);
   document.body.dataset.showing = panel;
   renderSteps(panel);
   const running = ui.session && !ui.session.terminal;
   $("cancel-row").hidden = !(signedIn && ui.mode === "booth" && running);
   const busy = ui.acting || ui.loop.running !== null;
   for (const button of document.querySelectorAll(".step-action")) button.disabled = busy;
+}
+
+// A new panel takes the keyboard focus on its first field or main button, so Enter does the step.
+function focusPanel(panel) {
+  const section = document.querySelector(`[data-panel="${panel}"]`);
+  const target = section && section.querySelector("input:not([hidden]), select, button.primary:not([hidden])");
+  if (target) setTimeout(() => target.focus(), 0);
 }
 
 function renderSteps(panel) {
