@@ -18,7 +18,7 @@ def at_dpi(length_at_500: float, dpi: float) -> float:
 
 # --- segmentation -------------------------------------------------------------------------
 SEGMENT_SIGMA = 8.0                # Gaussian window of the local contrast measure
-SEGMENT_OTSU_FRACTION = 0.8       # foreground: local std above this fraction of Otsu's threshold
+SEGMENT_OTSU_FRACTION = 0.6       # foreground: local std above this fraction of Otsu's threshold
 SEGMENT_CONTRAST_FRACTION = 0.5    # ... but never above this fraction of the 95th percentile
 SEGMENT_MIN_STD = 6.0              # grey levels; below this a region is flat whatever the image
 SEGMENT_CLOSE = 15.0               # closing radius that joins ridges into one area
@@ -39,7 +39,7 @@ FREQ_MIN_COHERENCE = 0.5           # blocks below this coherence do not vote for
 
 # --- enhancement --------------------------------------------------------------------------
 ENHANCE_ORIENTATIONS = 16          # Gabor bank size (orientation quantisation pi/16)
-ENHANCE_SIGMA_FRACTION = 0.45      # Gabor envelope sigma as a fraction of the ridge period
+ENHANCE_SIGMA_FRACTION = 0.55      # Gabor envelope sigma as a fraction of the ridge period
 ENHANCE_NORMALISE_SIGMA = 12.0     # local mean/contrast normalisation window
 
 # --- binarisation -------------------------------------------------------------------------
@@ -47,8 +47,8 @@ BINARISE_SMOOTH = 1.0              # tiny blur on the filtered image before the 
 
 # --- minutiae -----------------------------------------------------------------------------
 MINUTIA_TRACE_LENGTH = 14.0        # pixels followed along the skeleton to measure a direction
-MINUTIA_BORDER_DISTANCE = 14.0     # minutiae closer than this to the mask edge are edge artefacts
-MINUTIA_MIN_COHERENCE = 0.25       # minutiae in incoherent (scarred/noisy) areas are dropped
+MINUTIA_BORDER_DISTANCE = 9.0      # minutiae closer than this to the mask edge are edge artefacts
+MINUTIA_MIN_COHERENCE = 0.0        # minutiae in incoherent (scarred/noisy) areas are dropped
 SPUR_LENGTH = 10.0                 # an ending whose ridge meets a bifurcation within this is a spur
 BREAK_DISTANCE = 14.0              # two facing endings closer than this are a broken ridge
 BREAK_ANGLE = math.radians(55.0)   # "facing": directions opposite within this
