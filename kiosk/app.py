@@ -34,7 +34,8 @@ class Services:
         self.devices.close()
         if events.current_or_none() is self.recorder:
             events.install(None)
-        self.recorder.record("shutdown", summary=self.registry.summary(self.settings.station_id))
+        self.recorder.record("shutdown", summary=self.registry.summary(self.settings.station_id,
+                                                                                kiosk_id=self.settings.kiosk_id))
         self.recorder.close()
         self.registry.close()
 

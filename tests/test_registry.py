@@ -114,3 +114,14 @@ def test_officials(registry):
     registry.add_official("dara", "scrypt$...", "supervisor", "Dara")
     assert registry.get_official("dara").role == "supervisor"
     assert registry.get_official("nobody") is None
+
+
+def test_summary_for_one_kiosk_counts_only_what_it_did(registry):
+    a, b = _add(registry, "111111111"), _add(registry, "222222222")
+    registry.mark_voted(a, kiosk_id="k1", station_id="PS-0001", official_id="o", method="biometric")
+    registry.mark_voted(b, kiosk_id="k2", station_id="PS-0001", official_id="o", method="fallback_face_only")
+    registry.record_decision(session_id="s", voter_id=None, station_id="PS-0001", kiosk_id="k2",
+                             official_id="o", outcome="refused", method="fallback_face_only")
+    k1, station = registry.summary("PS-0001", kiosk_id="k1"), registry.summary("PS-0001")
+    assert (k1["votes_marked"], k1["refused"], k1["fallbacks"], k1["registered"]) == (1, 0, 0, 2)
+    assert (station["votes_marked"], station["refused"], station["fallbacks"]) == (2, 1, 1)

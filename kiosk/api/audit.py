@@ -29,7 +29,7 @@ def export():
     out = _exports_dir() / name
     out.parent.mkdir(parents=True, exist_ok=True)
     path = export_bundle(svc.recorder.log, out, official_id=principal().username,
-                         summary=svc.registry.summary(svc.settings.station_id))
+                         summary=svc.registry.summary(svc.settings.station_id, kiosk_id=svc.settings.kiosk_id))
     data = Path(path).read_bytes()
     return jsonify(bundle=name, bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
                    entries=svc.recorder.log.size, download=f"/api/audit/bundles/{name}"), 201

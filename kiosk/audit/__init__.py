@@ -10,7 +10,7 @@ durably (kiosk.audit.log, framed by kiosk.audit.records), hashed into an RFC 916
                         kiosk_id=settings.kiosk_id, station_id=settings.station_id)
     seq = log.append({"event": "match", "official_id": "po-1", "outcome": "accepted",
                       "score_band": "40-50", "voter": pseudonym(id_number, commission_key)})
-    export_bundle(log, "/media/usb/PS-0001.kab", summary=registry.summary(station_id))
+    export_bundle(log, "/media/usb/PS-0001.kab", summary=registry.summary(station_id, kiosk_id=kiosk_id))
     report = verify_bundle("/media/usb/PS-0001.kab"); report.ok, report.render()
 """
 from kiosk.audit.bundle import cosign_bundle, export_bundle, read_bundle

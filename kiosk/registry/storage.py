@@ -343,27 +343,32 @@ class Registry:
                        (session_id, voter_id, station_id, kiosk_id, official_id, outcome, method, reason,
                         self._clock()))
 
-    def summary(self, station_id: str) -> dict[str, int]:
-        """End-of-day counts for a station: decisions by outcome and method, votes by method."""
+    def summary(self, station_id: str, kiosk_id: str | None = None) -> dict[str, int]:
+        """End-of-day counts for a station: decisions by outcome and method, votes by method.
+
+        With ``kiosk_id``, only what that kiosk did (``registered`` stays station-wide): this is what
+        one kiosk's audit log must reconcile with when several kiosks share the station's registry.
+        """
+        kiosk_sql, kiosk_args = (" AND kiosk_id = ?", (kiosk_id,)) if kiosk_id is not None else ("", ())
         counts: dict[str, int] = {
             "registered": self._read("SELECT count(*) FROM voters WHERE station_id = ?", (station_id,))[0][0],
             "votes_marked": 0, "verified_biometric": 0, "verified_fallback": 0, "refused": 0,
             "already_voted": 0, "wrong_station": 0, "not_found": 0, "fallbacks": 0,
         }
-        for row in self._read("SELECT method, count(*) FROM votes WHERE station_id = ? GROUP BY method",
-                              (station_id,)):
+        for row in self._read("SELECT method, count(*) FROM votes WHERE station_id = ?" + kiosk_sql +
+                              " GROUP BY method", (station_id, *kiosk_args)):
             counts["votes_marked"] += row[1]
             counts["verified_biometric" if row[0] == "biometric" else "verified_fallback"] += row[1]
-        for row in self._read("SELECT outcome, method, count(*) FROM decisions WHERE station_id = ?"
-                              " GROUP BY outcome, method", (station_id,)):
+        for row in self._read("SELECT outcome, method, count(*) FROM decisions WHERE station_id = ?" + kiosk_sql +
+                              " GROUP BY outcome, method", (station_id, *kiosk_args)):
             outcome, method, n = row[0], row[1], row[2]
             if outcome in counts and outcome not in ("verified_biometric", "verified_fallback"):
                 counts[outcome] += n
             if method.startswith("fallback"):
                 counts["fallbacks"] += n
         counts["second_vote_attempts"] = self._read(
-            "SELECT count(*) FROM vote_refusals r JOIN votes v ON v.voter_id = r.voter_id WHERE v.station_id = ?",
-            (station_id,))[0][0]
+            "SELECT count(*) FROM vote_refusals r JOIN votes v ON v.voter_id = r.voter_id WHERE v.station_id = ?"
+            + kiosk_sql.replace("kiosk_id", "r.kiosk_id"), (station_id, *kiosk_args))[0][0]
         return counts
 
     # -- imports -----------------------------------------------------------------------------------
