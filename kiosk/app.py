@@ -40,6 +40,20 @@ class Services:
         self.registry.close()
 
 
+def load_face_calibration(path: str) -> None:
+    """Make the deployment's face calibration table the one the engine uses; a bad file stops start-up."""
+    from matcher import face
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            table = face.CalibrationTable.from_json(fh.read())
+    except OSError as exc:
+        raise config_module.ConfigError(f"face calibration file cannot be read: {path}") from exc
+    except ValueError as exc:
+        raise config_module.ConfigError(f"face calibration file {path} is not a valid table: {exc}") from exc
+    face.set_calibration(table)
+
+
 def build_services(settings: Settings, *, devices=None, biometrics=None,
                    clock: Callable[[], float] = time.monotonic) -> Services:
     """Open the registry and the audit log, create the workflow. ``devices`` and ``biometrics``
@@ -49,6 +63,9 @@ def build_services(settings: Settings, *, devices=None, biometrics=None,
     from kiosk.auth import Authenticator
     from kiosk.devices import DeviceSet
     from kiosk.registry import Registry
+
+    if settings.face_calibration_file:
+        load_face_calibration(settings.face_calibration_file)
     from kiosk.workflow import Rules, Workflow
 
     registry = Registry.open(settings, create_keys=settings.create_keys)
