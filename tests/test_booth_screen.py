@@ -149,6 +149,8 @@ def page(browser, request):
     page = context.new_page()
     page.set_default_timeout(STEP_TIMEOUT_MS)
     expect.set_options(timeout=STEP_TIMEOUT_MS)
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
     failed_before = request.session.testsfailed
     try:
         yield page
@@ -157,6 +159,7 @@ def page(browser, request):
             FAILURE_SHOTS.mkdir(exist_ok=True)
             page.screenshot(path=str(FAILURE_SHOTS / f"{request.node.name}.png"), full_page=True)
         context.close()
+    assert script_errors == [], "the screen's JavaScript threw uncaught errors"
 
 
 class Screen:
