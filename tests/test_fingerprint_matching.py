@@ -105,8 +105,15 @@ def test_array_and_scalar_calibration_agree():
     assert np.allclose(calibration.calibrated_array(raws), [calibration.calibrated(r) for r in raws])
 
 
-def test_tail_fit_recovers_an_exponential_tail():
+def test_tail_fit_recovers_a_power_law_tail():
     rng = np.random.default_rng(3)
-    scores = rng.exponential(0.01, 200_000)   # log10 survival falls 1/(0.01 ln 10) decades per unit
+    scores = 0.01 * rng.random(200_000) ** (-1 / 8.0)   # survival (s / 0.01) ** -8
     fit = calibration.fit_tail(scores)
-    assert fit["decades_per_unit"] == pytest.approx(1 / (0.01 * math.log(10)), rel=0.1)
+    assert fit["exponent"] == pytest.approx(8.0, rel=0.1)
+
+
+def test_tail_fit_places_the_body_knots_at_the_asked_quantiles():
+    scores = np.linspace(0, 1, 10_001)
+    fit = calibration.fit_tail(scores, tail_fraction=0.01, body_fmrs=(0.5,))
+    assert fit["body_knots"][1][0] == pytest.approx(0.5, abs=1e-3)
+    assert fit["tail_start"] == pytest.approx(0.99, abs=1e-3)

@@ -59,7 +59,7 @@ def _exhaustive(probes_x, probes_y, probes_t, probes_bits, probes_mask, probes_v
     ns, nd, radius, sigma_s, mu_psi = int(mcc[0]), int(mcc[1]), mcc[2], mcc[3], mcc[5]
     margin, min_valid, min_neigh, min_common = mcc[6], mcc[7], int(mcc[8]), int(mcc[9])
     n_probes = probe_offsets.size - 1
-    out = np.zeros((n_probes, count), np.float32)
+    out = np.zeros((n_probes, count), np.float64)
     for g in numba.prange(count):
         lo, hi = offsets[g], offsets[g + 1]
         gx = xs[lo:hi].astype(np.float64)
