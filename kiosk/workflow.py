@@ -443,7 +443,8 @@ class Workflow:
                 self._audit("card_read", session, outcome="device_fault", reason=exc.code)
                 raise DeviceFailed("card_reader", exc) from exc
             if document is None:
-                self._audit("card_read", session, outcome="no_card")
+                # Not an event: the booth screen polls while it waits, and an audit entry per poll
+                # would bury the real card reads.
                 session.message_key = "card.not_detected"
                 return session
             id_number = document.document_number
