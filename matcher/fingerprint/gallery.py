@@ -17,7 +17,7 @@ from . import parameters as P
 from .calibration import calibrated_array
 from .comparison import MIN_COMMON_CELLS, _PARAMS, raw_score
 from .cylinders import DIRECTION_TABLE, Cylinders, build, to_reference_axes
-from .index import CODE_WORDS, INNER_BITS, RANKS, _code, code_for, prefilter_scores
+from .index import POOLED_WORDS, _gallery_code, _pool, probe_code, prefilter_scores
 from .template import Template
 
 
@@ -41,7 +41,7 @@ def _rerank(p_x, p_y, p_t, p_bits, p_mask, p_valid, xs, ys, ts, offsets, candida
 
 
 @numba.njit(parallel=True, cache=True)
-def _codes_batch(xs, ys, ts, offsets, first, last, codes, mcc, inner, ranks, tables, bucket_bits, table):
+def _codes_batch(xs, ys, ts, offsets, first, last, codes, mcc, table):
     ns, nd, radius, sigma_s, mu_psi = int(mcc[0]), int(mcc[1]), mcc[2], mcc[3], mcc[5]
     margin, min_valid, min_neigh = mcc[6], mcc[7], int(mcc[8])
     for g in numba.prange(first, last):
@@ -49,7 +49,8 @@ def _codes_batch(xs, ys, ts, offsets, first, last, codes, mcc, inner, ranks, tab
         bits, mask, valid = build(xs[lo:hi].astype(np.float64), ys[lo:hi].astype(np.float64),
                                   ts[lo:hi].astype(np.float64), ns, nd, radius, sigma_s, mu_psi,
                                   margin, min_valid, min_neigh, table)
-        _code(bits, valid, inner, ranks, tables, bucket_bits, codes[g])
+        pooled, counts = _pool(bits, valid, ns, nd, mask.shape[1])
+        _gallery_code(pooled, counts, codes.shape[1], codes[g])
 
 
 @numba.njit(parallel=True, cache=True)
@@ -88,7 +89,7 @@ class Gallery:
         self._minutiae_used = 0
         self._xyt = np.zeros((3, 1024), np.float32)
         self._offsets = np.zeros(1025, np.int64)
-        self._codes = np.zeros((1024, CODE_WORDS), np.uint64)
+        self._codes = np.zeros((1024, P.INDEX_CYLINDERS, POOLED_WORDS), np.uint64)
         self.extend(templates)
 
     def __len__(self) -> int:
@@ -97,7 +98,7 @@ class Gallery:
     def _reserve(self, templates: int, minutiae: int) -> None:
         if self._count + templates > self._codes.shape[0]:
             size = max(self._count + templates, 2 * self._codes.shape[0])
-            codes = np.zeros((size, CODE_WORDS), np.uint64)
+            codes = np.zeros((size, P.INDEX_CYLINDERS, POOLED_WORDS), np.uint64)
             codes[:self._count] = self._codes[:self._count]
             offsets = np.zeros(size + 1, np.int64)
             offsets[:self._count + 1] = self._offsets[:self._count + 1]
@@ -129,23 +130,27 @@ class Gallery:
         self._count += sizes.size
         self._minutiae_used += int(sizes.sum())
         _codes_batch(self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, first, self._count, self._codes,
-                     _MCC, INNER_BITS, RANKS, P.INDEX_TABLES, P.INDEX_BITS, DIRECTION_TABLE)
+                     _MCC, DIRECTION_TABLE)
 
     def nbytes(self) -> int:
         """Memory held per stored template data (minutiae and codes), in bytes."""
-        return int(self._minutiae_used * 12 + self._count * (CODE_WORDS * 8 + 8))
+        return int(self._minutiae_used * 12 + self._count * (P.INDEX_CYLINDERS * POOLED_WORDS * 8 + 8))
 
     def _exact(self, probe: Cylinders, candidates: np.ndarray) -> np.ndarray:
         return _rerank(probe.x, probe.y, probe.angle, probe.bits, probe.mask, probe.valid,
                        self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, candidates.astype(np.int64),
                        _MCC, _PARAMS, DIRECTION_TABLE)
 
-    def prefilter(self, probe: Template, candidates: int) -> np.ndarray:
-        """Indices of the ``candidates`` templates whose codes are closest to the probe's."""
+    def prefilter_scores(self, probe: Template) -> np.ndarray:
+        """Pre-filter similarity (code cosine) of the probe with every template."""
         from . import prepare
 
         cyl = prepare(probe)
-        scores = prefilter_scores(code_for(cyl.bits, cyl.valid), self._codes, self._count)
+        return prefilter_scores(probe_code(cyl.bits, cyl.valid), self._codes, self._count, P.INDEX_TOP)
+
+    def prefilter(self, probe: Template, candidates: int) -> np.ndarray:
+        """Indices of the ``candidates`` templates whose codes are closest to the probe's."""
+        scores = self.prefilter_scores(probe)
         if candidates >= self._count:
             return np.arange(self._count)
         return np.argpartition(-scores, candidates)[:candidates]

@@ -96,7 +96,6 @@ ROTATION_TOP_PAIRS = 40
 ROTATION_GATE = math.pi / 2
 
 # --- 1:N pre-filter -----------------------------------------------------------------------
-INDEX_TABLES = 8                   # hash functions per cylinder
-INDEX_BITS = 10                    # sampled bits per hash -> 2**INDEX_BITS buckets per table
-INDEX_SEED = 20100709              # fixed so every kiosk builds the same codes
+INDEX_CYLINDERS = 12               # pooled cylinders kept per gallery template
+INDEX_TOP = 6                      # pre-filter score: mean of this many best cylinder matches
 RERANK_CANDIDATES = 1000           # exact comparisons after the pre-filter
