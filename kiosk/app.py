@@ -63,6 +63,7 @@ def build_services(settings: Settings, *, devices=None, biometrics=None,
     from kiosk.auth import Authenticator
     from kiosk.devices import DeviceSet
     from kiosk.registry import Registry
+    from kiosk.selftest import engine_self_test
 
     if settings.face_calibration_file:
         load_face_calibration(settings.face_calibration_file)
@@ -81,9 +82,12 @@ def build_services(settings: Settings, *, devices=None, biometrics=None,
         devices = DeviceSet.from_settings(
             settings, on_lamp=lambda lit: recorder.record("lamp_on" if lit else "lamp_off"))
         status = devices.open_all()
-        recorder.record("self_test", outcome="ok" if all(d["status"] in ("ready", "not_configured")
-                                                         for d in status.values()) else "fault",
-                        devices={name: d["status"] for name, d in status.items()})
+        engines = engine_self_test()
+        healthy = all(d["status"] in ("ready", "not_configured") for d in status.values()) \
+            and engines["fingerprint"] == engines["face"] == "ok"
+        recorder.record("self_test", outcome="ok" if healthy else "fault",
+                        devices={name: d["status"] for name, d in status.items()},
+                        engines={"fingerprint": engines["fingerprint"], "face": engines["face"]})
     auth = Authenticator(registry, recorder.record, ttl_s=settings.token_ttl_seconds,
                          max_failures=settings.max_failed_signins, window_s=settings.signin_window_seconds,
                          clock=clock)

@@ -27,3 +27,18 @@ def datasets() -> Path:
 @pytest.fixture(scope="session")
 def tests_data() -> Path:
     return TESTS_DATA
+
+
+def pytest_sessionstart(session):
+    """Compile the fingerprint engine's numba kernels once, before any test's own timeouts run.
+
+    On a fresh clone numba has no cache yet and the first extraction/comparison compiles for about
+    45 s on 2 cores; a browser test waiting 30 s for the finger step would fail for that alone. A
+    broken engine is reported by tests/test_selftest.py, not here.
+    """
+    from kiosk.selftest import fingerprint_self_test
+
+    try:
+        fingerprint_self_test()
+    except Exception:  # noqa: BLE001 - reported by the self-test's own test
+        pass
