@@ -71,6 +71,33 @@ def local_similarities(a_bits, a_mask, a_valid, b_bits, b_mask, b_valid, nd, min
 
 
 @numba.njit(cache=True)
+def best_first(flat, wanted):
+    """Indices of the largest entries of ``flat`` (values in [0, 1]), largest first: every entry
+    at or above the value that leaves at least ``wanted`` entries. A 256-bin histogram finds that
+    value, so only a short prefix is sorted instead of all m x n similarities."""
+    bins = 256
+    hist = np.zeros(bins + 1, np.int64)
+    for v in flat:
+        hist[min(int(v * bins), bins) if v > 0 else 0] += 1
+    cut = bins
+    total = 0
+    while cut > 0 and total + hist[cut] < wanted:
+        total += hist[cut]
+        cut -= 1
+    chosen = np.empty(total + hist[cut], np.int64)
+    k = 0
+    for i in range(flat.size):
+        v = flat[i]
+        if (min(int(v * bins), bins) if v > 0 else 0) >= cut:
+            chosen[k] = i
+            k += 1
+    values = np.empty(k)
+    for q in range(k):
+        values[q] = -flat[chosen[q]]
+    return chosen[np.argsort(values, kind="mergesort")]
+
+
+@numba.njit(cache=True)
 def gate_by_rotation(sim, a_t, b_t, top, gate):
     """Zero the pairs whose minutiae turn far from the dominant rotation between the two prints.
 
@@ -80,7 +107,7 @@ def gate_by_rotation(sim, a_t, b_t, top, gate):
     was turned on the sensor."""
     m, n = sim.shape
     flat = sim.ravel()
-    order = np.argsort(-flat)
+    order = best_first(flat, max(top, 4 * min(m, n)))
     bins = 36
     hist = np.zeros(bins)
     for q in range(min(top, flat.size)):
@@ -136,6 +163,10 @@ def consolidate(sim, order, a_x, a_y, a_t, b_x, b_y, b_t, count_a, count_b, para
         pb[count] = j
         lam[count] = value
         count += 1
+    if count < n_r and order.size < flat.size:
+        # The sorted prefix ran out before n_R pairs were found: redo the greedy pass on everything.
+        return consolidate(sim, np.argsort(-flat, kind="mergesort"), a_x, a_y, a_t, b_x, b_y, b_t,
+                           count_a, count_b, params)
     if count == 0:
         return 0.0
     if count == 1:

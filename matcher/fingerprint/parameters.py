@@ -87,7 +87,7 @@ LSSR_MU_ANGLE = math.pi / 12
 LSSR_TAU_ANGLE = -30.0
 LSSR_MU_RADIAL = math.pi / 12
 LSSR_TAU_RADIAL = -30.0
-LSSR_MAX_PAIRS = 60                # relax at most this many best one-to-one pairs
+LSSR_MAX_PAIRS = 40                # relax at most this many best one-to-one pairs
 
 # Rotation: estimated from the ROTATION_TOP_PAIRS most similar cylinder pairs; pairs whose
 # minutiae turn more than ROTATION_GATE away from it are ignored (MCC's 90-degree rule, made
