@@ -164,29 +164,35 @@ def consolidate(sim, order, a_x, a_y, a_t, b_x, b_y, b_t, count_a, count_b, para
         lam[count] = value
         count += 1
     if count < n_r and order.size < flat.size:
-        # The sorted prefix ran out before n_R pairs were found: redo the greedy pass on everything.
-        return consolidate(sim, np.argsort(-flat, kind="mergesort"), a_x, a_y, a_t, b_x, b_y, b_t,
-                           count_a, count_b, params)
+        # The sorted prefix ran out before n_R pairs were found: the caller retries with all of it.
+        return -1.0
     if count == 0:
         return 0.0
     if count == 1:
         return lam[0] / max(n_p, 1)
-    # Geometric compatibility of every two selected pairs; far-off distances end the test early.
+    # Geometric compatibility of every two selected pairs. Each factor is a sigmoid; once one is
+    # below 1e-4 the product is negligible, so the cheaper tests run first and end early.
     rho = np.zeros((count, count))
-    cutoff = mu1 + 8.0 / abs(tau1)
+    cut1 = mu1 + 9.2 / abs(tau1)
+    cut2 = mu2 + 9.2 / abs(tau2)
+    cut3 = mu3 + 9.2 / abs(tau3)
     for t in range(count):
         i1, j1 = pa[t], pb[t]
         for k in range(t + 1, count):
             i2, j2 = pa[k], pb[k]
-            da = math.hypot(a_x[i1] - a_x[i2], a_y[i1] - a_y[i2])
-            db = math.hypot(b_x[j1] - b_x[j2], b_y[j1] - b_y[j2])
-            d1 = abs(da - db)
-            if d1 > cutoff:
-                continue
             d2 = abs(_angle_diff(_angle_diff(a_t[i1], a_t[i2]), _angle_diff(b_t[j1], b_t[j2])))
-            ra = _angle_diff(a_t[i1], math.atan2(a_y[i2] - a_y[i1], a_x[i2] - a_x[i1]))
-            rb = _angle_diff(b_t[j1], math.atan2(b_y[j2] - b_y[j1], b_x[j2] - b_x[j1]))
+            if d2 > cut2:
+                continue
+            dax, day = a_x[i2] - a_x[i1], a_y[i2] - a_y[i1]
+            dbx, dby = b_x[j2] - b_x[j1], b_y[j2] - b_y[j1]
+            d1 = abs(math.sqrt(dax * dax + day * day) - math.sqrt(dbx * dbx + dby * dby))
+            if d1 > cut1:
+                continue
+            ra = _angle_diff(a_t[i1], math.atan2(day, dax))
+            rb = _angle_diff(b_t[j1], math.atan2(dby, dbx))
             d3 = abs(_angle_diff(ra, rb))
+            if d3 > cut3:
+                continue
             r = _sigmoid(d1, mu1, tau1) * _sigmoid(d2, mu2, tau2) * _sigmoid(d3, mu3, tau3)
             rho[t, k] = r
             rho[k, t] = r
@@ -232,7 +238,11 @@ def raw_score(a_x, a_y, a_t, a_bits, a_mask, a_valid, b_x, b_y, b_t, b_bits, b_m
               nd, min_common, params):
     sim = local_similarities(a_bits, a_mask, a_valid, b_bits, b_mask, b_valid, nd, min_common)
     order = gate_by_rotation(sim, a_t, b_t, int(params[13]), params[14])
-    return consolidate(sim, order, a_x, a_y, a_t, b_x, b_y, b_t, a_valid.sum(), b_valid.sum(), params)
+    score = consolidate(sim, order, a_x, a_y, a_t, b_x, b_y, b_t, a_valid.sum(), b_valid.sum(), params)
+    if score < 0:
+        score = consolidate(sim, np.argsort(-sim.ravel(), kind="mergesort"), a_x, a_y, a_t, b_x, b_y, b_t,
+                            a_valid.sum(), b_valid.sum(), params)
+    return score
 
 
 def compare_cylinders(a: Cylinders, b: Cylinders) -> float:

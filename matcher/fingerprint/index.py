@@ -7,7 +7,7 @@ every code has the same size: INDEX_CYLINDERS x 3 words = 288 bytes. The pre-fil
 gallery template is the mean of its INDEX_TOP best matches among the probe's pooled cylinders
 (MCC's bit similarity, 1 - sqrt|a xor b| / (sqrt|a| + sqrt|b|)): a cheap local-similarity-sort
 (LSS) that keeps rotation and translation invariance. Measured on FVC2002 (same-database pairs)
-it keeps 71 % of mates at a 1 % impostor pass rate, against 27 % for MinHash of the full cylinder
+it keeps 76 % of mates at a 1 % impostor pass rate (16 cylinders, mean of best 4), against 27 % for MinHash of the full cylinder
 bits; the survivors are re-ranked with the full comparison.
 """
 from __future__ import annotations

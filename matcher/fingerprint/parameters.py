@@ -96,6 +96,6 @@ ROTATION_TOP_PAIRS = 40
 ROTATION_GATE = math.pi / 2
 
 # --- 1:N pre-filter -----------------------------------------------------------------------
-INDEX_CYLINDERS = 12               # pooled cylinders kept per gallery template
-INDEX_TOP = 6                      # pre-filter score: mean of this many best cylinder matches
-RERANK_CANDIDATES = 1000           # exact comparisons after the pre-filter
+INDEX_CYLINDERS = 16               # pooled cylinders kept per gallery template
+INDEX_TOP = 4                      # pre-filter score: mean of this many best cylinder matches
+RERANK_CANDIDATES = 800            # exact comparisons after the pre-filter
