@@ -105,6 +105,26 @@ def database_scores(templates) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array(genuine), np.array(fvc_impostor), np.array(all_impostor)
 
 
+def quality_predicts_failure(templates_by_db, dbs) -> None:
+    """Genuine pairs failing at FMR 1e-3 (calibrated threshold 30), split by the lower quality of the two."""
+    threshold = fp.threshold_for_fmr(1e-3)
+    groups: dict[str, list[bool]] = {"quality < 40": [], "quality 40-79": [], "quality >= 80": []}
+    for db in dbs:
+        t = templates_by_db[db]
+        for f in range(1, FINGERS + 1):
+            for i in range(1, IMPRESSIONS + 1):
+                for j in range(i + 1, IMPRESSIONS + 1):
+                    a, b = t[f, i], t[f, j]
+                    if a is None or b is None:
+                        continue
+                    q = min(a.quality, b.quality)
+                    key = "quality < 40" if q < 40 else "quality 40-79" if q < 80 else "quality >= 80"
+                    groups[key].append(fp.compare(a, b) < threshold)
+    for key, failures in groups.items():
+        if failures:
+            row(f"FNMR at threshold 30, pairs with {key}", f"{np.mean(failures):.1%} of {len(failures)}")
+
+
 # ------------------------------------------------------------------------- synthetic distractors
 
 def distort(template: Template, rng: np.random.Generator) -> Template:
@@ -182,6 +202,7 @@ def main(argv: list[str]) -> int:
     genuine_all = np.concatenate(pooled_genuine)
     row("FNMR at threshold 40 (FMR 1e-4)",
         f"{np.mean(calibration.calibrated_array(genuine_all) < 40):.2%}", "SourceAFIS 7-44 % per DB")
+    quality_predicts_failure(templates_by_db, dbs)
     if args.fit_calibration:
         flat = [t for db in dbs for t in templates_by_db[db].values() if t is not None]
         owners = [(db, f) for db in dbs for (f, k), t in templates_by_db[db].items() if t is not None]
