@@ -3,12 +3,12 @@
 A cylinder's 16 x 16 x 6 bits are pooled (logical OR) over 2 x 2 spatial cells and pairs of
 direction bins into 8 x 8 x 3 = 192 bits (three 64-bit words). A gallery template keeps the
 INDEX_CYLINDERS pooled cylinders with most bits set (the most informative neighbourhoods), so
-every code has the same size: INDEX_CYLINDERS x 3 words = 288 bytes. The pre-filter score of a
+every code has the same size: INDEX_CYLINDERS x 3 words (384 bytes for 16). The pre-filter score of a
 gallery template is the mean of its INDEX_TOP best matches among the probe's pooled cylinders
 (MCC's bit similarity, 1 - sqrt|a xor b| / (sqrt|a| + sqrt|b|)): a cheap local-similarity-sort
 (LSS) that keeps rotation and translation invariance. Measured on FVC2002 (same-database pairs)
-it keeps 76 % of mates at a 1 % impostor pass rate (16 cylinders, mean of best 4), against 27 % for MinHash of the full cylinder
-bits; the survivors are re-ranked with the full comparison.
+it keeps 76 % of mates at a 1 % impostor pass rate (16 cylinders, mean of best 4), against 27 %
+for MinHash of the full cylinder bits; the survivors are re-ranked with the full comparison.
 """
 from __future__ import annotations
 
