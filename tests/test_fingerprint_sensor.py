@@ -621,7 +621,8 @@ def test_an_image_size_the_driver_does_not_know_is_refused_not_guessed():
 
 
 def replies(data: bytes) -> list[r30x.Frame]:
-    parser = r30x.FrameParser()
+    # any address: SetAdder (0x15) is acknowledged from the module's new address, as the manuals say
+    parser = r30x.FrameParser(address=None)
     parser.feed(data)
     frames = []
     while (frame := parser.next_frame()) is not None:
@@ -645,6 +646,15 @@ def test_every_instruction_with_any_parameters_gets_one_acknowledgement(instruct
     module.place_finger(finger(1, (module.geometry.height, module.geometry.width)))
     frames = replies(module.receive(r30x.encode_command(instruction, params)))
     assert frames[0].pid == r30x.PacketId.ACK and len(frames[0].payload) >= 1
+
+
+def test_set_address_is_acknowledged_from_the_new_address():
+    module = FingerprintModule("r307")
+    reply = module.receive(r30x.encode_command(r30x.Instruction.SET_ADDR, bytes(4)))
+    parser = r30x.FrameParser(address=0x00000000)
+    parser.feed(reply)
+    frame = parser.next_frame()
+    assert frame.pid == r30x.PacketId.ACK and frame.payload[0] == 0x00
 
 
 # -- module address -----------------------------------------------------------------------------
