@@ -35,7 +35,7 @@ def _rerank(p_x, p_y, p_t, p_bits, p_mask, p_valid, xs, ys, ts, offsets, candida
         bits, mask, valid = build(gx, gy, gt, ns, nd, radius, sigma_s, mu_psi, margin, min_valid, min_neigh,
                                   table)
         out[c] = raw_score(p_x, p_y, p_t, p_bits, p_mask, p_valid, gx.astype(np.float32),
-                           gy.astype(np.float32), gt.astype(np.float32), bits, mask, valid, nd,
+                           gy.astype(np.float32), gt.astype(np.float32), bits, mask, valid,
                            min_common, params)
     return out
 
@@ -72,7 +72,7 @@ def _exhaustive(probes_x, probes_y, probes_t, probes_bits, probes_mask, probes_v
         for p in range(n_probes):
             a, b = probe_offsets[p], probe_offsets[p + 1]
             out[p, g] = raw_score(probes_x[a:b], probes_y[a:b], probes_t[a:b], probes_bits[a:b],
-                                  probes_mask[a:b], probes_valid[a:b], fx, fy, ft, bits, mask, valid, nd,
+                                  probes_mask[a:b], probes_valid[a:b], fx, fy, ft, bits, mask, valid,
                                   min_common, params)
     return out
 
