@@ -244,6 +244,16 @@ def test_registry_lookup_returns_the_voter_without_templates_or_the_full_id(demo
     assert voter["fingers_enrolled"] == ["right_index"] and voter["face_enrolled"] is True
 
 
+def test_every_registry_lookup_is_audited_under_a_pseudonym(demo_dir, app, client):  # noqa: F811
+    person = json.loads((demo_dir / "demo" / "voters.json").read_text())["voters"][0]
+    client.post("/api/registry/lookup", headers=bearer(client), json={"id_number": person["id_number"]})
+    client.post("/api/registry/lookup", headers=bearer(client), json={"id_number": "000000001"})
+    lookups = [e for e in audit_entries(app) if e["event"] == "registry_lookup"]
+    assert [(e["official_id"], e["outcome"]) for e in lookups] == [("official", "found"), ("official", "not_found")]
+    assert all(len(e["voter"]) == 64 for e in lookups)
+    assert person["id_number"] not in json.dumps(audit_entries(app))
+
+
 def test_registry_lookup_of_an_unknown_number_is_404(client):
     reply = client.post("/api/registry/lookup", headers=bearer(client), json={"id_number": "000000001"})
     assert (reply.status_code, reply.json["error"]["code"]) == (404, "voter_not_found")

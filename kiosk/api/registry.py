@@ -1,11 +1,14 @@
 """Registry lookup by ID number. Returns what an official may see: never templates, and the ID
-number only masked. The number travels in the body, never in the URL (URLs end up in logs)."""
+number only masked. The number travels in the body, never in the URL (URLs end up in logs).
+Every lookup, found or not, is audited under the number's pseudonym: who looked up whom is the
+commission's business, and a run of lookups outside a voter session stands out in the log."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from kiosk.api.context import BOOTH_ROLES, json_body, requires, services
+from kiosk.api.context import BOOTH_ROLES, json_body, principal, requires, services
 from kiosk.api.errors import ApiError
+from kiosk.workflow import lookup_outcome
 
 blueprint = Blueprint("registry", __name__, url_prefix="/api/registry")
 
@@ -14,8 +17,12 @@ blueprint = Blueprint("registry", __name__, url_prefix="/api/registry")
 @requires(*BOOTH_ROLES)
 def lookup():
     body = json_body(("id_number",))
-    voter = services().registry.find_voter(body["id_number"].strip().upper())
+    svc = services()
+    id_number = body["id_number"].strip().upper()
+    voter = svc.registry.find_voter(id_number)
+    station = svc.settings.station_id
+    svc.recorder.record("registry_lookup", official_id=principal().username,
+                        voter=svc.recorder.pseudonym(id_number), outcome=lookup_outcome(voter, station))
     if voter is None:
         raise ApiError(404, "voter_not_found", "no voter is registered with this ID number")
-    station = services().settings.station_id
     return jsonify(voter=voter.public_dict(), at_this_station=voter.station_id == station)

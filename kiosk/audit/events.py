@@ -28,6 +28,7 @@ EVENT_TYPES = frozenset({
     "boot", "self_test", "card_read", "capture", "match", "fallback", "ink_check", "lamp_on",
     "lamp_off", "override", "vote_marked", "export", "shutdown",
     "sign_in", "sign_in_failed", "session_started", "session_ended", "refusal", "log_recovered",
+    "registry_lookup",
 })
 
 LOG_FIELDS = ("seq", "time", "kiosk_id", "station_id")
