@@ -360,7 +360,7 @@ class Workflow:
         self._idle_s = idle_s
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
-        self._indexes: dict[tuple[str, str | None], tuple[Any, list]] = {}
+        self._indexes: dict[tuple[str, str | None], tuple[int, Any, list]] = {}
         self._index_lock = threading.Lock()
 
     @property
@@ -652,12 +652,16 @@ class Workflow:
         self._finish(session, REFUSED, "refused", "not_identified", "result.not_identified")
 
     def _index(self, modality: str, scope: str | None):
+        """The 1:N gallery of a modality within a scope (station or nation), built on first use and
+        rebuilt when the registry's enrolments have changed since (an import while the kiosk runs)."""
         key = (modality, scope)
+        generation = self.registry.enrolment_generation()
         with self._index_lock:
-            if key not in self._indexes:
+            built = self._indexes.get(key)
+            if built is None or built[0] != generation:
                 build = self.registry.fingerprint_index if modality == "finger" else self.registry.face_index
-                self._indexes[key] = build(station_id=scope)
-            return self._indexes[key]
+                built = self._indexes[key] = (generation, *build(station_id=scope))
+            return built[1], built[2]
 
     # -- step: ink --------------------------------------------------------------------------------
     def check_ink(self, session_id: str, *, checked_by_eye: str | None = None) -> Session:

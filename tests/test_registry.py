@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import secrets
 import sqlite3
 from datetime import date
 
@@ -125,3 +126,15 @@ def test_summary_for_one_kiosk_counts_only_what_it_did(registry):
     k1, station = registry.summary("PS-0001", kiosk_id="k1"), registry.summary("PS-0001")
     assert (k1["votes_marked"], k1["refused"], k1["fallbacks"], k1["registered"]) == (1, 0, 0, 2)
     assert (station["votes_marked"], station["refused"], station["fallbacks"]) == (2, 1, 1)
+
+
+def test_enrolment_generation_changes_with_every_voter_added_by_any_connection(tmp_path):
+    url, key = f"sqlite:///{tmp_path / 'generation.sqlite3'}", secrets.token_bytes(32)
+    kiosk_side, import_side = Registry(url, key), Registry(url, key)
+    before = kiosk_side.enrolment_generation()
+    import_side.add_voter(id_number="123456789", name="A", birth_date=None, sex="F", station_id="PS-0001")
+    after_one = kiosk_side.enrolment_generation()
+    import_side.add_voter(id_number="987654321", name="B", birth_date=None, sex="M", station_id="PS-0001")
+    assert before != after_one != kiosk_side.enrolment_generation()
+    kiosk_side.close()
+    import_side.close()

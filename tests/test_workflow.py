@@ -395,6 +395,24 @@ def test_voter_without_card_found_nationally_is_redirected(booth, devices):
     assert (session.state, session.registered_station) == (wf.WRONG_STATION, "PS-0002")
 
 
+def test_voter_enrolled_while_the_kiosk_runs_is_identified_without_card(booth, devices, registry):
+    def identify(finger: str, face_photo: str) -> wf.Session:
+        sid = booth.start("po-1").session_id
+        booth.start_without_card(sid, "sup-1", "card_lost")
+        devices.fingers.append(gray(finger))
+        booth.capture_finger(sid)
+        devices.faces.append(rgb(face_photo))
+        return booth.capture_face(sid)
+
+    assert identify("finger4_3.png", "face4_probe.jpg").state == wf.REFUSED   # galleries built without D
+    registry.add_voter(voter_id="VD", id_number="777888999", name="CHEA SOPHAL", birth_date=date(1990, 5, 6),
+                       sex="F", station_id=STATION,
+                       fingers={"right_index": fingerprint.extract(gray("finger4_1.png"), dpi=500).to_iso()},
+                       face=face.encode(rgb("face4_enrol.jpg")).to_bytes())
+    session = identify("finger4_3.png", "face4_probe.jpg")
+    assert (session.state, session.voter.voter_id) == (wf.CHECK_INK, "VD")
+
+
 # -- the pure rules ---------------------------------------------------------------------------------------
 
 @given(st.floats(min_value=0, max_value=1e6, allow_nan=False))

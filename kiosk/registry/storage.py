@@ -198,7 +198,16 @@ class Registry:
             if face is not None:
                 db.execute("INSERT INTO face_templates(voter_id, sealed) VALUES (?, ?)",
                            (voter_id, crypto.seal(self._key, face, crypto.associated_data("face", voter_id, "face"))))
+            # In the same transaction: a running kiosk sees the new enrolment and rebuilds its galleries.
+            db.execute("INSERT INTO meta(key, value) VALUES ('enrolment_generation', '1') ON CONFLICT(key)"
+                       " DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)")
         return voter_id
+
+    def enrolment_generation(self) -> int:
+        """A number that changes whenever an enrolment is added (by this process or another one sharing
+        the database, such as an import), so in-memory 1:N galleries know when they are stale."""
+        rows = self._read("SELECT value FROM meta WHERE key = 'enrolment_generation'")
+        return int(rows[0][0]) if rows else 0
 
     _VOTER_SQL = ("SELECT v.*, vt.voted_at, vt.kiosk_id, vt.station_id AS vote_station, vt.official_id, vt.method,"
                   " (SELECT group_concat(finger) FROM finger_templates f WHERE f.voter_id = v.voter_id) AS fingers,"
