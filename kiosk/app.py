@@ -79,8 +79,10 @@ def build_services(settings: Settings, *, devices=None, biometrics=None,
     events.install(recorder)
     recorder.record("boot", reason="service_start")
     if devices is None:
-        devices = DeviceSet.from_settings(
-            settings, on_lamp=lambda lit: recorder.record("lamp_on" if lit else "lamp_off"))
+        def lamp_switched(lit: bool, session: str | None = None) -> None:
+            recorder.record("lamp_on" if lit else "lamp_off", session=session)
+
+        devices = DeviceSet.from_settings(settings, on_lamp=lamp_switched)
         status = devices.open_all()
         engines = engine_self_test()
         healthy = all(d["status"] in ("ready", "not_configured") for d in status.values()) \

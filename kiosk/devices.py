@@ -56,7 +56,7 @@ class DeviceSet:
 
     def __init__(self, openers: dict[str, Callable[[], Any] | None], *, card_timeout_s: float = 5.0,
                  finger_timeout_s: float = 10.0, ink_settle_s: float = 0.15,
-                 on_lamp: Callable[[bool], None] | None = None):
+                 on_lamp: Callable[..., None] | None = None):
         self._slots = {name: _Slot(name, openers.get(name) is not None, openers.get(name) or _not_configured(name),
                                    _closer_for(name)) for name in DEVICE_NAMES}
         self.card_timeout_s = card_timeout_s
@@ -65,7 +65,7 @@ class DeviceSet:
         self._on_lamp = on_lamp
 
     @classmethod
-    def from_settings(cls, settings, *, on_lamp: Callable[[bool], None] | None = None) -> "DeviceSet":
+    def from_settings(cls, settings, *, on_lamp: Callable[..., None] | None = None) -> "DeviceSet":
         def card_reader():
             import serial
 
@@ -173,11 +173,14 @@ class DeviceSet:
         with self.use("camera") as camera:
             return camera.read_frame()
 
-    def capture_ink_frames(self):
+    def capture_ink_frames(self, session: str | None = None):
+        """(lamp off, lamp on) frames; each switch of the lamp is reported to ``on_lamp(lit, session=...)``
+        so its audit entry names the voter session it belongs to."""
         from hardware.ink import capture_ink_frames
 
         with self.use("lamp") as lamp, self.use("camera") as camera:
-            watched = _WatchedLamp(lamp, self._on_lamp)
+            report = None if self._on_lamp is None else (lambda lit: self._on_lamp(lit, session=session))
+            watched = _WatchedLamp(lamp, report)
             return capture_ink_frames(watched, camera, settle_s=self.ink_settle_s)
 
 

@@ -143,7 +143,7 @@ class BoothDevices(Protocol):
     def read_card(self) -> Any: ...                            # hardware.mrz.IdDocument | None
     def capture_finger(self) -> tuple[Any, int]: ...            # (2-D uint8 image, dpi)
     def capture_face(self) -> Any: ...                          # RGB uint8 frame
-    def capture_ink_frames(self) -> tuple[Any, Any]: ...        # (lamp off, lamp on) RGB frames
+    def capture_ink_frames(self, session: str | None = None) -> tuple[Any, Any]: ...  # (lamp off, lamp on) RGB
 
 
 @dataclass(frozen=True)
@@ -677,7 +677,7 @@ class Workflow:
                 decision = checked_by_eye
             else:
                 try:
-                    frame_off, frame_on = self.devices.capture_ink_frames()
+                    frame_off, frame_on = self.devices.capture_ink_frames(session=session.session_id)
                 except DeviceError as exc:
                     self._audit("ink_check", session, outcome="device_fault", reason=exc.code)
                     raise DeviceFailed("lamp" if "lamp" in type(exc).__name__.lower() else "camera", exc) from exc

@@ -98,7 +98,7 @@ class ScriptedDevices:
     def capture_face(self):
         return self._next(self.faces, "face")
 
-    def capture_ink_frames(self):
+    def capture_ink_frames(self, session=None):
         return self._next(self.ink, "ink check")
 
 
