@@ -134,10 +134,11 @@ class Encoded:
 
 
 def encode_files(paths: list[Path]) -> tuple[Encoded, list[str]]:
-    import face_recognition
-
     from matcher import face
-    from matcher.face import encoder
+    from matcher.face import encoder, models
+
+    models.load()   # imports face_recognition_models quietly first (its pkg_resources warning)
+    import face_recognition
 
     out = Encoded({}, {}, {})
     failures = []
