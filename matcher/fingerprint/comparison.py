@@ -102,6 +102,20 @@ def best_first(flat, wanted):
 
 
 @numba.njit(cache=True)
+def dominant_rotation(hist):
+    """Centre of the heaviest bin of a circular histogram of direction differences (smoothed 1-2-1)."""
+    bins = hist.size
+    best = 0
+    best_mass = -1.0
+    for b in range(bins):
+        mass = hist[(b - 1) % bins] + 2 * hist[b] + hist[(b + 1) % bins]
+        if mass > best_mass:
+            best_mass = mass
+            best = b
+    return -math.pi + (best + 0.5) * 2 * math.pi / bins
+
+
+@numba.njit(cache=True)
 def gate_by_rotation(sim, a_t, b_t, top, gate):
     """Zero the pairs whose minutiae turn far from the dominant rotation between the two prints.
 
@@ -120,14 +134,7 @@ def gate_by_rotation(sim, a_t, b_t, top, gate):
             break
         d = _angle_diff(a_t[idx // n], b_t[idx % n]) + math.pi
         hist[int(d * bins / (2 * math.pi)) % bins] += flat[idx]
-    best = 0
-    best_mass = -1.0
-    for b in range(bins):
-        mass = hist[(b - 1) % bins] + 2 * hist[b] + hist[(b + 1) % bins]
-        if mass > best_mass:
-            best_mass = mass
-            best = b
-    rotation = -math.pi + (best + 0.5) * 2 * math.pi / bins
+    rotation = dominant_rotation(hist)
     for i in range(m):
         for j in range(n):
             if sim[i, j] > 0 and abs(_angle_diff(_angle_diff(a_t[i], b_t[j]), rotation)) > gate:
@@ -193,16 +200,23 @@ def greedy_pairs(flat, m, n, n_r, pa, pb, lam):
 
 @numba.njit(cache=True)
 def consolidate(sim, a_x, a_y, a_t, b_x, b_y, b_t, count_a, count_b, params):
-    min_np, max_np, mu_p, tau_p, w_r, iterations = params[0], params[1], params[2], params[3], params[4], params[5]
-    mu1, tau1, mu2, tau2, mu3, tau3 = params[6], params[7], params[8], params[9], params[10], params[11]
-    max_pairs = int(params[12])
     m, n = sim.shape
-    n_p = int(min_np + round(_sigmoid(min(count_a, count_b), mu_p, tau_p) * (max_np - min_np)))
-    n_r = min(m, n, max_pairs)
+    n_r = min(m, n, int(params[12]))
     pa = np.empty(n_r, np.int64)
     pb = np.empty(n_r, np.int64)
     lam = np.empty(n_r)
     count = greedy_pairs(sim.ravel(), m, n, n_r, pa, pb, lam)
+    return relaxed_score(pa, pb, lam, count, a_x, a_y, a_t, b_x, b_y, b_t, count_a, count_b, params)
+
+
+@numba.njit(cache=True)
+def relaxed_score(pa, pb, lam, count, a_x, a_y, a_t, b_x, b_y, b_t, count_a, count_b, params):
+    """LSS-R: the first ``count`` pairs (minutia ``pa[t]`` of A with ``pb[t]`` of B, local similarity
+    ``lam[t]``) reinforce each other by geometric compatibility; the score is the mean relaxed weight
+    of the n_P most efficient pairs."""
+    min_np, max_np, mu_p, tau_p, w_r, iterations = params[0], params[1], params[2], params[3], params[4], params[5]
+    mu1, tau1, mu2, tau2, mu3, tau3 = params[6], params[7], params[8], params[9], params[10], params[11]
+    n_p = int(min_np + round(_sigmoid(min(count_a, count_b), mu_p, tau_p) * (max_np - min_np)))
     if count == 0:
         return 0.0
     if count == 1:

@@ -2,8 +2,9 @@
 
 Per template the gallery keeps only its minutiae (x, y, angle at 500 dpi, 12 bytes each) and a
 fixed-length pre-filter code (:mod:`.index`). A search scores every code (a popcount scan on both
-cores), keeps the RERANK_CANDIDATES best, rebuilds their cylinders and compares them exactly with
-the probe in parallel, and returns the best ``top_k`` with calibrated scores. Cylinders are not
+cores), checks the geometry of the best GEOMETRY_FRACTION, keeps the RERANK_CANDIDATES best of
+those, rebuilds their cylinders and compares them exactly with the probe in parallel, and returns
+the best ``top_k`` with calibrated scores. Cylinders are not
 stored: at ~9 KB per template they would take about 1 GB per 100,000 templates.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from . import parameters as P
 from .calibration import calibrated_array
 from .comparison import MIN_COMMON_CELLS, _PARAMS, raw_score
 from .cylinders import DIRECTION_TABLE, Cylinders, build, to_reference_axes
-from .index import POOLED_WORDS, _gallery_code, _pool, probe_code, prefilter_scores
+from .index import POOLED_WORDS, _gallery_code, _pool, geometric_scores, prefilter_scores, probe_code
 from .template import Template
 
 
@@ -41,7 +42,7 @@ def _rerank(p_x, p_y, p_t, p_bits, p_mask, p_valid, xs, ys, ts, offsets, candida
 
 
 @numba.njit(parallel=True, cache=True)
-def _codes_batch(xs, ys, ts, offsets, first, last, codes, mcc, table):
+def _codes_batch(xs, ys, ts, offsets, first, last, codes, anchors, mcc, table):
     ns, nd, radius, sigma_s, mu_psi = int(mcc[0]), int(mcc[1]), mcc[2], mcc[3], mcc[5]
     margin, min_valid, min_neigh = mcc[6], mcc[7], int(mcc[8])
     for g in numba.prange(first, last):
@@ -49,8 +50,8 @@ def _codes_batch(xs, ys, ts, offsets, first, last, codes, mcc, table):
         bits, mask, valid = build(xs[lo:hi].astype(np.float64), ys[lo:hi].astype(np.float64),
                                   ts[lo:hi].astype(np.float64), ns, nd, radius, sigma_s, mu_psi,
                                   margin, min_valid, min_neigh, table)
-        pooled, counts = _pool(bits, valid, ns, nd, mask.shape[1])
-        _gallery_code(pooled, counts, codes.shape[1], codes[g])
+        pooled, counts, sources = _pool(bits, valid, ns, nd, mask.shape[1])
+        _gallery_code(pooled, counts, sources, codes.shape[1], codes[g], anchors[g])
 
 
 @numba.njit(parallel=True, cache=True)
@@ -90,6 +91,7 @@ class Gallery:
         self._xyt = np.zeros((3, 1024), np.float32)
         self._offsets = np.zeros(1025, np.int64)
         self._codes = np.zeros((1024, P.INDEX_CYLINDERS, POOLED_WORDS), np.uint64)
+        self._anchors = np.full((1024, P.INDEX_CYLINDERS), -1, np.int16)
         self.extend(templates)
 
     def __len__(self) -> int:
@@ -100,9 +102,11 @@ class Gallery:
             size = max(self._count + templates, 2 * self._codes.shape[0])
             codes = np.zeros((size, P.INDEX_CYLINDERS, POOLED_WORDS), np.uint64)
             codes[:self._count] = self._codes[:self._count]
+            anchors = np.full((size, P.INDEX_CYLINDERS), -1, np.int16)
+            anchors[:self._count] = self._anchors[:self._count]
             offsets = np.zeros(size + 1, np.int64)
             offsets[:self._count + 1] = self._offsets[:self._count + 1]
-            self._codes, self._offsets = codes, offsets
+            self._codes, self._anchors, self._offsets = codes, anchors, offsets
         if self._minutiae_used + minutiae > self._xyt.shape[1]:
             size = max(self._minutiae_used + minutiae, 2 * self._xyt.shape[1])
             xyt = np.zeros((3, size), np.float32)
@@ -130,11 +134,11 @@ class Gallery:
         self._count += sizes.size
         self._minutiae_used += int(sizes.sum())
         _codes_batch(self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, first, self._count, self._codes,
-                     _MCC, DIRECTION_TABLE)
+                     self._anchors, _MCC, DIRECTION_TABLE)
 
     def nbytes(self) -> int:
         """Memory held per stored template data (minutiae and codes), in bytes."""
-        return int(self._minutiae_used * 12 + self._count * (P.INDEX_CYLINDERS * POOLED_WORDS * 8 + 8))
+        return int(self._minutiae_used * 12 + self._count * (P.INDEX_CYLINDERS * (POOLED_WORDS * 8 + 2) + 8))
 
     def _exact(self, probe: Cylinders, candidates: np.ndarray) -> np.ndarray:
         return _rerank(probe.x, probe.y, probe.angle, probe.bits, probe.mask, probe.valid,
@@ -142,18 +146,37 @@ class Gallery:
                        _MCC, _PARAMS, DIRECTION_TABLE)
 
     def prefilter_scores(self, probe: Template) -> np.ndarray:
-        """Pre-filter similarity (code cosine) of the probe with every template."""
+        """Stage-1 pre-filter similarity of the probe with every template."""
         from . import prepare
 
         cyl = prepare(probe)
-        return prefilter_scores(probe_code(cyl.bits, cyl.valid), self._codes, self._count, P.INDEX_TOP)
+        return prefilter_scores(probe_code(cyl.bits, cyl.valid)[0], self._codes, self._count, P.INDEX_TOP)
+
+    def candidate_scores(self, probe: Template) -> tuple[np.ndarray, np.ndarray]:
+        """The templates passing stage 1 (the best GEOMETRY_FRACTION) and their stage-2 scores."""
+        from . import prepare
+
+        cyl = prepare(probe)
+        pooled, sources = probe_code(cyl.bits, cyl.valid)
+        first = prefilter_scores(pooled, self._codes, self._count, P.INDEX_TOP)
+        passing = max(P.RERANK_CANDIDATES, int(np.ceil(P.GEOMETRY_FRACTION * self._count)))
+        if passing >= self._count:
+            kept = np.arange(self._count, dtype=np.int64)
+        else:
+            kept = np.argpartition(-first, passing)[:passing].astype(np.int64)
+        second = geometric_scores(pooled, cyl.x[sources], cyl.y[sources], cyl.angle[sources], self._codes,
+                                  self._anchors, self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, kept,
+                                  _PARAMS)
+        return kept, second
 
     def prefilter(self, probe: Template, candidates: int) -> np.ndarray:
-        """Indices of the ``candidates`` templates whose codes are closest to the probe's."""
-        scores = self.prefilter_scores(probe)
+        """Indices of the ``candidates`` templates the two pre-filter stages rank first."""
         if candidates >= self._count:
             return np.arange(self._count)
-        return np.argpartition(-scores, candidates)[:candidates]
+        kept, second = self.candidate_scores(probe)
+        if candidates >= kept.size:
+            return kept
+        return kept[np.argpartition(-second, candidates)[:candidates]]
 
     def search(self, probe: Template, top_k: int = 10,
                candidates: int = P.RERANK_CANDIDATES) -> list[tuple[int, float]]:

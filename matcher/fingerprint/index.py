@@ -1,14 +1,21 @@
-"""Fixed-length codes for the 1:N pre-filter: a few pooled cylinders per template.
+"""Fixed-length codes for the 1:N pre-filter: a few pooled cylinders per template, in two stages.
 
 A cylinder's 16 x 16 x 6 bits are pooled (logical OR) over 2 x 2 spatial cells and pairs of
 direction bins into 8 x 8 x 3 = 192 bits (three 64-bit words). A gallery template keeps the
 INDEX_CYLINDERS pooled cylinders with most bits set (the most informative neighbourhoods), so
-every code has the same size: INDEX_CYLINDERS x 3 words (384 bytes for 16). The pre-filter score of a
-gallery template is the mean of its INDEX_TOP best matches among the probe's pooled cylinders
-(MCC's bit similarity, 1 - sqrt|a xor b| / (sqrt|a| + sqrt|b|)): a cheap local-similarity-sort
-(LSS) that keeps rotation and translation invariance. Measured on FVC2002 (same-database pairs)
-it keeps 76 % of mates at a 1 % impostor pass rate (16 cylinders, mean of best 4), against 27 %
-for MinHash of the full cylinder bits; the survivors are re-ranked with the full comparison.
+every code has the same size: INDEX_CYLINDERS x 3 words, plus the index of each kept cylinder's
+minutia (an anchor into the minutiae the gallery stores anyway).
+
+Stage 1 scores every gallery template by the mean of its INDEX_TOP best matches among the probe's
+pooled cylinders (MCC's bit similarity, 1 - sqrt|a xor b| / (sqrt|a| + sqrt|b|)): a popcount scan,
+rotation and translation invariant, but blind to where the neighbourhoods lie. Stage 2 takes the
+best GEOMETRY_FRACTION of the gallery, pairs each kept cylinder with its most similar probe
+cylinder and consolidates those pairs with the same rotation gate and LSS-R relaxation as the full
+comparison: pairs that agree on distances and angles reinforce each other, chance look-alikes do
+not. Measured on FVC2002 (same-database pairs, 32 cylinders) the share of mates scoring above the
+99th impostor percentile is 81 % for stage 1 alone and 93 % with stage 2 (the earlier 16-cylinder
+stage 1 alone: 77 %; MinHash of the full cylinder bits: 27 %). The RERANK_CANDIDATES best of stage 2
+are compared exactly.
 """
 from __future__ import annotations
 
@@ -19,16 +26,18 @@ import numpy as np
 
 from . import parameters as P
 from .bits import popcount64
+from .comparison import _angle_diff, dominant_rotation, relaxed_score
 
 POOLED_WORDS = 3
 
 
 @numba.njit(cache=True)
 def _pool(bits, valid, ns, nd, spatial_words):
-    """Pooled 192-bit version of every valid cylinder, and their popcounts."""
+    """Pooled 192-bit version of every valid cylinder, their popcounts and source rows."""
     n = bits.shape[0]
     out = np.zeros((n, POOLED_WORDS), np.uint64)
     counts = np.zeros(n, np.int64)
+    sources = np.zeros(n, np.int64)
     rows = 0
     half = ns // 2
     for c in range(n):
@@ -46,31 +55,35 @@ def _pool(bits, valid, ns, nd, spatial_words):
             total += popcount64(out[rows, w])
         if total > 0:
             counts[rows] = total
+            sources[rows] = c
             rows += 1
         else:
             out[rows, :] = 0
-    return out[:rows], counts[:rows]
+    return out[:rows], counts[:rows], sources[:rows]
 
 
-def probe_code(bits: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """All pooled cylinders of a probe, (m, 3) uint64."""
-    pooled, _ = _pool(bits, valid, P.MCC_NS, P.MCC_ND, (P.MCC_NS * P.MCC_NS + 63) // 64)
-    return pooled
+def probe_code(bits: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All pooled cylinders of a probe, (m, 3) uint64, and the minutia (cylinder row) of each."""
+    pooled, _, sources = _pool(bits, valid, P.MCC_NS, P.MCC_ND, (P.MCC_NS * P.MCC_NS + 63) // 64)
+    return pooled, sources
 
 
 @numba.njit(cache=True)
-def _gallery_code(pooled, counts, keep, out):
-    order = np.argsort(-counts)
+def _gallery_code(pooled, counts, sources, keep, out, anchors):
+    order = np.argsort(-counts, kind="mergesort")
     for r in range(min(keep, order.size)):
         out[r, :] = pooled[order[r], :]
+        anchors[r] = sources[order[r]]
 
 
-def gallery_code(bits: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """The INDEX_CYLINDERS most informative pooled cylinders, (INDEX_CYLINDERS, 3) uint64 (zero-padded)."""
+def gallery_code(bits: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The INDEX_CYLINDERS most informative pooled cylinders, (INDEX_CYLINDERS, 3) uint64 (zero-padded),
+    and their minutiae (-1 where padded)."""
     out = np.zeros((P.INDEX_CYLINDERS, POOLED_WORDS), np.uint64)
-    pooled, counts = _pool(bits, valid, P.MCC_NS, P.MCC_ND, (P.MCC_NS * P.MCC_NS + 63) // 64)
-    _gallery_code(pooled, counts, P.INDEX_CYLINDERS, out)
-    return out
+    anchors = np.full(P.INDEX_CYLINDERS, -1, np.int16)
+    pooled, counts, sources = _pool(bits, valid, P.MCC_NS, P.MCC_ND, (P.MCC_NS * P.MCC_NS + 63) // 64)
+    _gallery_code(pooled, counts, sources, P.INDEX_CYLINDERS, out, anchors)
+    return out, anchors
 
 
 @numba.njit(parallel=True, cache=True)
@@ -112,4 +125,91 @@ def prefilter_scores(probe, codes, count, top):
                     q -= 1
                 best[q] = high
         out[g] = best.sum() / top
+    return out
+
+
+@numba.njit(cache=True)
+def _geometric_score(probe, probe_root, probe_x, probe_y, probe_t, code, anchor, lo, xs, ys, ts, roots, params):
+    """One candidate's stage-2 score (see the module text). Equivalent to the full comparison's rotation
+    gate and consolidation applied to a similarity matrix holding only each kept cylinder's best match,
+    but working on those few pairs directly."""
+    m = probe.shape[0]
+    rows = 0
+    while rows < code.shape[0] and anchor[rows] >= 0:
+        rows += 1
+    if rows == 0 or m == 0:
+        return 0.0
+    pa = np.empty(rows, np.int64)
+    pb = np.empty(rows, np.int64)
+    lam = np.empty(rows)
+    gx = np.empty(rows, np.float32)
+    gy = np.empty(rows, np.float32)
+    gt = np.empty(rows, np.float32)
+    bins = 36
+    hist = np.zeros(bins)
+    found = 0
+    for r in range(rows):
+        at = lo + anchor[r]
+        gx[r], gy[r], gt[r] = xs[at], ys[at], ts[at]
+        size = 0
+        for w in range(POOLED_WORDS):
+            size += popcount64(code[r, w])
+        root = roots[size]
+        best = 0.0
+        arg = -1
+        for p in range(m):
+            diff = 0
+            for w in range(POOLED_WORDS):
+                diff += popcount64(code[r, w] ^ probe[p, w])
+            v = 1.0 - roots[diff] / (root + probe_root[p])
+            if v > best:
+                best = v
+                arg = p
+        if arg >= 0:
+            pa[found] = r
+            pb[found] = arg
+            lam[found] = best
+            found += 1
+            d = _angle_diff(gt[r], probe_t[arg]) + math.pi
+            hist[int(d * bins / (2 * math.pi)) % bins] += best
+    rotation = dominant_rotation(hist)
+    # Most similar first (stable: ties keep row order), then the rotation gate and one probe
+    # cylinder per pair, as the full comparison's greedy pass does.
+    order = np.argsort(-lam[:found], kind="mergesort")
+    used = np.zeros(m, np.bool_)
+    qa = np.empty(found, np.int64)
+    qb = np.empty(found, np.int64)
+    weights = np.empty(found)
+    count = 0
+    for q in order:
+        if used[pb[q]] or abs(_angle_diff(_angle_diff(gt[pa[q]], probe_t[pb[q]]), rotation)) > params[14]:
+            continue
+        used[pb[q]] = True
+        qa[count] = pa[q]
+        qb[count] = pb[q]
+        weights[count] = lam[q]
+        count += 1
+        if count >= params[12]:
+            break
+    return relaxed_score(qa, qb, weights, count, gx, gy, gt, probe_x, probe_y, probe_t, rows, m, params)
+
+
+@numba.njit(parallel=True, cache=True)
+def geometric_scores(probe, probe_x, probe_y, probe_t, codes, anchors, xs, ys, ts, offsets, candidates,
+                     params):
+    """Stage 2 for each candidate (gallery index): kept cylinders paired with their most similar probe
+    cylinders, consolidated by geometry."""
+    m = probe.shape[0]
+    roots = np.sqrt(np.arange(POOLED_WORDS * 64 * 2 + 1).astype(np.float64))
+    probe_root = np.empty(m)
+    for p in range(m):
+        total = 0
+        for w in range(POOLED_WORDS):
+            total += popcount64(probe[p, w])
+        probe_root[p] = roots[total]
+    out = np.zeros(candidates.size)
+    for c in numba.prange(candidates.size):
+        g = candidates[c]
+        out[c] = _geometric_score(probe, probe_root, probe_x, probe_y, probe_t, codes[g], anchors[g], offsets[g],
+                                  xs, ys, ts, roots, params)
     return out

@@ -96,6 +96,7 @@ ROTATION_TOP_PAIRS = 40
 ROTATION_GATE = math.pi / 2
 
 # --- 1:N pre-filter -----------------------------------------------------------------------
-INDEX_CYLINDERS = 16               # pooled cylinders kept per gallery template
-INDEX_TOP = 4                      # pre-filter score: mean of this many best cylinder matches
+INDEX_CYLINDERS = 32               # pooled cylinders kept per gallery template
+INDEX_TOP = 4                      # stage-1 score: mean of this many best cylinder matches
+GEOMETRY_FRACTION = 0.1            # share of the gallery passed to the geometric stage 2
 RERANK_CANDIDATES = 800            # exact comparisons after the pre-filter
