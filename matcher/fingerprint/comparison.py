@@ -101,6 +101,9 @@ def best_first(flat, wanted):
     return chosen[np.argsort(values, kind="mergesort")]
 
 
+ROTATION_BINS = 36   # 10-degree bins for the histogram of direction differences
+
+
 @numba.njit(cache=True)
 def dominant_rotation(hist):
     """Centre of the heaviest bin of a circular histogram of direction differences (smoothed 1-2-1)."""
@@ -126,7 +129,7 @@ def gate_by_rotation(sim, a_t, b_t, top, gate):
     m, n = sim.shape
     flat = sim.ravel()
     order = best_first(flat, top)
-    bins = 36
+    bins = ROTATION_BINS
     hist = np.zeros(bins)
     for q in range(min(top, flat.size)):
         idx = order[q]

@@ -4,8 +4,8 @@ Per template the gallery keeps only its minutiae (x, y, angle at 500 dpi, 12 byt
 fixed-length pre-filter code (:mod:`.index`). A search scores every code (a popcount scan on both
 cores), checks the geometry of the best GEOMETRY_FRACTION, keeps the RERANK_CANDIDATES best of
 those, rebuilds their cylinders and compares them exactly with the probe in parallel, and returns
-the best ``top_k`` with calibrated scores. Cylinders are not
-stored: at ~9 KB per template they would take about 1 GB per 100,000 templates.
+the best ``top_k`` with calibrated scores. Cylinders are not stored: at ~9 KB per template they
+would take about 1 GB per 100,000 templates.
 """
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import parameters as P
 from .bits import popcount64
-from .comparison import _angle_diff, dominant_rotation, relaxed_score
+from .comparison import ROTATION_BINS, _angle_diff, dominant_rotation, relaxed_score
 
 POOLED_WORDS = 3
 
@@ -86,37 +86,53 @@ def gallery_code(bits: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.nd
     return out, anchors
 
 
-@numba.njit(parallel=True, cache=True)
-def prefilter_scores(probe, codes, count, top):
-    """Mean of the ``top`` best probe matches of each gallery template's pooled cylinders."""
-    m = probe.shape[0]
-    probe_root = np.empty(m)
-    for p in range(m):
+@numba.njit(cache=True)
+def _best_match(row, probe, probe_root, roots):
+    """The probe's pooled cylinder most similar to the gallery's pooled cylinder ``row``:
+    (similarity, index), or (0, -1) when none is similar at all."""
+    size = 0
+    for w in range(POOLED_WORDS):
+        size += popcount64(row[w])
+    root = roots[size]
+    best = 0.0
+    arg = -1
+    for p in range(probe.shape[0]):
+        diff = 0
+        for w in range(POOLED_WORDS):
+            diff += popcount64(row[w] ^ probe[p, w])
+        sim = 1.0 - roots[diff] / (root + probe_root[p])
+        if sim > best:
+            best = sim
+            arg = p
+    return best, arg
+
+
+@numba.njit(cache=True)
+def _roots(probe):
+    """sqrt of every possible popcount (looked up, not computed, in the inner loops), and of each
+    probe cylinder's popcount."""
+    roots = np.sqrt(np.arange(POOLED_WORDS * 64 * 2 + 1).astype(np.float64))
+    probe_root = np.empty(probe.shape[0])
+    for p in range(probe.shape[0]):
         total = 0
         for w in range(POOLED_WORDS):
             total += popcount64(probe[p, w])
-        probe_root[p] = math.sqrt(total)
-    # sqrt of small integers, looked up instead of computed in the inner loop.
-    roots = np.sqrt(np.arange(POOLED_WORDS * 64 * 2 + 1).astype(np.float64))
+        probe_root[p] = roots[total]
+    return roots, probe_root
+
+
+@numba.njit(parallel=True, cache=True)
+def prefilter_scores(probe, codes, count, top):
+    """Mean of the ``top`` best probe matches of each gallery template's pooled cylinders."""
+    roots, probe_root = _roots(probe)
     keep = codes.shape[1]
     out = np.zeros(count, np.float32)
     for g in numba.prange(count):
         best = np.zeros(top)
         for r in range(keep):
-            size = 0
-            for w in range(POOLED_WORDS):
-                size += popcount64(codes[g, r, w])
-            if size == 0:
-                break
-            root = roots[size]
-            high = 0.0
-            for p in range(m):
-                diff = 0
-                for w in range(POOLED_WORDS):
-                    diff += popcount64(codes[g, r, w] ^ probe[p, w])
-                sim = 1.0 - roots[diff] / (root + probe_root[p])
-                if sim > high:
-                    high = sim
+            if codes[g, r, 0] == 0 and codes[g, r, 1] == 0 and codes[g, r, 2] == 0:
+                break   # padding: templates with fewer than INDEX_CYLINDERS cylinders
+            high, _ = _best_match(codes[g, r], probe, probe_root, roots)
             # Insert into the running top list (kept sorted descending).
             if high > best[top - 1]:
                 q = top - 1
@@ -145,26 +161,13 @@ def _geometric_score(probe, probe_root, probe_x, probe_y, probe_t, code, anchor,
     gx = np.empty(rows, np.float32)
     gy = np.empty(rows, np.float32)
     gt = np.empty(rows, np.float32)
-    bins = 36
+    bins = ROTATION_BINS
     hist = np.zeros(bins)
     found = 0
     for r in range(rows):
         at = lo + anchor[r]
         gx[r], gy[r], gt[r] = xs[at], ys[at], ts[at]
-        size = 0
-        for w in range(POOLED_WORDS):
-            size += popcount64(code[r, w])
-        root = roots[size]
-        best = 0.0
-        arg = -1
-        for p in range(m):
-            diff = 0
-            for w in range(POOLED_WORDS):
-                diff += popcount64(code[r, w] ^ probe[p, w])
-            v = 1.0 - roots[diff] / (root + probe_root[p])
-            if v > best:
-                best = v
-                arg = p
+        best, arg = _best_match(code[r], probe, probe_root, roots)
         if arg >= 0:
             pa[found] = r
             pb[found] = arg
@@ -199,14 +202,7 @@ def geometric_scores(probe, probe_x, probe_y, probe_t, codes, anchors, xs, ys, t
                      params):
     """Stage 2 for each candidate (gallery index): kept cylinders paired with their most similar probe
     cylinders, consolidated by geometry."""
-    m = probe.shape[0]
-    roots = np.sqrt(np.arange(POOLED_WORDS * 64 * 2 + 1).astype(np.float64))
-    probe_root = np.empty(m)
-    for p in range(m):
-        total = 0
-        for w in range(POOLED_WORDS):
-            total += popcount64(probe[p, w])
-        probe_root[p] = roots[total]
+    roots, probe_root = _roots(probe)
     out = np.zeros(candidates.size)
     for c in numba.prange(candidates.size):
         g = candidates[c]
