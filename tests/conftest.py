@@ -29,6 +29,21 @@ def tests_data() -> Path:
     return TESTS_DATA
 
 
+@pytest.fixture(scope="session")
+def prints(tests_data) -> dict:
+    """Templates of the sample fingerprints in tests/data: a1/a2 two impressions of one finger
+    (FVC2002 DB1 101), b1 another finger (DB1 102), c1 a finger of another sensor (DB2, 569 dpi)."""
+    import cv2
+
+    from matcher import fingerprint as fp
+
+    def load(name, dpi=500):
+        image = cv2.imread(str(tests_data / "fingerprint" / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
+        return fp.extract(image, dpi=dpi)
+    return {"a1": load("DB1_B_101_1"), "a2": load("DB1_B_101_2"), "b1": load("DB1_B_102_1"),
+            "c1": load("DB2_B_101_1", 569)}
+
+
 def pytest_sessionstart(session):
     """Compile the fingerprint engine's numba kernels once, before any test's own timeouts run.
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -11,15 +10,6 @@ from hypothesis import given, strategies as st
 from matcher import fingerprint as fp
 from matcher.fingerprint import calibration
 from matcher.fingerprint.template import MINUTIA_DTYPE
-
-
-@pytest.fixture(scope="module")
-def prints(tests_data):
-    def load(name, dpi=500):
-        image = cv2.imread(str(tests_data / "fingerprint" / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
-        return fp.extract(image, dpi=dpi)
-    return {"a1": load("DB1_B_101_1"), "a2": load("DB1_B_101_2"), "b1": load("DB1_B_102_1"),
-            "c1": load("DB2_B_101_1", 569)}
 
 
 def moved(tpl: fp.Template, degrees: float, dx: float, dy: float) -> fp.Template:

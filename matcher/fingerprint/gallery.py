@@ -22,35 +22,31 @@ from .index import POOLED_WORDS, _gallery_code, _pool, geometric_scores, prefilt
 from .template import Template
 
 
+@numba.njit(cache=True)
+def _template_cylinders(xs, ys, ts, lo, hi, mcc, table):
+    """Cylinders of the gallery template whose minutiae are stored at [lo, hi): the gallery keeps
+    only minutiae, so every exact comparison rebuilds them."""
+    return build(xs[lo:hi].astype(np.float64), ys[lo:hi].astype(np.float64), ts[lo:hi].astype(np.float64),
+                 int(mcc[0]), int(mcc[1]), mcc[2], mcc[3], mcc[5], mcc[6], mcc[7], int(mcc[8]), table)
+
+
 @numba.njit(parallel=True, cache=True)
 def _rerank(p_x, p_y, p_t, p_bits, p_mask, p_valid, xs, ys, ts, offsets, candidates, mcc, params, table):
-    ns, nd, radius, sigma_s, mu_psi = int(mcc[0]), int(mcc[1]), mcc[2], mcc[3], mcc[5]
-    margin, min_valid, min_neigh, min_common = mcc[6], mcc[7], int(mcc[8]), int(mcc[9])
+    min_common = int(mcc[9])
     out = np.zeros(candidates.size, np.float64)
     for c in numba.prange(candidates.size):
-        g = candidates[c]
-        lo, hi = offsets[g], offsets[g + 1]
-        gx = xs[lo:hi].astype(np.float64)
-        gy = ys[lo:hi].astype(np.float64)
-        gt = ts[lo:hi].astype(np.float64)
-        bits, mask, valid = build(gx, gy, gt, ns, nd, radius, sigma_s, mu_psi, margin, min_valid, min_neigh,
-                                  table)
-        out[c] = raw_score(p_x, p_y, p_t, p_bits, p_mask, p_valid, gx.astype(np.float32),
-                           gy.astype(np.float32), gt.astype(np.float32), bits, mask, valid,
-                           min_common, params)
+        lo, hi = offsets[candidates[c]], offsets[candidates[c] + 1]
+        bits, mask, valid = _template_cylinders(xs, ys, ts, lo, hi, mcc, table)
+        out[c] = raw_score(p_x, p_y, p_t, p_bits, p_mask, p_valid, xs[lo:hi], ys[lo:hi], ts[lo:hi],
+                           bits, mask, valid, min_common, params)
     return out
 
 
 @numba.njit(parallel=True, cache=True)
 def _codes_batch(xs, ys, ts, offsets, first, last, codes, anchors, mcc, table):
-    ns, nd, radius, sigma_s, mu_psi = int(mcc[0]), int(mcc[1]), mcc[2], mcc[3], mcc[5]
-    margin, min_valid, min_neigh = mcc[6], mcc[7], int(mcc[8])
     for g in numba.prange(first, last):
-        lo, hi = offsets[g], offsets[g + 1]
-        bits, mask, valid = build(xs[lo:hi].astype(np.float64), ys[lo:hi].astype(np.float64),
-                                  ts[lo:hi].astype(np.float64), ns, nd, radius, sigma_s, mu_psi,
-                                  margin, min_valid, min_neigh, table)
-        pooled, counts, sources = _pool(bits, valid, ns, nd, mask.shape[1])
+        bits, mask, valid = _template_cylinders(xs, ys, ts, offsets[g], offsets[g + 1], mcc, table)
+        pooled, counts, sources = _pool(bits, valid, int(mcc[0]), int(mcc[1]), mask.shape[1])
         _gallery_code(pooled, counts, sources, codes.shape[1], codes[g], anchors[g])
 
 
@@ -58,23 +54,17 @@ def _codes_batch(xs, ys, ts, offsets, first, last, codes, anchors, mcc, table):
 def _exhaustive(probes_x, probes_y, probes_t, probes_bits, probes_mask, probes_valid, probe_offsets,
                 xs, ys, ts, offsets, count, mcc, params, table):
     """Raw scores of every probe against every gallery template; each template's cylinders built once."""
-    ns, nd, radius, sigma_s, mu_psi = int(mcc[0]), int(mcc[1]), mcc[2], mcc[3], mcc[5]
-    margin, min_valid, min_neigh, min_common = mcc[6], mcc[7], int(mcc[8]), int(mcc[9])
+    min_common = int(mcc[9])
     n_probes = probe_offsets.size - 1
     out = np.zeros((n_probes, count), np.float64)
     for g in numba.prange(count):
         lo, hi = offsets[g], offsets[g + 1]
-        gx = xs[lo:hi].astype(np.float64)
-        gy = ys[lo:hi].astype(np.float64)
-        gt = ts[lo:hi].astype(np.float64)
-        bits, mask, valid = build(gx, gy, gt, ns, nd, radius, sigma_s, mu_psi, margin, min_valid, min_neigh,
-                                  table)
-        fx, fy, ft = gx.astype(np.float32), gy.astype(np.float32), gt.astype(np.float32)
+        bits, mask, valid = _template_cylinders(xs, ys, ts, lo, hi, mcc, table)
         for p in range(n_probes):
             a, b = probe_offsets[p], probe_offsets[p + 1]
             out[p, g] = raw_score(probes_x[a:b], probes_y[a:b], probes_t[a:b], probes_bits[a:b],
-                                  probes_mask[a:b], probes_valid[a:b], fx, fy, ft, bits, mask, valid,
-                                  min_common, params)
+                                  probes_mask[a:b], probes_valid[a:b], xs[lo:hi], ys[lo:hi], ts[lo:hi],
+                                  bits, mask, valid, min_common, params)
     return out
 
 
