@@ -74,8 +74,9 @@ def build_services(settings: Settings, *, devices=None, biometrics=None,
                         keys.signing_key(settings.key_dir, create=settings.create_keys),
                         default_origin(settings.kiosk_id, settings.station_id),
                         kiosk_id=settings.kiosk_id, station_id=settings.station_id)
-    recorder = events.EventRecorder(log, keys.symmetric_key(settings.key_dir, "pseudonym",
-                                                            create=settings.create_keys))
+    from kiosk.pseudonyms import PseudonymSource
+
+    recorder = events.EventRecorder(log, PseudonymSource(registry.pseudonym_of))
     events.install(recorder)
     recorder.record("boot", reason="service_start")
     if devices is None:

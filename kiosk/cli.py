@@ -74,7 +74,6 @@ def prepare_demo(settings, *, source: str = "auto", passwords: dict[str, str] | 
 
     # every key a kiosk needs, so the data directory serves without create_keys
     keys.signing_key(settings.key_dir, create=True)
-    keys.symmetric_key(settings.key_dir, "pseudonym", create=True)
     registry = Registry.open(settings, create_keys=True)
     try:
         voters_file = Path(settings.data_dir) / "demo" / "voters.json"
@@ -84,7 +83,7 @@ def prepare_demo(settings, *, source: str = "auto", passwords: dict[str, str] | 
                 raise SystemExit(f"kiosk: the registry in {settings.data_dir} has voters but no demo voters file; "
                                  "run 'kiosk demo-registry --force' to rebuild it")
             build_demo_registry(registry, Path(settings.data_dir), station_id=settings.station_id, source=source,
-                                progress=progress)
+                                progress=progress, key_dir=Path(settings.key_dir))
             built = True
         chosen = {}
         for username, role, display in DEMO_OFFICIALS:

@@ -1,8 +1,8 @@
 """The one audit function: every workflow step, sign-in and export calls :func:`record`.
 
 Events go to the tamper-evident :class:`kiosk.audit.AuditLog` (durable when ``record`` returns).
-Voters appear only as pseudonyms (HMAC of the ID number under the commission key, see
-:func:`kiosk.audit.pseudonym`); the audit log itself refuses templates, images, MRZ lines and ID
+Voters appear only as pseudonyms (the commission's per-election values from the signed registry
+export, see :mod:`kiosk.pseudonyms` and docs/threat-model.md); the audit log itself refuses templates, images, MRZ lines and ID
 numbers, so a mistake here fails loudly instead of leaking.
 
 The application installs one :class:`EventRecorder` per process (:func:`install`); the workflow
@@ -11,9 +11,9 @@ takes a recorder explicitly so tests can give it their own log.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Callable
 
-from kiosk.audit import AuditError, AuditLog, pseudonym
+from kiosk.audit import AuditError, AuditLog
 
 
 class AuditUnavailable(RuntimeError):
@@ -25,9 +25,9 @@ class AuditUnavailable(RuntimeError):
 class EventRecorder:
     """Writes audit events to an open :class:`AuditLog`."""
 
-    def __init__(self, log: AuditLog, pseudonym_key: bytes):
+    def __init__(self, log: AuditLog, pseudonyms: Callable[[str], str]):
         self.log = log
-        self._pseudonym_key = pseudonym_key
+        self._pseudonyms = pseudonyms
 
     def record(self, event_type: str, **fields: Any) -> int:
         """Append one event (``event`` = ``event_type``); returns its sequence number once durable."""
@@ -40,7 +40,7 @@ class EventRecorder:
 
     def pseudonym(self, id_number: str) -> str:
         """The voter's pseudonym for audit entries (never the ID number itself)."""
-        return pseudonym(id_number, self._pseudonym_key)
+        return self._pseudonyms(id_number)
 
     def close(self) -> None:
         self.log.close()

@@ -3,8 +3,12 @@
 | name        | what                                             | env override (base64 / PEM) |
 |-------------|--------------------------------------------------|-----------------------------|
 | registry    | 32-byte AES-256-GCM key for templates at rest     | KIOSK_KEY_REGISTRY          |
-| pseudonym   | 32-byte HMAC-SHA256 commission key for pseudonyms | KIOSK_KEY_PSEUDONYM         |
 | signing     | Ed25519 private key signing audit checkpoints     | KIOSK_KEY_SIGNING (PEM)     |
+
+Public keys the kiosk trusts sit beside them: ``commission.vkeys`` (the commission's registry-export
+keys, see kiosk.registry.commission). There is deliberately no pseudonym key: voter pseudonyms come
+from the commission inside the signed export, so nothing on a stolen kiosk turns an ID number into a
+pseudonym (docs/threat-model.md).
 
 ``create=True`` makes a missing key (the demo and tests); a deployment provisions keys and runs
 with ``create=False`` so a missing key is an error rather than a silently new identity.
@@ -25,7 +29,7 @@ class KeyError_(LookupError):
     """A key is missing or malformed."""
 
 
-SYMMETRIC = {"registry", "pseudonym"}
+SYMMETRIC = {"registry"}
 
 
 def _path(key_dir: Path, name: str) -> Path:
@@ -46,7 +50,7 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def symmetric_key(key_dir: Path, name: str, *, create: bool = False,
                   environ: Mapping[str, str] | None = None) -> bytes:
-    """A 32-byte secret key (``registry`` or ``pseudonym``)."""
+    """A 32-byte secret key (``registry``)."""
     if name not in SYMMETRIC:
         raise ValueError(f"unknown symmetric key {name!r}")
     environ = os.environ if environ is None else environ

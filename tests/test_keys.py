@@ -16,14 +16,20 @@ def test_symmetric_key_is_created_private_and_stable(tmp_path):
 
 def test_missing_key_is_an_error_unless_creation_is_asked(tmp_path):
     with pytest.raises(keys.KeyError_, match="not found"):
-        keys.symmetric_key(tmp_path, "pseudonym", environ={})
+        keys.symmetric_key(tmp_path, "registry", environ={})
 
 
 def test_environment_key_wins_and_is_checked(tmp_path):
-    env = {"KIOSK_KEY_PSEUDONYM": base64.b64encode(b"k" * 32).decode()}
-    assert keys.symmetric_key(tmp_path, "pseudonym", environ=env) == b"k" * 32
+    env = {"KIOSK_KEY_REGISTRY": base64.b64encode(b"k" * 32).decode()}
+    assert keys.symmetric_key(tmp_path, "registry", environ=env) == b"k" * 32
     with pytest.raises(keys.KeyError_, match="32 bytes"):
-        keys.symmetric_key(tmp_path, "pseudonym", environ={"KIOSK_KEY_PSEUDONYM": "YWJj"})
+        keys.symmetric_key(tmp_path, "registry", environ={"KIOSK_KEY_REGISTRY": "YWJj"})
+
+
+def test_the_kiosk_has_no_pseudonym_key(tmp_path):
+    """Pseudonyms come from the commission's signed export (docs/threat-model.md), never a kiosk key."""
+    with pytest.raises(ValueError, match="unknown symmetric key"):
+        keys.symmetric_key(tmp_path, "pseudonym", create=True, environ={})
 
 
 def test_signing_key_round_trips_through_pem(tmp_path):

@@ -6,12 +6,24 @@ import json
 
 import cv2
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.registry import ImportRejected, Registry
 from kiosk.registry.demo import PACKAGED
-from kiosk.registry.importer import import_export, write_export
+from kiosk.audit.note import Signer
+from kiosk.registry.importer import import_export as _import_export
+from kiosk.registry.importer import write_export as _write_export
 
 KEY = bytes(range(32))
+COMMISSION = Signer("commission-registry", Ed25519PrivateKey.generate())
+
+
+def write_export(export_dir, rows, photos=None):
+    return _write_export(export_dir, rows, photos, signer=COMMISSION)
+
+
+def import_export(registry, export, **options):
+    return _import_export(registry, export, commission_keys=[COMMISSION.verifier], **options)
 
 
 @pytest.fixture(scope="module")

@@ -3,20 +3,20 @@ only as pseudonyms, and refuses (loudly) anything the audit log's privacy rules 
 from __future__ import annotations
 
 import json
-import secrets
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk import events
 from kiosk.audit import AuditLog, layout, records
+from kiosk.pseudonyms import PseudonymSource
 
 
 @pytest.fixture
 def recorder(tmp_path):
     log = AuditLog.open(tmp_path / "audit", Ed25519PrivateKey.generate(), "kiosk-audit/PS-0001/kiosk-01",
                         kiosk_id="kiosk-01", station_id="PS-0001")
-    rec = events.EventRecorder(log, secrets.token_bytes(32))
+    rec = events.EventRecorder(log, PseudonymSource(lambda id_number: None))
     yield rec
     rec.close()
 

@@ -17,13 +17,20 @@ def _open(settings, create_keys: bool):
 
 def cmd_import(settings, args) -> int:
     from kiosk.registry.dedup import find_duplicates
+    from kiosk.registry.commission import ExportSignatureError, trusted_keys
     from kiosk.registry.errors import ImportRejected
     from kiosk.registry.importer import import_export
 
+    try:
+        commission_keys = trusted_keys(settings.key_dir)
+    except ExportSignatureError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
     registry = _open(settings, create_keys=False)
     before = set(registry.all_voter_ids())
     try:
-        report = import_export(registry, args.export, skip_bad_rows=args.skip_bad_rows, progress=sys.stderr)
+        report = import_export(registry, args.export, commission_keys=commission_keys,
+                               skip_bad_rows=args.skip_bad_rows, progress=sys.stderr)
     except ImportRejected as exc:
         print(json.dumps({"imported": False, "message": str(exc), **exc.report.as_dict()}, indent=2))
         return 1
@@ -51,7 +58,7 @@ def cmd_demo_registry(settings, args) -> int:
         print(f"kiosk: the registry at {db_path} already has voters; use --force to rebuild it", file=sys.stderr)
         return 1
     content = build_demo_registry(registry, Path(settings.data_dir), station_id=settings.station_id,
-                                  source=args.source, progress=sys.stderr)
+                                  source=args.source, progress=sys.stderr, key_dir=Path(settings.key_dir))
     print(json.dumps({"voters_file": str(Path(settings.data_dir) / "demo" / "voters.json"),
                       "source": content["source"], "imported": content["imported"]}))
     return 0
@@ -70,7 +77,8 @@ def cmd_dedup(settings, args) -> int:
 
 def register(subparsers) -> None:
     """Add ``import``, ``demo-registry`` and ``dedup``; each sets ``handler(settings, args)``."""
-    p = subparsers.add_parser("import", help="import a commission export (validates everything first)")
+    p = subparsers.add_parser("import", help="import a commission export (signature by a key in "
+                              "<key_dir>/commission.vkeys, then every row, before anything is written)")
     p.add_argument("export", help="export directory (manifest.json + voters.jsonl)")
     p.add_argument("--skip-bad-rows", action="store_true", help="import the good rows, report the bad ones")
     p.add_argument("--no-dedup", action="store_true", help="skip the duplicate-registration check")

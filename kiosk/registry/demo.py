@@ -6,6 +6,11 @@ export (format v1) and imports it through :func:`kiosk.registry.importer.import_
 exercises the same path as a real deployment. It also writes ``<data_dir>/demo/voters.json`` (see
 docs/interfaces.md), which the simulators read to present the voters' cards, fingers and faces.
 
+The export is signed by a demo commission whose keys live in ``<data_dir>/demo/commission/`` (a
+demo only: a real commission's keys never reach a kiosk, see docs/threat-model.md); its verifier
+key is added to the kiosk's trusted keys when ``key_dir`` is given, and every row carries the
+commission's per-election pseudonym.
+
 The last person is never registered: the "impostor" presenting the second voter's card. The
 second-to-last is registered at another station (``PS-0002``) to show the wrong-station redirect.
 """
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kiosk.datasets import datasets_dir
+from kiosk.registry.commission import Commission, trust_key
 from kiosk.registry.importer import ImportReport, import_export, write_export
 from kiosk.registry.storage import Registry
 
@@ -83,9 +89,16 @@ def _read_rgb(path: Path):
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def demo_commission(data_dir: Path) -> Commission:
+    """The demo commission's keys (made on first use) under ``<data_dir>/demo/commission``."""
+    return Commission.load(Path(data_dir) / "demo" / "commission", create=True)
+
+
 def build_demo_registry(registry: Registry, data_dir: Path, *, station_id: str = "PS-0001",
-                        source: str = "auto", progress: TextIO | None = None) -> dict:
-    """Create the demo export, import it, write voters.json; returns the voters.json content."""
+                        source: str = "auto", progress: TextIO | None = None,
+                        key_dir: Path | None = None) -> dict:
+    """Create the demo export (signed by the demo commission), import it, write voters.json; returns the
+    voters.json content. With ``key_dir`` the kiosk there is made to trust the demo commission's key."""
     from hardware.mrz import build_td1, check_digit
     from matcher import face, fingerprint
 
@@ -98,6 +111,9 @@ def build_demo_registry(registry: Registry, data_dir: Path, *, station_id: str =
     if export_dir.exists():
         shutil.rmtree(export_dir)
 
+    commission = demo_commission(data_dir)
+    if key_dir is not None:
+        trust_key(key_dir, commission.signer.verifier)
     rows, voters = [], []
     for i, person in enumerate(people):
         surname, given = _NAMES[i % len(_NAMES)]
@@ -115,7 +131,8 @@ def build_demo_registry(registry: Registry, data_dir: Path, *, station_id: str =
             rows.append({"id_number": id_number, "id_check": check_digit(id_number), "name": f"{surname} {given}",
                          "birth_date": birth.isoformat(), "sex": sex, "station_id": station,
                          "fingers": {"right_index": base64.b64encode(finger_tpl.to_iso()).decode()},
-                         "face": {"encoding": base64.b64encode(face_tpl.to_bytes()).decode()}})
+                         "face": {"encoding": base64.b64encode(face_tpl.to_bytes()).decode()},
+                         "pseudonym": commission.pseudonym(id_number)})
         voters.append({"voter_id": f"DEMO{i + 1:02d}", "name": f"{surname} {given}", "id_number": id_number,
                        "station_id": station if registered else None, "mrz": list(mrz),
                        "fingers": {"right_index": str(person.finger_enrol.resolve())},
@@ -128,8 +145,9 @@ def build_demo_registry(registry: Registry, data_dir: Path, *, station_id: str =
     impostor["mrz"] = list(voters[1]["mrz"])
     impostor["carries_card_of"] = voters[1]["voter_id"]
 
-    write_export(export_dir, rows)
-    report: ImportReport = import_export(registry, export_dir, progress=progress)
+    write_export(export_dir, rows, signer=commission.signer)
+    report: ImportReport = import_export(registry, export_dir, commission_keys=[commission.signer.verifier],
+                                         progress=progress)
     for v in voters:
         found = registry.find_voter(v["id_number"]) if v["role"] != "impostor" else None
         v["registry_voter_id"] = found.voter_id if found else None

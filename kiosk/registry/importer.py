@@ -10,16 +10,22 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Callable, Sequence, TextIO
 
+from kiosk.audit.note import Signer, Verifier
+from kiosk.registry import commission
 from kiosk.registry import export_format as fmt
 from kiosk.registry.errors import ImportRejected
 from kiosk.registry.models import FINGER_NAMES
 from kiosk.registry.storage import Registry
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -56,6 +62,7 @@ class _Row:
     station_id: str
     fingers: dict[str, bytes]
     face: bytes | None
+    pseudonym: str | None = None
 
 
 def _sha256(path: Path) -> str:
@@ -91,19 +98,33 @@ class ProgressBar:
             self.stream.write("\n")
 
 
-def _read_manifest(export_dir: Path, report: ImportReport) -> dict | None:
+def _read_manifest(export_dir: Path, report: ImportReport, commission_keys: Sequence[Verifier]) -> dict | None:
     try:
-        manifest = json.loads((export_dir / fmt.MANIFEST).read_text(encoding="utf-8"))
+        raw = (export_dir / fmt.MANIFEST).read_bytes()
     except FileNotFoundError:
         report.problems.append(RowProblem(0, "manifest_missing", f"{fmt.MANIFEST} not found in the export"))
         return None
+    sig_path = export_dir / commission.SIGNATURE
+    try:
+        note = sig_path.read_text(encoding="utf-8") if sig_path.is_file() else None
+        commission.verify_manifest(raw, note, commission_keys)  # before anything else is trusted
+    except UnicodeDecodeError:
+        report.problems.append(RowProblem(0, "bad_signature", f"{commission.SIGNATURE} is not UTF-8"))
+        return None
+    except commission.ExportSignatureError as exc:
+        report.problems.append(RowProblem(0, exc.code, str(exc)))
+        return None
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         report.problems.append(RowProblem(0, "manifest_invalid", f"{fmt.MANIFEST} is not valid JSON: {exc}"))
         return None
-    if manifest.get("format") != fmt.FORMAT_NAME or manifest.get("version") != fmt.FORMAT_VERSION:
+    if not isinstance(manifest, dict) or manifest.get("format") != fmt.FORMAT_NAME \
+            or manifest.get("version") != fmt.FORMAT_VERSION:
         report.problems.append(RowProblem(0, "unsupported_format",
                                           f"expected {fmt.FORMAT_NAME} version {fmt.FORMAT_VERSION}"))
         return None
+    manifest["_sha256"] = hashlib.sha256(raw).hexdigest()
     for name, meta in (manifest.get("files") or {}).items():
         path = (export_dir / name).resolve()
         if export_dir.resolve() not in path.parents:
@@ -118,7 +139,8 @@ def _read_manifest(export_dir: Path, report: ImportReport) -> dict | None:
     return manifest
 
 
-def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable) -> _Row:
+def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable,
+                  listed: frozenset[str] = frozenset()) -> _Row:
     """Raise ValueError(code, message) for the first problem found."""
     from matcher import face as face_engine
     from matcher import fingerprint
@@ -161,6 +183,8 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable)
                 face_bytes = face_engine.Template.from_bytes(
                     base64.b64decode(face_obj["encoding"], validate=True)).to_bytes()
             elif "photo" in face_obj:
+                if face_obj["photo"] not in listed:  # the signature covers only files the manifest hashes
+                    raise ValueError("photo is not listed (and hashed) in the signed manifest")
                 photo = (export_dir / face_obj["photo"]).resolve()
                 if export_dir.resolve() not in photo.parents or not photo.is_file():
                     raise ValueError("photo missing from the export")
@@ -172,7 +196,10 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable)
             raise ValueError("face_unusable", f"face is unusable: {reason}") from None
     if not fingers and face_bytes is None:
         raise ValueError("no_biometrics", "row has neither fingerprints nor a face")
-    return _Row(line, id_number.upper(), name.strip(), birth, sex, station, fingers, face_bytes)
+    voter_pseudonym = obj.get("pseudonym")
+    if voter_pseudonym is not None and not (isinstance(voter_pseudonym, str) and _HEX64.fullmatch(voter_pseudonym)):
+        raise ValueError("pseudonym_invalid", "pseudonym must be 64 lower-case hex characters")
+    return _Row(line, id_number.upper(), name.strip(), birth, sex, station, fingers, face_bytes, voter_pseudonym)
 
 
 def _encode_photo(path: Path):
@@ -186,13 +213,15 @@ def _encode_photo(path: Path):
     return face_engine.encode(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
-def import_export(registry: Registry, export_dir: str | Path, *, skip_bad_rows: bool = False,
-                  progress: TextIO | None = None, encode_face: Callable = _encode_photo) -> ImportReport:
-    """Validate and import an export. Raises :class:`ImportRejected` (nothing written) when the export
-    is unusable, or when any row is bad and ``skip_bad_rows`` is False."""
+def import_export(registry: Registry, export_dir: str | Path, *, commission_keys: Sequence[Verifier],
+                  skip_bad_rows: bool = False, progress: TextIO | None = None,
+                  encode_face: Callable = _encode_photo) -> ImportReport:
+    """Validate and import an export signed by one of ``commission_keys`` (see kiosk.registry.commission).
+    Raises :class:`ImportRejected` (nothing written) when the export is unsigned, wrongly signed or
+    unusable, or when any row is bad and ``skip_bad_rows`` is False."""
     export_dir = Path(export_dir)
     report = ImportReport()
-    manifest = _read_manifest(export_dir, report)
+    manifest = _read_manifest(export_dir, report, commission_keys)
     if manifest is None or report.problems:
         raise ImportRejected("the export's manifest is unusable; nothing was imported", report)
     lines = (export_dir / fmt.VOTERS).read_text(encoding="utf-8").splitlines()
@@ -209,7 +238,7 @@ def import_export(registry: Registry, export_dir: str | Path, *, skip_bad_rows: 
     for n, text in enumerate(lines, start=1):
         try:
             obj = json.loads(text)
-            row = _validate_row(obj, n, export_dir, encode_face)
+            row = _validate_row(obj, n, export_dir, encode_face, frozenset(manifest.get("files") or {}))
             if row.id_number in seen:
                 raise ValueError("duplicate_id", f"same ID number as line {seen[row.id_number]}")
             if registry.find_voter(row.id_number) is not None:
@@ -230,17 +259,21 @@ def import_export(registry: Registry, export_dir: str | Path, *, skip_bad_rows: 
     bar = ProgressBar(len(accepted), "importing ", progress)
     with registry.transaction():
         for i, row in enumerate(accepted, start=1):
-            registry.add_voter(id_number=row.id_number, name=row.name, birth_date=row.birth_date, sex=row.sex,
-                               station_id=row.station_id, fingers=row.fingers, face=row.face)
+            voter_id = registry.add_voter(id_number=row.id_number, name=row.name, birth_date=row.birth_date,
+                                          sex=row.sex, station_id=row.station_id, fingers=row.fingers, face=row.face)
+            if row.pseudonym is not None:
+                registry.set_pseudonym(voter_id, row.pseudonym)
             bar.update(i)
-        registry.record_import(_sha256(export_dir / fmt.MANIFEST), len(accepted))
+        registry.record_import(manifest["_sha256"], len(accepted))
     bar.close()
     report.imported = True
     return report
 
 
-def write_export(export_dir: str | Path, rows: list[dict], photos: dict[str, bytes] | None = None) -> Path:
-    """Write a version-1 export (used by the demo builder and tests; a commission tool would do the same)."""
+def write_export(export_dir: str | Path, rows: list[dict], photos: dict[str, bytes] | None = None, *,
+                 signer: Signer | None = None) -> Path:
+    """Write a version-1 export, signed by ``signer`` (the commission's registry key) when given (used by
+    the demo builder and tests; a commission tool would do the same)."""
     from datetime import datetime, timezone
 
     export_dir = Path(export_dir)
@@ -255,5 +288,8 @@ def write_export(export_dir: str | Path, rows: list[dict], photos: dict[str, byt
     manifest = {"format": fmt.FORMAT_NAME, "version": fmt.FORMAT_VERSION,
                 "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "voters": len(rows), "files": files}
-    (export_dir / fmt.MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    raw = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    (export_dir / fmt.MANIFEST).write_bytes(raw)
+    if signer is not None:
+        (export_dir / commission.SIGNATURE).write_text(commission.sign_manifest(raw, signer), encoding="utf-8")
     return export_dir

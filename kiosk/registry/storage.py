@@ -81,6 +81,10 @@ CREATE TABLE IF NOT EXISTS decisions (
     decided_at  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS decisions_station ON decisions(station_id, outcome);
+CREATE TABLE IF NOT EXISTS voter_pseudonyms (
+    voter_id    TEXT PRIMARY KEY REFERENCES voters(voter_id),
+    pseudonym   TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS imports (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     imported_at  TEXT NOT NULL,
@@ -385,3 +389,15 @@ class Registry:
         with self.transaction() as db:
             db.execute("INSERT INTO imports(imported_at, manifest_sha256, voters) VALUES (?, ?, ?)",
                        (self._clock(), manifest_sha256, voters))
+
+    # -- pseudonyms (the commission's per-election values, stored as data: docs/threat-model.md) ---
+    def set_pseudonym(self, voter_id: str, pseudonym: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO voter_pseudonyms(voter_id, pseudonym) VALUES (?, ?) ON CONFLICT(voter_id)"
+                       " DO UPDATE SET pseudonym = excluded.pseudonym", (voter_id, pseudonym))
+
+    def pseudonym_of(self, id_number: str) -> str | None:
+        """The commission's pseudonym for a registered ID number, or None (unregistered, or no pseudonym)."""
+        rows = self._read("SELECT p.pseudonym FROM voter_pseudonyms p JOIN voters v ON v.voter_id = p.voter_id"
+                          " WHERE v.id_number = ?", (id_number,))
+        return rows[0][0] if rows else None
