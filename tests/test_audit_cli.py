@@ -27,7 +27,7 @@ def test_export_with_the_kiosk_key_signs_an_export_entry_and_the_bundle_verifies
     out = tmp_path / "PS-0001.kab"
     assert main(["export", "--data-dir", str(data_dir), "--out", str(out), "--key-dir", str(key_dir),
                  "--official-id", "po-1"]) == 0
-    assert main(["verify", str(out)]) == 0
+    assert main(["verify", "--accept-any-key", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "bundle: VALID" in printed and "entries: 4" in printed
     assert "PS-0001" in printed and "po-1" in printed
@@ -36,7 +36,7 @@ def test_export_with_the_kiosk_key_signs_an_export_entry_and_the_bundle_verifies
 def test_export_without_keys_copies_the_log_read_only(kiosk_dirs, tmp_path):
     data_dir, _ = kiosk_dirs
     assert main(["export", "--data-dir", str(data_dir), "--out", str(tmp_path / "b")]) == 0
-    assert main(["verify", str(tmp_path / "b")]) == 0
+    assert main(["verify", "--accept-any-key", str(tmp_path / "b")]) == 0
 
 
 def test_export_while_the_kiosk_holds_the_log_falls_back_to_a_copy(kiosk_dirs, tmp_path, capsys):
@@ -64,7 +64,7 @@ def test_verify_with_json_output_is_machine_readable(kiosk_dirs, tmp_path, capsy
     data_dir, _ = kiosk_dirs
     main(["export", "--data-dir", str(data_dir), "--out", str(tmp_path / "b")])
     capsys.readouterr()
-    assert main(["verify", "--json", str(tmp_path / "b")]) == 0
+    assert main(["verify", "--json", "--accept-any-key", str(tmp_path / "b")]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is True and report["stations"]["PS-0001"] == {"votes_marked": 1, "fallbacks": 1}
 
@@ -93,14 +93,14 @@ def test_keygen_and_cosign_add_a_verified_co_signature(kiosk_dirs, tmp_path, cap
     vkey = capsys.readouterr().out.strip()
     assert vkey.startswith("party-agent-A+")
     assert main(["cosign", "--bundle", str(bundle), "--key", str(agent_key), "--name", "party-agent-A"]) == 0
-    assert main(["verify", str(bundle)]) == 0
+    assert main(["verify", "--accept-any-key", str(bundle)]) == 0
     assert "co-signed by: party-agent-A" in capsys.readouterr().out
 
 
 def test_the_installed_command_runs_offline_as_a_separate_process(kiosk_dirs, tmp_path):
     data_dir, _ = kiosk_dirs
     main(["export", "--data-dir", str(data_dir), "--out", str(tmp_path / "b")])
-    done = subprocess.run([sys.executable, "-m", "kiosk.audit.cli", "verify", str(tmp_path / "b")],
+    done = subprocess.run([sys.executable, "-m", "kiosk.audit.cli", "verify", "--accept-any-key", str(tmp_path / "b")],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "bundle: VALID" in done.stdout
     missing = subprocess.run([sys.executable, "-m", "kiosk.audit.cli", "verify", str(tmp_path / "nope")],

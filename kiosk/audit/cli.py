@@ -1,7 +1,8 @@
 """``kiosk-audit``: export, verify, prove and co-sign the kiosk's tamper-evident audit log.
 
     kiosk-audit export --data-dir D --out BUNDLE[.kab]   # bundle: a directory, or one file if .kab
-    kiosk-audit verify BUNDLE [--trusted-key VKEY]       # exit 0 only when every check passes
+    kiosk-audit verify BUNDLE --trusted-key VKEY         # exit 0 only when every check passes
+    kiosk-audit verify BUNDLE --accept-any-key           # internal consistency only (exit 3 without either)
     kiosk-audit prove --bundle BUNDLE --seq N [--out F]  # inclusion proof document (JSON)
     kiosk-audit check-proof F [--trusted-key VKEY]       # verify such a document offline
     kiosk-audit keygen --out KEY.pem --name NAME         # a co-signer's key; prints its verifier key
@@ -26,7 +27,7 @@ from kiosk.audit.note import Signer
 from kiosk.audit.prove import inclusion_proof_document, verify_proof_document
 from kiosk.audit.verify import verify_bundle
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_UNTRUSTED = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("bundle", type=Path)
     verify.add_argument("--trusted-key", action="append", default=[],
                         help="verifier key the log must be signed with (name+hash+base64); repeatable")
+    verify.add_argument("--accept-any-key", action="store_true",
+                        help="accept a bundle signed by any key (checks internal consistency only)")
+    verify.add_argument("--checkpoint", action="append", default=[], type=Path,
+                        help="a signed checkpoint seen earlier (e.g. by the commission, or co-signed): the "
+                             "bundle must extend it, so a tail cut off is detected; repeatable")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     prove = sub.add_parser("prove", help="inclusion proof of one entry")
     prove.add_argument("--bundle", required=True, type=Path)
@@ -93,9 +99,17 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    report = verify_bundle(args.bundle, trusted_keys=args.trusted_key)
-    print(json.dumps(vars(report), indent=2, sort_keys=True) if args.json else report.render())
-    return EXIT_OK if report.ok else EXIT_INVALID
+    seen = [path.read_text(encoding="utf-8") for path in args.checkpoint]
+    report = verify_bundle(args.bundle, trusted_keys=args.trusted_key, seen_checkpoints=seen)
+    print(json.dumps(vars(report), indent=2, sort_keys=True) if args.json
+          else report.render(accept_any_key=args.accept_any_key))
+    if not report.ok:
+        return EXIT_INVALID
+    if not report.key_trusted and not args.accept_any_key:
+        print("kiosk-audit verify: UNTRUSTED KEY: no --trusted-key given; the bundle proves only that it is "
+              "consistent with the key it carries", file=sys.stderr)
+        return EXIT_UNTRUSTED
+    return EXIT_OK
 
 
 def _prove(args: argparse.Namespace) -> int:

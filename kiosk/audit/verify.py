@@ -57,9 +57,19 @@ class VerifyReport:
     reconciled: list[str] = field(default_factory=list)
     first_time: str | None = None
     last_time: str | None = None
+    key_trusted: bool = False   # the log key is one the caller vouched for (``trusted_keys``)
+    seen_checkpoints: int = 0   # checkpoints the commission saw earlier, each proven consistent
 
-    def render(self) -> str:
-        lines = [f"bundle: {'VALID' if self.ok else 'INVALID'}"]
+    def render(self, *, accept_any_key: bool = False) -> str:
+        if self.ok and not self.key_trusted and not accept_any_key:
+            lines = ["bundle: UNTRUSTED KEY",
+                     "!!! consistent and signed, but by a key nobody vouched for: anyone can re-sign an edited",
+                     "!!! log with a fresh key. Pass --trusted-key with the kiosk's registered verifier key",
+                     "!!! (or --accept-any-key to check internal consistency only)."]
+        elif self.ok and not self.key_trusted:
+            lines = ["bundle: VALID (internally consistent only: any signing key accepted)"]
+        else:
+            lines = [f"bundle: {'VALID' if self.ok else 'INVALID'}"]
         if self.error:
             lines.append(f"failed: {self.error}")
         if self.origin:
@@ -77,19 +87,28 @@ class VerifyReport:
                 for name in sorted(table):
                     lines.append(f"{name:<20}" + "".join(f"{table[name].get(c, 0):>14}" for c in columns))
         lines += [f"reconciled: {r}" for r in self.reconciled]
+        if self.seen_checkpoints:
+            lines.append(f"consistent with {self.seen_checkpoints} checkpoint(s) seen earlier (no tail cut off)")
         return "\n".join(lines)
 
 
-def verify_bundle(path: str | os.PathLike, *, trusted_keys: Iterable[str] = ()) -> VerifyReport:
+def verify_bundle(path: str | os.PathLike, *, trusted_keys: Iterable[str] = (),
+                  seen_checkpoints: Iterable[str] = ()) -> VerifyReport:
     """Verify a bundle directory or file; ``report.ok`` is True only if every check passed.
 
     ``trusted_keys`` are verifier key strings (``name+hash+base64``); when given, the bundle's
-    log key must be one of them, otherwise the bundle only proves itself consistent.
+    log key must be one of them (``report.key_trusted``), otherwise the bundle only proves itself
+    consistent. ``seen_checkpoints`` are signed checkpoint notes the commission saw earlier (or
+    co-signed ones): a bundle whose tail was cut off is a valid log on its own, so only such a
+    checkpoint proves it is not shorter than what was already witnessed.
     """
     report = VerifyReport()
     try:
         bundle = read_bundle(path)
-        verify_loaded(bundle, report, list(trusted_keys))
+        tree = verify_loaded(bundle, report, list(trusted_keys))
+        for index, note in enumerate(seen_checkpoints):
+            check_seen_checkpoint(note, bundle, tree, f"seen checkpoint {index + 1}")
+            report.seen_checkpoints += 1
         report.ok = True
     except BundleInvalid as exc:
         report.error = str(exc)
@@ -105,10 +124,31 @@ def verify_loaded(bundle: Bundle, report: VerifyReport, trusted_keys: list[str])
     report.origin, report.log_key = log_key.name, log_key.vkey
     if trusted_keys and log_key.vkey not in trusted_keys:
         raise BundleInvalid(f"the log key {log_key.name} is not one of the trusted keys given")
+    report.key_trusted = bool(trusted_keys)
     values, tree = _check_entries(bundle.entries, report)
     _check_checkpoints(bundle.checkpoints, log_key, cosigners, tree, [v["time"] for v in values], report)
     _tally(values, report)
     return tree
+
+
+def check_seen_checkpoint(note: str, bundle: Bundle, tree: MerkleTree, where: str) -> None:
+    """A checkpoint seen earlier, signed by the bundle's log key, must be a prefix of the bundle."""
+    log_key, cosigners = layout.parse_keys(bundle.keys)
+    try:
+        parsed, signed_by = open_note(note, [log_key, *cosigners], strict=False)
+        checkpoint = Checkpoint.parse(parsed.text)
+    except NoteError as exc:
+        raise BundleInvalid(f"{where}: {exc}") from exc
+    if log_key not in signed_by:
+        raise BundleInvalid(f"{where}: not signed by this bundle's log key {log_key.name}")
+    if checkpoint.origin != log_key.name:
+        raise BundleInvalid(f"{where}: origin {checkpoint.origin!r} is not the log {log_key.name!r}")
+    if checkpoint.size > tree.size:
+        raise BundleInvalid(f"{where}: it signs {checkpoint.size} entries but the bundle has only {tree.size} "
+                            "(the bundle's tail was cut off)")
+    if tree.root(checkpoint.size) != checkpoint.root_hash:
+        raise BundleInvalid(f"{where}: the bundle's first {checkpoint.size} entries do not match it "
+                            "(the log was rewritten after that checkpoint)")
 
 
 def _check_entries(data: bytes, report: VerifyReport) -> tuple[list[dict], MerkleTree]:
