@@ -12,6 +12,10 @@ from kiosk import config as config_module
 from kiosk.config import Settings
 
 
+MAX_REQUEST_BYTES = 64 * 1024
+"""The largest request body the API reads: every request is a few small JSON fields."""
+
+
 @dataclass
 class Services:
     """Everything a request handler needs; one per application."""
@@ -93,7 +97,8 @@ def build_services(settings: Settings, *, devices=None, biometrics=None,
                         engines={"fingerprint": engines["fingerprint"], "face": engines["face"]})
     auth = Authenticator(registry, recorder.record, ttl_s=settings.token_ttl_seconds,
                          max_failures=settings.max_failed_signins, window_s=settings.signin_window_seconds,
-                         clock=clock)
+                         clock=clock, lookup_limit=settings.lookup_limit,
+                         lookup_window_s=settings.lookup_window_seconds)
     workflow = Workflow(registry=registry, devices=devices, rules=Rules.from_settings(settings),
                         record=recorder.record, pseudonym=recorder.pseudonym, biometrics=biometrics,
                         clock=clock, idle_s=settings.session_idle_seconds)
@@ -111,6 +116,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *, devices=No
     settings = config if isinstance(config, Settings) else config_module.load(overrides=config)
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES   # larger bodies answer 413 before being read
     app.json.sort_keys = False
     services = build_services(settings, devices=devices, biometrics=biometrics, clock=clock)
     app.extensions["kiosk"] = services

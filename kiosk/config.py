@@ -46,6 +46,9 @@ class Settings:
     max_failed_signins: int = 5
     """Failed sign-ins per user and per client within ``signin_window_seconds`` before lock-out."""
     signin_window_seconds: int = 300
+    lookup_limit: int = 30
+    """Registry lookups per official within ``lookup_window_seconds``; more answer 429 and are audited."""
+    lookup_window_seconds: int = 60
 
     # --- decisions ---------------------------------------------------------------------------
     target_fmr: float = 1e-4

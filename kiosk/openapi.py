@@ -21,6 +21,8 @@ def _json(schema: dict) -> dict:
 def _op(summary: str, *, ok: dict | None = None, status: str = "200", body: dict | None = None,
         roles: tuple[str, ...] | None = ("official", "supervisor"), params: list | None = None,
         errors: tuple[str, ...] = ()) -> dict:
+    errors = tuple(errors) + (("400", "413") if body is not None and "400" not in errors else
+                              ("413",) if body is not None else ())
     op: dict[str, Any] = {"summary": summary, "responses": {status: {"description": "success",
                                                                       **(_json(ok) if ok else {})}}}
     if roles is None:
@@ -38,8 +40,14 @@ def _op(summary: str, *, ok: dict | None = None, status: str = "200", body: dict
     return op
 
 
-_ERROR_TEXT = {"400": "malformed request", "404": "not found (e.g. session_not_found)",
-               "409": "step not allowed in this state (invalid_step)", "429": "too many failed sign-ins",
+_ERROR_TEXT = {"400": "malformed request (not a JSON object, nested too deep, a lone surrogate, a missing or "
+                      "empty field)",
+               "401": "wrong user name or password (invalid_credentials)",
+               "403": "the approving official is not a supervisor, or is the official running the session",
+               "404": "not found (e.g. session_not_found)",
+               "409": "step not allowed in this state (invalid_step)",
+               "413": "request body larger than the API reads",
+               "429": "too many failed sign-ins, or too many registry lookups (Retry-After says when to retry)",
                "503": "a device failed (device_fault) or the audit log is unavailable"}
 _STEP_ERRORS = ("404", "409", "503")
 
@@ -73,6 +81,7 @@ def _screen_paths(app: Flask | None) -> dict:
 def document(app: Flask | None = None) -> dict:
     """The OpenAPI document; with ``app``, the booth screen's routes are described too."""
     string = {"type": "string"}
+    given = {"type": "string", "minLength": 1}   # a required field may not be empty
     paths = {
         "/health": {"get": _op("Liveness; no token needed", roles=None, ok={"type": "object", "properties": {
             "status": string, "kiosk_id": string, "station_id": string}})},
@@ -80,11 +89,11 @@ def document(app: Flask | None = None) -> dict:
         "/api/auth/sign-in": {"post": _op(
             "Sign in with per-official credentials; returns a bearer token with an expiry", roles=None,
             body={"type": "object", "required": ["username", "password"],
-                  "properties": {"username": string, "password": string}},
+                  "properties": {"username": given, "password": given}},
             ok={"type": "object", "properties": {"token": string, "token_type": string,
                                                   "expires_in": {"type": "integer"},
                                                   "official": {"$ref": "#/components/schemas/Official"}}},
-            errors=("400", "429"))},
+            errors=("400", "401", "429"))},
         "/api/auth/sign-out": {"post": _op("Revoke this token", roles=("official", "supervisor", "auditor"))},
         "/api/auth/me": {"get": _op("The signed-in official", roles=("official", "supervisor", "auditor"),
                                     ok={"type": "object", "properties": {
@@ -98,7 +107,7 @@ def document(app: Flask | None = None) -> dict:
                                                  "registered_station says where to go)"),
         "/api/sessions/{session_id}/no-card": _step(
             "Fallback approved by a supervisor: identify the voter by finger and face without a card",
-            body=_approval(_no_card_reasons()), extra_errors=("400", "429")),
+            body=_approval(_no_card_reasons()), extra_errors=("400", "429")),  # 401/403: see _ERROR_TEXT
         "/api/sessions/{session_id}/finger": _step("Capture one finger (quality gate; retries and other fingers "
                                                    "follow Settings.max_finger_attempts/max_fingers)"),
         "/api/sessions/{session_id}/face-only": _step(
@@ -120,10 +129,10 @@ def document(app: Flask | None = None) -> dict:
                                             "type": "object", "properties": {"status": string, "error": string}}}}})},
         "/api/registry/lookup": {"post": _op(
             "Look a voter up by ID number (in the body); never returns templates",
-            body={"type": "object", "required": ["id_number"], "properties": {"id_number": string}},
+            body={"type": "object", "required": ["id_number"], "properties": {"id_number": given}},
             ok={"type": "object", "properties": {"voter": {"$ref": "#/components/schemas/Voter"},
                                                   "at_this_station": {"type": "boolean"}}},
-            errors=("400", "404"))},
+            errors=("400", "404", "429"))},
         "/api/summary": {"get": _op("End-of-day counts for this station", roles=("official", "supervisor", "auditor"),
                                     ok={"type": "object", "properties": {
                                         "station_id": string, "kiosk_id": string,
@@ -135,7 +144,8 @@ def document(app: Flask | None = None) -> dict:
         "/api/audit/bundles/{name}": {"get": {
             **_op("Download an exported bundle", roles=("auditor",),
                   params=[{"name": "name", "in": "path", "required": True, "schema": string}], errors=("404",)),
-            "responses": {"200": {"description": "the bundle file",
+            "responses": {**_op("", roles=("auditor",))["responses"],
+                          "200": {"description": "the bundle file",
                                   "content": {"application/octet-stream": {"schema": {"type": "string",
                                                                                       "format": "binary"}}}},
                           "404": {"description": "no such bundle", **_json(_ERROR)}}}},
@@ -183,9 +193,9 @@ def document(app: Flask | None = None) -> dict:
 
 
 def _approval(reasons: tuple[str, ...]) -> dict:
-    string = {"type": "string"}
+    given = {"type": "string", "minLength": 1}
     return {"type": "object", "required": ["supervisor_username", "supervisor_password", "reason_code"],
-            "properties": {"supervisor_username": string, "supervisor_password": string,
+            "properties": {"supervisor_username": given, "supervisor_password": given,
                            "reason_code": {"type": "string", "enum": list(reasons)}}}
 
 

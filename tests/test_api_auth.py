@@ -54,7 +54,7 @@ class Clock:
 
 def test_limiter_blocks_after_the_maximum_within_the_window_and_frees_after_it():
     clock = Clock()
-    limiter = auth.FailureLimiter(3, 60, clock)
+    limiter = auth.FailureLimiter(3, 60, clock, limits={"client:": 1})
     for _ in range(3):
         assert limiter.retry_after(["user:a"]) == 0
         limiter.fail(["user:a", "client:x"])

@@ -1,6 +1,7 @@
 """Helpers shared by the blueprints: the services, the signed-in official, the JSON body."""
 from __future__ import annotations
 
+import json
 from functools import wraps
 from typing import Any, Callable
 
@@ -44,14 +45,61 @@ def requires(*roles: str) -> Callable:
     return decorate
 
 
+MAX_JSON_DEPTH = 16
+"""Nesting deeper than this is refused before parsing (a 100,000-deep array would exhaust the stack)."""
+
+
+def _too_deep(data: bytes) -> bool:
+    depth = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+def parse_json_object(data: bytes) -> dict[str, Any]:
+    """A request body as a JSON object; anything else (not UTF-8, not JSON, too deep, a lone UTF-16
+    surrogate that no text can hold) is a 400 with a plain message."""
+    if _too_deep(data):
+        raise ApiError(400, "bad_request", f"the request body is nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        body = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ApiError(400, "bad_request", "the request body is not valid UTF-8 JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "the request body must be a JSON object")
+    if _has_lone_surrogate(body):
+        raise ApiError(400, "bad_request", "the request body holds a lone UTF-16 surrogate (not text)")
+    return body
+
+
 def json_body(required: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The request's JSON object (empty when there is no body); ``required`` fields must be strings."""
-    if not request.data:
-        body: Any = {}
-    else:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise ApiError(400, "bad_request", "the request body must be a JSON object")
+    """The request's JSON object (empty when there is no body); ``required`` fields must be non-empty strings."""
+    body: dict[str, Any] = parse_json_object(request.get_data()) if request.content_length or request.data else {}
     missing = [name for name in required if not isinstance(body.get(name), str) or not body.get(name)]
     if missing:
         raise ApiError(400, "bad_request", f"missing or non-string field(s): {', '.join(missing)}")

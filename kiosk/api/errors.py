@@ -70,7 +70,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code or 500, code, exc.description or exc.name)
+        response, status = error_response(exc.code or 500, code, exc.description or exc.name)
+        for name, value in exc.get_headers():   # e.g. 405's Allow, which HTTP requires
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -43,11 +43,15 @@ def _approving_supervisor(session_id: str) -> tuple[str, str]:
     """(supervisor username, reason code) from a fallback request, after checking the supervisor's
     own credentials (rate-limited and audited like any sign-in) and role."""
     body = json_body(("supervisor_username", "supervisor_password", "reason_code"))
-    services().workflow.get(session_id)  # 404 before spending a password check on a missing session
+    session = services().workflow.get(session_id)  # 404 before spending a password check on a missing session
     supervisor = services().auth.check_credentials(body["supervisor_username"], body["supervisor_password"],
                                                    client=client_address(), purpose="supervisor_approval")
     if supervisor.role != "supervisor":
         raise ApiError(403, "supervisor_required", "the approving official must have the supervisor role")
+    if supervisor.username in (session.official_id, principal().username):
+        # four eyes: a fallback is approved by someone other than the official running the session
+        raise ApiError(403, "self_approval", "a fallback must be approved by another official, not the one "
+                                             "running this session")
     return supervisor.username, body["reason_code"]
 
 

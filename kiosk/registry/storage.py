@@ -336,6 +336,13 @@ class Registry:
         with self.transaction() as db:
             db.execute("UPDATE officials SET password_hash = ? WHERE username = ?", (password_hash, username))
 
+    def set_official_active(self, username: str, active: bool) -> None:
+        """Deactivate (or re-activate) an official; their tokens stop working on the next request."""
+        with self.transaction() as db:
+            if db.execute("UPDATE officials SET active = ? WHERE username = ?",
+                          (int(active), username)).rowcount != 1:
+                raise RegistryError(f"no official {username!r}")
+
     def get_official(self, username: str) -> Official | None:
         rows = self._read("SELECT * FROM officials WHERE username = ?", (username,))
         if not rows:
