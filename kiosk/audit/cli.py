@@ -7,6 +7,7 @@
     kiosk-audit check-proof F [--trusted-key VKEY]       # verify such a document offline
     kiosk-audit keygen --out KEY.pem --name NAME         # a co-signer's key; prints its verifier key
     kiosk-audit cosign --bundle BUNDLE --key KEY.pem --name NAME
+    kiosk-audit report BUNDLE... -o report.html --trusted-key VKEY   # one HTML file with plots
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from kiosk.audit import layout, records
 from kiosk.audit.bundle import cosign_bundle, export_bundle
 from kiosk.audit.errors import AuditError, LogLocked
 from kiosk.audit.log import AuditLog
+from kiosk.audit.report import cli as report_cli
 from kiosk.audit.note import Signer
 from kiosk.audit.prove import inclusion_proof_document, verify_proof_document
 from kiosk.audit.verify import verify_bundle
@@ -64,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     cosign.add_argument("--bundle", required=True, type=Path)
     cosign.add_argument("--key", required=True, type=Path, help="PEM Ed25519 private key")
     cosign.add_argument("--name", required=True, help="co-signer's key name (no spaces or '+')")
+    report_cli.add_parser(sub)
     return parser
 
 
@@ -161,7 +164,7 @@ def _cosign(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"export": _export, "verify": _verify, "prove": _prove, "check-proof": _check_proof,
-            "keygen": _keygen, "cosign": _cosign}
+            "keygen": _keygen, "cosign": _cosign, "report": report_cli.run}
 
 
 def main(argv: list[str] | None = None) -> int:
