@@ -175,13 +175,50 @@ class DeviceSet:
 
     def capture_ink_frames(self, session: str | None = None):
         """(lamp off, lamp on) frames; each switch of the lamp is reported to ``on_lamp(lit, session=...)``
-        so its audit entry names the voter session it belongs to."""
+        so its audit entry names the voter session it belongs to. Two devices take part, so a failure
+        is raised as :class:`kiosk.workflow.DeviceFailed` naming the one that failed (opening it, or
+        the call that raised), after :meth:`use` has marked it."""
         from hardware.ink import capture_ink_frames
+        from kiosk.workflow.errors import DeviceFailed
 
-        with self.use("lamp") as lamp, self.use("camera") as camera:
-            report = None if self._on_lamp is None else (lambda lit: self._on_lamp(lit, session=session))
-            watched = _WatchedLamp(lamp, report)
-            return capture_ink_frames(watched, camera, settle_s=self.ink_settle_s)
+        culprits: dict[int, str] = {}   # id(error) -> the device that raised it first
+        try:
+            with self._blaming("lamp", culprits) as lamp, self._blaming("camera", culprits) as camera:
+                report = None if self._on_lamp is None else (lambda lit: self._on_lamp(lit, session=session))
+                watched = _WatchedLamp(_Blamed(lamp, "lamp", culprits), report)
+                return capture_ink_frames(watched, _Blamed(camera, "camera", culprits), settle_s=self.ink_settle_s)
+        except DeviceError as exc:
+            raise DeviceFailed(culprits.get(id(exc), "camera"), exc) from exc
+
+    @contextmanager
+    def _blaming(self, name: str, culprits: dict[int, str]) -> Iterator[Any]:
+        """:meth:`use`, noting ``name`` as the culprit of an error no inner device has claimed (its opening)."""
+        try:
+            with self.use(name) as adapter:
+                yield adapter
+        except DeviceError as exc:
+            culprits.setdefault(id(exc), name)
+            raise
+
+
+class _Blamed:
+    """Passes calls to a device adapter and notes it as the culprit of any DeviceError they raise."""
+
+    def __init__(self, adapter, name: str, culprits: dict[int, str]):
+        self._adapter, self._name, self._culprits = adapter, name, culprits
+
+    def __getattr__(self, attribute: str):
+        value = getattr(self._adapter, attribute)
+        if not callable(value):
+            return value
+
+        def call(*args, **kwargs):
+            try:
+                return value(*args, **kwargs)
+            except DeviceError as exc:
+                self._culprits.setdefault(id(exc), self._name)
+                raise
+        return call
 
 
 class _WatchedLamp:

@@ -23,7 +23,7 @@ from kiosk.audit import validate_fields
 from kiosk.registry import Registry
 from matcher import face, fingerprint
 
-DEMO = Path(wf.__file__).resolve().parent / "demo_data"
+DEMO = Path(wf.__file__).resolve().parent.parent / "demo_data"   # kiosk/demo_data
 STATION = "PS-0001"
 ID_A, ID_B = "111222333", "444555666"
 
@@ -463,7 +463,7 @@ def test_identification_never_picks_between_two_passing_voters():
 def test_every_message_key_the_workflow_sets_is_in_the_catalogue():
     import re
 
-    source = Path(wf.__file__).read_text()
+    source = "".join(path.read_text() for path in Path(wf.__file__).parent.glob("*.py"))
     literals = set(re.findall(r'"((?:card|finger|face|ink|confirm|result|session)\.[a-z_]+)"', source))
     assert literals and literals <= wf.MESSAGE_KEYS
     assert {f"face.{reason}" for reason in face.REASONS} <= wf.MESSAGE_KEYS
@@ -474,3 +474,43 @@ def test_open_sessions_lists_only_sessions_not_yet_ended(booth):
     second = booth.start("po-1").session_id
     booth.cancel(first)
     assert [s.session_id for s in booth.open_sessions()] == [second]
+
+
+# -- the 1:N identifier behind its interface -------------------------------------------------------------
+
+class RecordingIdentifier:
+    """The default in-process identifier, noting what the workflow asked it and what it answered."""
+
+    def __init__(self, registry) -> None:
+        self.inner = wf.GalleryIdentifier(registry)
+        self.asked: list[tuple[str | None, list[wf.Candidate]]] = []
+
+    def identify(self, finger_probe, face_probe, scope, deadline=None):
+        found = self.inner.identify(finger_probe, face_probe, scope, deadline)
+        self.asked.append((scope, found))
+        return found
+
+
+def test_identification_asks_the_plugged_in_identifier_station_first_then_nationally(registry, devices, trail,
+                                                                                     clock):
+    booth = make_workflow(registry, devices, trail, clock)
+    booth.identifier = identifier = RecordingIdentifier(registry)
+    sid = booth.start("po-1").session_id
+    booth.start_without_card(sid, "sup-1", "card_damaged")
+    devices.fingers.append(gray("finger3_3.png"))
+    booth.capture_finger(sid)
+    devices.faces.append(rgb("face3_probe.jpg"))
+    assert booth.capture_face(sid).registered_station == "PS-0002"
+    assert [scope for scope, _ in identifier.asked] == [STATION, None]
+    station, national = (found for _, found in identifier.asked)
+    assert "VB" not in {c.voter_id for c in station}                 # B is registered at another station
+    assert national[0].voter_id == "VB" and set(national[0].scores) == {"finger", "face"}
+
+
+def test_candidates_rank_by_modalities_then_score_sum():
+    found = [wf.Candidate("V1", face=90.0), wf.Candidate("V2", finger=40.0, face=41.0),
+             wf.Candidate("V3", finger=30.0, face=20.0), wf.Candidate("V0", finger=90.0)]
+    from kiosk.workflow.identifier import ranked
+
+    assert [c.voter_id for c in ranked(found)] == ["V2", "V3", "V0", "V1"]
+    assert wf.Candidate("V9", finger=5.0).scores == {"finger": 5.0}

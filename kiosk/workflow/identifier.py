@@ -1,0 +1,91 @@
+"""1:N identification behind one small interface, so the search can move out of the kiosk process.
+
+The workflow asks an :class:`Identifier` for the voters whose enrolments resemble the probes within a
+scope (one station, or the whole registry) and makes the decision itself
+(:func:`kiosk.workflow.rules.pick_identified`). :class:`GalleryIdentifier`, the default, searches
+in-memory galleries built from the registry; a distributed back end (national search on Dask) only
+has to implement :meth:`Identifier.identify`.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kiosk.workflow.rules import IDENTIFICATION_TOP_K
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A voter a search found, with the best score per modality that found them (None: not found by it)."""
+
+    voter_id: str
+    finger: float | None = None
+    face: float | None = None
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """``{"finger": ..., "face": ...}`` without the modalities that did not find this voter."""
+        return {name: score for name, score in (("finger", self.finger), ("face", self.face)) if score is not None}
+
+
+def ranked(candidates: list[Candidate]) -> list[Candidate]:
+    """Found by more modalities first, then by the higher sum of scores, then by voter_id (stable
+    across back ends). The order is for reading and truncating; the decision fuses the scores itself."""
+    return sorted(candidates, key=lambda c: (-len(c.scores), -sum(c.scores.values()), c.voter_id))
+
+
+class Identifier(Protocol):
+    def identify(self, finger_probe: Any, face_probe: Any, scope: str | None,
+                 deadline: float | None = None) -> list[Candidate]:
+        """Ranked candidates for the probes (either may be None) among the voters registered at
+        station ``scope`` (None: the whole registry). ``deadline`` is a time on the workflow's clock by
+        which a back end that waits on other machines must answer; it raises rather than returning a
+        partial list."""
+        ...
+
+
+class GalleryIdentifier:
+    """The in-process back end: one gallery per (modality, scope), built from the registry on first
+    use and rebuilt when the registry's enrolment generation has changed (an import while the kiosk
+    runs). Thread-safe. Its searches are in-memory top-k scans that always complete, so it does not
+    need the deadline."""
+
+    def __init__(self, registry, *, top_k: int = IDENTIFICATION_TOP_K):
+        self.registry = registry
+        self.top_k = top_k
+        self._galleries: dict[tuple[str, str | None], tuple[int, Any, list]] = {}
+        self._lock = threading.Lock()
+
+    def identify(self, finger_probe: Any, face_probe: Any, scope: str | None,
+                 deadline: float | None = None) -> list[Candidate]:
+        finger: dict[str, float] = {}
+        face: dict[str, float] = {}
+        if finger_probe is not None:
+            for voter_id, score in self._search("finger", scope, finger_probe):
+                finger[voter_id] = max(finger.get(voter_id, float("-inf")), score)  # best of the voter's fingers
+        if face_probe is not None:
+            for voter_id, score in self._search("face", scope, face_probe):
+                face[voter_id] = score
+        return ranked([Candidate(voter_id, finger.get(voter_id), face.get(voter_id))
+                       for voter_id in dict.fromkeys([*finger, *face])])
+
+    def _search(self, modality: str, scope: str | None, probe: Any) -> list[tuple[str, float]]:
+        gallery, labels = self.gallery(modality, scope)
+        if not labels:
+            return []
+        # fingerprint labels are (voter_id, finger), face labels the voter_id
+        voter = (lambda label: label[0]) if modality == "finger" else (lambda label: label)
+        return [(voter(labels[index]), float(score)) for index, score in gallery.search(probe, top_k=self.top_k)]
+
+    def gallery(self, modality: str, scope: str | None) -> tuple[Any, list]:
+        """The (gallery, labels) of ``modality`` ("finger" or "face") within ``scope``, current with
+        the registry's enrolments."""
+        key = (modality, scope)
+        generation = self.registry.enrolment_generation()
+        with self._lock:
+            built = self._galleries.get(key)
+            if built is None or built[0] != generation:
+                build = self.registry.fingerprint_index if modality == "finger" else self.registry.face_index
+                built = self._galleries[key] = (generation, *build(station_id=scope))
+            return built[1], built[2]

@@ -1,0 +1,78 @@
+"""The state machine as ONE table: (state, action) -> the states that action may leave the session in.
+
+Every step asks :func:`require_step` before it runs (an action not in the table for the session's
+state is an :class:`~kiosk.workflow.errors.InvalidStep`, which the API answers with 409) and moves the
+session only through :func:`require_transition` (a target state the table does not allow for that
+action is an :class:`~kiosk.workflow.errors.IllegalTransition`: a bug in a step, never the voter's
+doing). Staying in the same state (a retry) is listed where a step may do it.
+
+Normal path::
+
+    waiting_for_card --read_card--> capture_finger --capture_finger--> capture_face
+        --capture_face--> check_ink --check_ink--> awaiting_confirmation --confirm--> voted
+
+No card: ``waiting_for_card --start_without_card--> identify_finger --capture_finger-->
+identify_face --capture_face--> check_ink``. Fingers unusable: ``capture_finger`` (or
+``identify_finger``) ``--capture_finger--> fingers_unusable --approve_face_only--> capture_face``
+(or ``identify_face``). Every non-terminal state may be cancelled.
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from kiosk.workflow.errors import IllegalTransition, InvalidStep
+from kiosk.workflow.states import NEXT_ACTION, TERMINAL, Action, State
+
+_ENDS_AFTER_LOOKUP = frozenset({State.REFUSED, State.WRONG_STATION, State.ALREADY_VOTED})
+
+_STEPS: dict[tuple[State, Action], frozenset[State]] = {
+    (State.WAITING_FOR_CARD, Action.READ_CARD): frozenset({
+        State.WAITING_FOR_CARD,           # no card yet, or its zone failed its check digits
+        State.CAPTURE_FINGER,
+        State.FINGERS_UNUSABLE,           # registered without enrolled fingers
+        *_ENDS_AFTER_LOOKUP}),
+    (State.WAITING_FOR_CARD, Action.START_WITHOUT_CARD): frozenset({State.IDENTIFY_FINGER}),
+    (State.CAPTURE_FINGER, Action.CAPTURE_FINGER): frozenset({
+        State.CAPTURE_FINGER, State.CAPTURE_FACE, State.FINGERS_UNUSABLE}),
+    (State.IDENTIFY_FINGER, Action.CAPTURE_FINGER): frozenset({
+        State.IDENTIFY_FINGER, State.IDENTIFY_FACE, State.FINGERS_UNUSABLE}),
+    (State.FINGERS_UNUSABLE, Action.APPROVE_FACE_ONLY): frozenset({State.CAPTURE_FACE, State.IDENTIFY_FACE}),
+    (State.CAPTURE_FACE, Action.CAPTURE_FACE): frozenset({State.CAPTURE_FACE, State.CHECK_INK, State.REFUSED}),
+    (State.IDENTIFY_FACE, Action.CAPTURE_FACE): frozenset({
+        State.IDENTIFY_FACE, State.CHECK_INK, *_ENDS_AFTER_LOOKUP}),
+    (State.CHECK_INK, Action.CHECK_INK): frozenset({State.CHECK_INK, State.AWAITING_CONFIRMATION, State.REFUSED}),
+    (State.AWAITING_CONFIRMATION, Action.CONFIRM): frozenset({State.VOTED, State.ALREADY_VOTED}),
+    **{(state, Action.CANCEL): frozenset({State.CANCELLED}) for state in State if state not in TERMINAL},
+}
+
+# how InvalidStep names each action ("cannot capture the face in state check_ink")
+_PHRASES = {Action.READ_CARD: "read a card", Action.START_WITHOUT_CARD: "start the no-card fallback",
+            Action.CAPTURE_FINGER: "capture a finger", Action.APPROVE_FACE_ONLY: "approve the face-only fallback",
+            Action.CAPTURE_FACE: "capture the face", Action.CHECK_INK: "check for ink", Action.CONFIRM: "confirm",
+            Action.CANCEL: "cancel"}
+
+TRANSITIONS = MappingProxyType(_STEPS)
+"""(state, action) -> allowed next states; a pair that is absent is an action the state does not allow."""
+
+
+def allowed_actions(state: str) -> frozenset[Action]:
+    """The actions the table allows in ``state`` (none in a terminal state)."""
+    return frozenset(action for (from_state, action) in TRANSITIONS if from_state == state)
+
+
+def require_step(state: str, action: str) -> frozenset[State]:
+    """The states ``action`` may lead to from ``state``; raises InvalidStep when it may not run there."""
+    targets = TRANSITIONS.get((State(state), Action(action)))
+    if targets is None:
+        raise InvalidStep(f"cannot {_PHRASES[Action(action)]} in state {state}; "
+                          f"next: {NEXT_ACTION.get(state, 'none')}")
+    return targets
+
+
+def require_transition(state: str, action: str, to: str) -> State:
+    """``to`` as a State when the table lets ``action`` move a session from ``state`` there; raises
+    InvalidStep when the action may not run in ``state`` and IllegalTransition when it may run but not
+    end in ``to``."""
+    if State(to) not in require_step(state, action):
+        raise IllegalTransition(state, action, to)
+    return State(to)
