@@ -10,8 +10,8 @@ from __future__ import annotations
 from hardware.errors import DeviceError
 from hardware.mrz import MrzError
 from kiosk.workflow import rules as rule
-from kiosk.workflow.errors import BadReason, DeviceFailed, InvalidStep, ink_device
 from kiosk.workflow.core import WorkflowCore
+from kiosk.workflow.errors import BadReason, DeviceFailed, InvalidStep, ink_device
 from kiosk.workflow.rules import score_band
 from kiosk.workflow.session import Session
 from kiosk.workflow.states import (FACE_ONLY_REASONS, FINGER_CAPTURE_PROBLEMS, METHOD_BIOMETRIC, METHOD_FACE_ONLY,
