@@ -247,3 +247,11 @@ def test_bundle_directories_are_accepted_as_well_as_files(day, tmp_path):
     report = build_report([directory], trusted_keys=day.trusted_keys)
     assert [b.status for b in report.bundles] == ["valid"]
     shutil.rmtree(directory)
+
+
+def test_a_server_can_pass_bundles_it_holds_in_memory(day):
+    from kiosk.audit.bundle import read_bundle
+
+    held = [(f"kiosk {n}", read_bundle(path)) for n, path in enumerate(day.bundles[:2])]
+    report = build_report(held, trusted_keys=day.trusted_keys)
+    assert [(b.path, b.status) for b in report.bundles] == [("kiosk 0", "valid"), ("kiosk 1", "valid")]

@@ -12,7 +12,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from kiosk.audit.bundle import read_bundle
+from kiosk.audit.bundle import Bundle, read_bundle
 from kiosk.audit.errors import BundleInvalid
 from kiosk.audit.report import outliers
 from kiosk.audit.report.evidence import ScoreSet
@@ -61,11 +61,14 @@ class Report:
         return [b for b in self.bundles if b.status == VALID]
 
 
-def check_bundle(path: str | os.PathLike, trusted_keys: set[str], accept_any_key: bool) -> BundleStatus:
-    status = BundleStatus(path=str(path), status=INVALID)
+def check_bundle(source: str | os.PathLike | tuple[str, Bundle], trusted_keys: set[str],
+                 accept_any_key: bool) -> BundleStatus:
+    """Verify one bundle: a path, or ``(name, Bundle)`` for a bundle a server holds in memory."""
+    name, path = (source[0], None) if isinstance(source, tuple) else (str(source), source)
+    status = BundleStatus(path=name, status=INVALID)
     report = VerifyReport()
     try:
-        bundle = read_bundle(path)
+        bundle = source[1] if path is None else read_bundle(path)
         verify_loaded(bundle, report, [])
     except (BundleInvalid, OSError) as exc:
         status.error = str(exc)
@@ -101,7 +104,7 @@ def resolve_duplicates(statuses: list[BundleStatus]) -> None:
                 other.error = "another bundle signed by the same key holds a different history (the log forked)"
 
 
-def build_report(paths: list[str | os.PathLike], *, trusted_keys=(), accept_any_key: bool = False,
+def build_report(paths: list[str | os.PathLike | tuple[str, Bundle]], *, trusted_keys=(), accept_any_key: bool = False,
                  evidence: list[ScoreSet] = (), threshold: float = 40.0, gap_minutes: int = 30,
                  utc_offset_hours: int = 0, generated_at: str = "") -> Report:
     statuses = [check_bundle(p, set(trusted_keys), accept_any_key) for p in paths]
