@@ -33,7 +33,8 @@ class Settings:
     data_dir: Path = Path("var")
     """Directory for the SQLite registry, the audit log and exports."""
     database_url: str = ""
-    """Registry database. Empty means ``sqlite:///<data_dir>/registry.sqlite3``."""
+    """Registry database. Empty means ``sqlite:///<data_dir>/registry.sqlite3`` (one kiosk, the demo);
+    ``postgresql://user@host/dbname`` is a station server shared by every kiosk of the station."""
     key_dir: Path = Path("var/keys")
     """Directory holding key files (created with mode 0700, files 0600)."""
 

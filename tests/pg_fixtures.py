@@ -69,3 +69,27 @@ def pg_private_cluster():
     cluster = _started_cluster()
     yield cluster
     cluster.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_url(request, tmp_path) -> str:
+    """A fresh, empty registry database on each backend in turn: the registry and workflow tests run
+    on both (ids ``[sqlite]`` and ``[postgresql]``)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'registry.sqlite3'}"
+    return request.getfixturevalue("pg_database")
+
+
+def raw_sql(database_url: str, sql: str, params: tuple = ()) -> list[tuple]:
+    """Run one statement straight on the database behind ``database_url`` (``?`` placeholders), around
+    the registry: for tests that look at or tamper with what is stored."""
+    if database_url.startswith("sqlite:"):
+        import sqlite3
+
+        with sqlite3.connect(database_url[len("sqlite:///"):]) as db:
+            return db.execute(sql, params).fetchall()
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as db:
+        cursor = db.execute(sql.replace("?", "%s"), params)
+        return cursor.fetchall() if cursor.description else []

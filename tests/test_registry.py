@@ -1,23 +1,26 @@
-"""The registry keeps voters, sealed templates and a vote that can be cast exactly once."""
+"""The registry keeps voters, sealed templates and a vote that can be cast exactly once.
+
+Every test runs on both backends (SQLite and a real PostgreSQL cluster: ``registry_url`` in
+tests/pg_fixtures.py)."""
 from __future__ import annotations
 
 import multiprocessing
 import secrets
-import sqlite3
 from datetime import date
 
 import pytest
 
 from kiosk.registry import AlreadyVoted, DuplicateVoter, Registry, VoterNotFound
 from kiosk.registry.crypto import DecryptionError
+from pg_fixtures import raw_sql
 
 KEY = bytes(range(32))
 ISO_LIKE = b"FMR\x00 20\x00" + b"\x00" * 40   # storage treats templates as opaque bytes
 
 
 @pytest.fixture
-def registry(tmp_path):
-    reg = Registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}", KEY)
+def registry(registry_url):
+    reg = Registry(registry_url, KEY)
     yield reg
     reg.close()
 
@@ -47,29 +50,27 @@ def test_duplicate_id_number_is_refused_and_nothing_half_written(registry):
     assert registry.count_voters() == 1
 
 
-def test_templates_are_encrypted_at_rest(registry, tmp_path):
+def test_templates_are_encrypted_at_rest(registry, registry_url):
     vid = _add(registry)
-    raw = sqlite3.connect(tmp_path / "registry.sqlite3").execute(
-        "SELECT sealed FROM finger_templates").fetchone()[0]
+    raw = bytes(raw_sql(registry_url, "SELECT sealed FROM finger_templates")[0][0])
     assert ISO_LIKE not in raw and b"FMR" not in raw
     assert registry.enrolment_bytes(vid)[0]["right_index"] == ISO_LIKE
 
 
-def test_template_moved_to_another_voter_fails_to_decrypt(registry, tmp_path):
+def test_template_moved_to_another_voter_fails_to_decrypt(registry, registry_url):
     a, b = _add(registry, "111111111"), _add(registry, "222222222")
-    db = sqlite3.connect(tmp_path / "registry.sqlite3")
-    sealed_a = db.execute("SELECT sealed FROM finger_templates WHERE voter_id = ?", (a,)).fetchone()[0]
-    db.execute("UPDATE finger_templates SET sealed = ? WHERE voter_id = ?", (sealed_a, b))
-    db.commit()
+    sealed_a = raw_sql(registry_url, "SELECT sealed FROM finger_templates WHERE voter_id = ?", (a,))[0][0]
+    raw_sql(registry_url, "UPDATE finger_templates SET sealed = ? WHERE voter_id = ?", (sealed_a, b))
     with pytest.raises(DecryptionError):
         registry.enrolment_bytes(b)
 
 
-def test_wrong_key_cannot_read_templates(registry, tmp_path):
+def test_wrong_key_cannot_read_templates(registry, registry_url):
     vid = _add(registry)
-    other = Registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}", bytes(32))
+    other = Registry(registry_url, bytes(32))
     with pytest.raises(DecryptionError):
         other.enrolment_bytes(vid)
+    other.close()
 
 
 def test_second_vote_is_refused_and_recorded(registry):
@@ -83,20 +84,27 @@ def test_second_vote_is_refused_and_recorded(registry):
 
 
 def _mark(args):
-    path, vid, n = args
-    reg = Registry(f"sqlite:///{path}", KEY)
+    url, vid, n = args
+    reg = Registry(url, KEY)
     try:
         reg.mark_voted(vid, kiosk_id=f"kiosk-{n}", station_id="PS-0001", official_id="o", method="biometric")
         return "marked"
     except AlreadyVoted:
         return "refused"
+    finally:
+        reg.close()
 
 
-def test_many_kiosks_marking_the_same_voter_at_once_exactly_one_succeeds(registry, tmp_path):
+def test_many_kiosks_marking_the_same_voter_at_once_exactly_one_succeeds(registry, registry_url):
     vid = _add(registry)
     with multiprocessing.get_context("spawn").Pool(8) as pool:
-        results = pool.map(_mark, [(tmp_path / "registry.sqlite3", vid, n) for n in range(24)])
+        results = pool.map(_mark, [(registry_url, vid, n) for n in range(24)])
     assert results.count("marked") == 1 and results.count("refused") == 23
+    first = registry.get_voter(vid).vote
+    refusals = registry.vote_refusals(vid)
+    assert len(refusals) == 23 and {r["kiosk_id"] for r in refusals} | {first.kiosk_id} == \
+        {f"kiosk-{n}" for n in range(24)}
+    assert {(r["first_kiosk_id"], r["first_station_id"]) for r in refusals} == {(first.kiosk_id, "PS-0001")}
 
 
 def test_summary_counts_decisions_and_votes(registry):
@@ -128,8 +136,8 @@ def test_summary_for_one_kiosk_counts_only_what_it_did(registry):
     assert (station["votes_marked"], station["refused"], station["fallbacks"]) == (2, 1, 1)
 
 
-def test_enrolment_generation_changes_with_every_voter_added_by_any_connection(tmp_path):
-    url, key = f"sqlite:///{tmp_path / 'generation.sqlite3'}", secrets.token_bytes(32)
+def test_enrolment_generation_changes_with_every_voter_added_by_any_connection(registry_url):
+    url, key = registry_url, secrets.token_bytes(32)
     kiosk_side, import_side = Registry(url, key), Registry(url, key)
     before = kiosk_side.enrolment_generation()
     import_side.add_voter(id_number="123456789", name="A", birth_date=None, sex="F", station_id="PS-0001")
@@ -138,3 +146,45 @@ def test_enrolment_generation_changes_with_every_voter_added_by_any_connection(t
     assert before != after_one != kiosk_side.enrolment_generation()
     kiosk_side.close()
     import_side.close()
+
+
+def test_a_retry_by_the_session_that_voted_gets_the_same_vote_and_no_second_vote_attempt(registry):
+    vid = _add(registry)
+    first = registry.mark_voted(vid, kiosk_id="k1", station_id="PS-0001", official_id="o1", method="biometric",
+                                session_id="S-1")
+    again = registry.mark_voted(vid, kiosk_id="k1", station_id="PS-0001", official_id="o1", method="biometric",
+                                session_id="S-1")
+    assert again == first and first.session_id == "S-1"
+    assert registry.vote_refusals(vid) == [] and registry.summary("PS-0001")["second_vote_attempts"] == 0
+
+
+def test_a_second_attempt_from_another_kiosk_is_recorded_naming_the_first_votes_kiosk_and_station(registry):
+    vid = _add(registry)
+    registry.mark_voted(vid, kiosk_id="k1", station_id="PS-0001", official_id="o1", method="biometric",
+                        session_id="S-1")
+    with pytest.raises(AlreadyVoted) as refused:
+        registry.mark_voted(vid, kiosk_id="k2", station_id="PS-0001", official_id="o2", method="fallback_face_only",
+                            session_id="S-2")
+    assert (refused.value.existing.kiosk_id, refused.value.existing.station_id) == ("k1", "PS-0001")
+    [attempt] = registry.vote_refusals(vid)
+    assert (attempt["kiosk_id"], attempt["session_id"], attempt["first_kiosk_id"], attempt["first_station_id"]) == \
+        ("k2", "S-2", "k1", "PS-0001")
+
+
+def test_schema_migrations_are_applied_once_and_recorded(registry, registry_url):
+    from kiosk.registry.migrations import current_version, latest_version
+
+    again = Registry(registry_url, KEY)      # a second kiosk opening the same database migrates nothing
+    rows = raw_sql(registry_url, "SELECT version, name FROM schema_migrations ORDER BY version")
+    assert [r[0] for r in rows] == list(range(1, latest_version() + 1)) and rows[0][1] == "initial"
+    assert current_version(again._db) == latest_version()
+    again.close()
+
+
+def test_a_database_newer_than_the_code_is_refused(registry, registry_url):
+    from kiosk.registry import RegistryError
+
+    raw_sql(registry_url, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+            (999, "from_the_future", "2030-01-01T00:00:00Z"))
+    with pytest.raises(RegistryError, match="schema version 999.*upgrade the kiosk"):
+        Registry(registry_url, KEY)

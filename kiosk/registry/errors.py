@@ -6,6 +6,15 @@ class RegistryError(Exception):
     code = "registry_error"
 
 
+class RegistryUnavailable(RegistryError):
+    """The registry database cannot be reached or used right now (server down, connection cut, file
+    locked too long). The write that raised it was not acknowledged, so the caller must not act as if
+    it happened; a connection cut during COMMIT may still have committed it, which is why the writes
+    that matter are idempotent (``mark_voted`` again with the same session returns the same vote)."""
+
+    code = "registry_unavailable"
+
+
 class VoterNotFound(RegistryError):
     code = "voter_not_found"
 

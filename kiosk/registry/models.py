@@ -25,6 +25,7 @@ class VoteRecord:
     station_id: str
     official_id: str
     method: str            # "biometric" | "fallback_face_only" | "fallback_no_card" | ...
+    session_id: str | None = None   # the booth session that cast it (a retry of it gets this record back)
 
 
 @dataclass(frozen=True)

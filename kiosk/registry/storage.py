@@ -1,130 +1,49 @@
-"""The registry's storage: every SQL statement of the project lives in this module.
+"""The registry's storage: every SQL statement of the registry lives in this package.
 
-SQLite (WAL mode) in the data directory is the embedded default. Writes run in explicit
-transactions (``BEGIN IMMEDIATE``), so several kiosk processes on one station database serialise
-correctly; the SQL is kept to what PostgreSQL also accepts, so a shared station server can replace
-the connection factory without touching callers.
+One :class:`Registry` over two databases (:mod:`kiosk.registry.backends`), chosen by the URL:
+``sqlite:///...`` (the embedded default in the data directory, for one kiosk and the demo) or
+``postgresql://...`` (a station server shared by every kiosk of a polling station). The statements
+below are written once, in the subset of SQL both accept (``?`` placeholders, ``ON CONFLICT``,
+``RETURNING``); the one spelling that differs (string aggregation) comes from the backend, and the
+schema itself is versioned, per dialect, in :mod:`kiosk.registry.migrations`.
 
 Double voting is prevented by the database, not by the caller: ``votes.voter_id`` is a primary key,
-so of any number of concurrent ``mark_voted`` calls for one voter exactly one INSERT succeeds.
+so of any number of concurrent ``mark_voted`` calls for one voter, from any kiosk process on any
+machine sharing the database, exactly one INSERT succeeds.
 """
 from __future__ import annotations
 
-import sqlite3
-import threading
 import uuid
-from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Mapping
 
 from kiosk.registry import crypto
+from kiosk.registry.backends import open_backend
 from kiosk.registry.errors import AlreadyVoted, DuplicateVoter, RegistryError, VoterNotFound
+from kiosk.registry.migrations import migrate
 from kiosk.registry.models import FINGER_NAMES, Enrolment, Official, Voter, VoteRecord
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS voters (
-    voter_id    TEXT PRIMARY KEY,
-    id_number   TEXT NOT NULL UNIQUE,
-    name        TEXT NOT NULL,
-    birth_date  TEXT,
-    sex         TEXT NOT NULL,
-    station_id  TEXT NOT NULL,
-    created_at  TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS voters_station ON voters(station_id);
-CREATE TABLE IF NOT EXISTS finger_templates (
-    voter_id  TEXT NOT NULL REFERENCES voters(voter_id),
-    finger    TEXT NOT NULL,
-    sealed    BLOB NOT NULL,
-    PRIMARY KEY (voter_id, finger)
-);
-CREATE TABLE IF NOT EXISTS face_templates (
-    voter_id  TEXT PRIMARY KEY REFERENCES voters(voter_id),
-    sealed    BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS votes (
-    voter_id    TEXT PRIMARY KEY REFERENCES voters(voter_id),
-    voted_at    TEXT NOT NULL,
-    kiosk_id    TEXT NOT NULL,
-    station_id  TEXT NOT NULL,
-    official_id TEXT NOT NULL,
-    method      TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS vote_refusals (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    voter_id    TEXT NOT NULL,
-    attempted_at TEXT NOT NULL,
-    kiosk_id    TEXT NOT NULL,
-    official_id TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS officials (
-    username      TEXT PRIMARY KEY,
-    password_hash TEXT NOT NULL,
-    role          TEXT NOT NULL CHECK (role IN ('official', 'supervisor', 'auditor')),
-    display_name  TEXT NOT NULL,
-    active        INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE IF NOT EXISTS decisions (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id  TEXT NOT NULL,
-    voter_id    TEXT,
-    station_id  TEXT NOT NULL,
-    kiosk_id    TEXT NOT NULL,
-    official_id TEXT NOT NULL,
-    outcome     TEXT NOT NULL,
-    method      TEXT NOT NULL,
-    reason      TEXT,
-    decided_at  TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS decisions_station ON decisions(station_id, outcome);
-CREATE TABLE IF NOT EXISTS voter_pseudonyms (
-    voter_id    TEXT PRIMARY KEY REFERENCES voters(voter_id),
-    pseudonym   TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS imports (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
-    imported_at  TEXT NOT NULL,
-    manifest_sha256 TEXT NOT NULL,
-    voters       INTEGER NOT NULL
-);
-"""
 
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _sqlite_path(database_url: str) -> str:
-    if database_url.startswith("sqlite:///"):
-        return database_url[len("sqlite:///"):]
-    if database_url.startswith("sqlite://"):
-        return database_url[len("sqlite://"):] or ":memory:"
-    raise RegistryError(f"unsupported database URL scheme (only sqlite:/// is built in): "
-                        f"{database_url.split(':', 1)[0]}")
-
-
 class Registry:
     """Voters, their encrypted templates, voting status, officials and booth decisions."""
 
-    def __init__(self, database_url: str, registry_key: bytes, *, clock: Callable[[], str] = utc_now):
+    def __init__(self, database_url: str, registry_key: bytes, *, clock: Callable[[], str] = utc_now,
+                 pool_max_size: int | None = None):
         if len(registry_key) != 32:
             raise RegistryError("registry key must be 32 bytes (AES-256)")
-        self._path = _sqlite_path(database_url)
-        if self._path != ":memory:":
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         self._key = registry_key
         self._clock = clock
-        self._local = threading.local()
-        # executescript commits on its own, so the schema is created outside a transaction
-        # (every statement is IF NOT EXISTS, so concurrent openers agree).
-        self._connection().executescript(_SCHEMA)
-        with self.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-                       (str(SCHEMA_VERSION),))
+        self._db = open_backend(database_url, **({"pool_max_size": pool_max_size} if pool_max_size else {}))
+        try:
+            migrate(self._db)
+        except BaseException:
+            self._db.close()
+            raise
+        self._voter_sql = self._VOTER_SQL.format(fingers=self._db.fingers_aggregate)
 
     @classmethod
     def open(cls, settings, *, create_keys: bool = False) -> "Registry":
@@ -133,51 +52,26 @@ class Registry:
         key = keys.symmetric_key(settings.key_dir, "registry", create=create_keys)
         return cls(settings.effective_database_url, key)
 
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._db.name
+
     # -- connections and transactions -----------------------------------------------------------
-    def _connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=True)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")   # a vote acknowledged survives power loss
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
-        return conn
+    def transaction(self):
+        """A write transaction (context manager yielding an object with ``execute``); nested calls
+        join the outer one."""
+        return self._db.transaction()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; nested calls join the outer one."""
-        conn = self._connection()
-        depth = getattr(self._local, "depth", 0)
-        if depth:
-            self._local.depth = depth + 1
-            try:
-                yield conn
-            finally:
-                self._local.depth = depth
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        self._local.depth = 1
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
-        finally:
-            self._local.depth = 0
+    def _read(self, sql: str, params: Iterable = ()) -> list:
+        return self._db.read(sql, params)
 
-    def _read(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
-        return self._connection().execute(sql, tuple(params)).fetchall()
+    def ping(self, timeout: float = 1.0) -> None:
+        """Raise :class:`RegistryUnavailable` unless the database answers within about ``timeout``."""
+        self._db.ping(timeout)
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self._db.close()
 
     # -- voters ---------------------------------------------------------------------------------
     def add_voter(self, *, id_number: str, name: str, birth_date: date | None, sex: str, station_id: str,
@@ -191,7 +85,7 @@ class Registry:
                            " VALUES (?, ?, ?, ?, ?, ?, ?)",
                            (voter_id, id_number, name, birth_date.isoformat() if birth_date else None, sex,
                             station_id, self._clock()))
-            except sqlite3.IntegrityError as exc:
+            except self._db.integrity_errors as exc:
                 raise DuplicateVoter("a voter with this ID number (or record id) is already registered") from exc
             for finger, iso in (fingers or {}).items():
                 if finger not in FINGER_NAMES:
@@ -204,7 +98,7 @@ class Registry:
                            (voter_id, crypto.seal(self._key, face, crypto.associated_data("face", voter_id, "face"))))
             # In the same transaction: a running kiosk sees the new enrolment and rebuilds its galleries.
             db.execute("INSERT INTO meta(key, value) VALUES ('enrolment_generation', '1') ON CONFLICT(key)"
-                       " DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)")
+                       " DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)")
         return voter_id
 
     def enrolment_generation(self) -> int:
@@ -214,16 +108,16 @@ class Registry:
         return int(rows[0][0]) if rows else 0
 
     _VOTER_SQL = ("SELECT v.*, vt.voted_at, vt.kiosk_id, vt.station_id AS vote_station, vt.official_id, vt.method,"
-                  " (SELECT group_concat(finger) FROM finger_templates f WHERE f.voter_id = v.voter_id) AS fingers,"
+                  " vt.session_id AS vote_session, (SELECT {fingers} FROM finger_templates f WHERE f.voter_id = v.voter_id) AS fingers,"
                   " EXISTS(SELECT 1 FROM face_templates ft WHERE ft.voter_id = v.voter_id) AS has_face"
                   " FROM voters v LEFT JOIN votes vt ON vt.voter_id = v.voter_id")
 
     @staticmethod
-    def _voter(row: sqlite3.Row) -> Voter:
+    def _voter(row) -> Voter:
         vote = None
         if row["voted_at"]:
             vote = VoteRecord(row["voter_id"], row["voted_at"], row["kiosk_id"], row["vote_station"],
-                              row["official_id"], row["method"])
+                              row["official_id"], row["method"], row["vote_session"])
         fingers = tuple(sorted((row["fingers"] or "").split(","), key=lambda f: FINGER_NAMES.index(f))
                         ) if row["fingers"] else ()
         return Voter(voter_id=row["voter_id"], id_number=row["id_number"], name=row["name"],
@@ -232,17 +126,17 @@ class Registry:
                      fingers_enrolled=fingers, face_enrolled=bool(row["has_face"]))
 
     def find_voter(self, id_number: str) -> Voter | None:
-        rows = self._read(self._VOTER_SQL + " WHERE v.id_number = ?", (id_number,))
+        rows = self._read(self._voter_sql + " WHERE v.id_number = ?", (id_number,))
         return self._voter(rows[0]) if rows else None
 
     def get_voter(self, voter_id: str) -> Voter:
-        rows = self._read(self._VOTER_SQL + " WHERE v.voter_id = ?", (voter_id,))
+        rows = self._read(self._voter_sql + " WHERE v.voter_id = ?", (voter_id,))
         if not rows:
             raise VoterNotFound("no voter with this record id")
         return self._voter(rows[0])
 
     def station_voters(self, station_id: str) -> list[Voter]:
-        return [self._voter(r) for r in self._read(self._VOTER_SQL + " WHERE v.station_id = ? ORDER BY v.voter_id",
+        return [self._voter(r) for r in self._read(self._voter_sql + " WHERE v.station_id = ? ORDER BY v.voter_id",
                                                    (station_id,))]
 
     def all_voter_ids(self, station_id: str | None = None) -> list[str]:
@@ -301,27 +195,46 @@ class Registry:
 
     # -- voting -------------------------------------------------------------------------------------
     def mark_voted(self, voter_id: str, *, kiosk_id: str, station_id: str, official_id: str,
-                   method: str) -> VoteRecord:
-        """Mark a voter as having voted, exactly once. Raises :class:`AlreadyVoted` on any later attempt
-        (and records the refused attempt), :class:`VoterNotFound` for an unknown record id."""
+                   method: str, session_id: str | None = None) -> VoteRecord:
+        """Mark a voter as having voted, exactly once, across every kiosk sharing the database.
+
+        A retry by the booth session that cast the vote (same ``session_id``, e.g. after a lost answer
+        or a failed audit write) returns that same vote. Any other attempt raises :class:`AlreadyVoted`
+        carrying the first vote, and is recorded as a second-vote attempt naming the first vote's kiosk
+        and station. :class:`VoterNotFound` for an unknown record id; :class:`RegistryUnavailable`
+        when the database cannot commit (then nothing was acknowledged)."""
         at = self._clock()
         with self.transaction() as db:
             if not db.execute("SELECT 1 FROM voters WHERE voter_id = ?", (voter_id,)).fetchone():
                 raise VoterNotFound("no voter with this record id")
-            try:
-                db.execute("INSERT INTO votes(voter_id, voted_at, kiosk_id, station_id, official_id, method)"
-                           " VALUES (?, ?, ?, ?, ?, ?)", (voter_id, at, kiosk_id, station_id, official_id, method))
-            except sqlite3.IntegrityError:
-                row = db.execute("SELECT * FROM votes WHERE voter_id = ?", (voter_id,)).fetchone()
-                db.execute("INSERT INTO vote_refusals(voter_id, attempted_at, kiosk_id, official_id)"
-                           " VALUES (?, ?, ?, ?)", (voter_id, at, kiosk_id, official_id))
-                existing = VoteRecord(row["voter_id"], row["voted_at"], row["kiosk_id"], row["station_id"],
-                                      row["official_id"], row["method"])
-                refused = AlreadyVoted(existing)
-            else:
-                return VoteRecord(voter_id, at, kiosk_id, station_id, official_id, method)
+            # ON CONFLICT DO NOTHING waits for a concurrent insert of the same voter to commit or roll
+            # back (PostgreSQL), or never meets one (SQLite's write lock), then inserts or skips.
+            inserted = db.execute(
+                "INSERT INTO votes(voter_id, voted_at, kiosk_id, station_id, official_id, method, session_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (voter_id) DO NOTHING RETURNING voter_id",
+                (voter_id, at, kiosk_id, station_id, official_id, method, session_id)).fetchone()
+            if inserted:
+                return VoteRecord(voter_id, at, kiosk_id, station_id, official_id, method, session_id)
+            row = db.execute("SELECT * FROM votes WHERE voter_id = ?", (voter_id,)).fetchone()
+            existing = VoteRecord(row["voter_id"], row["voted_at"], row["kiosk_id"], row["station_id"],
+                                  row["official_id"], row["method"], row["session_id"])
+            if session_id is not None and existing.session_id == session_id:
+                return existing
+            db.execute("INSERT INTO vote_refusals(voter_id, attempted_at, kiosk_id, official_id, station_id,"
+                       " session_id, first_kiosk_id, first_station_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (voter_id, at, kiosk_id, official_id, station_id, session_id, existing.kiosk_id,
+                        existing.station_id))
+            refused = AlreadyVoted(existing)
         # raised after COMMIT so the refused attempt is kept
         raise refused
+
+    def vote_refusals(self, voter_id: str) -> list[dict]:
+        """Recorded second-vote attempts for one voter, oldest first (kiosk, station, and the first
+        vote's kiosk and station)."""
+        return [{"attempted_at": r["attempted_at"], "kiosk_id": r["kiosk_id"], "station_id": r["station_id"],
+                 "official_id": r["official_id"], "session_id": r["session_id"],
+                 "first_kiosk_id": r["first_kiosk_id"], "first_station_id": r["first_station_id"]}
+                for r in self._read("SELECT * FROM vote_refusals WHERE voter_id = ? ORDER BY id", (voter_id,))]
 
     # -- officials ----------------------------------------------------------------------------------
     def add_official(self, username: str, password_hash: str, role: str, display_name: str) -> None:
@@ -329,7 +242,7 @@ class Registry:
             try:
                 db.execute("INSERT INTO officials(username, password_hash, role, display_name) VALUES (?, ?, ?, ?)",
                            (username, password_hash, role, display_name))
-            except sqlite3.IntegrityError as exc:
+            except self._db.integrity_errors as exc:
                 raise RegistryError(f"official {username!r} exists or role {role!r} is not allowed") from exc
 
     def set_official_password(self, username: str, password_hash: str) -> None:

@@ -1,0 +1,247 @@
+"""The two databases the registry runs on, behind one small interface.
+
+``sqlite:///path`` - SQLite in WAL mode, one connection per thread: the embedded default for a single
+kiosk and the demo. Several kiosk processes on ONE machine may share the file (writes take the
+database lock with ``BEGIN IMMEDIATE``); SQLite over a network share is not safe, so a station with
+several kiosk machines uses PostgreSQL.
+
+``postgresql://...`` - a station server shared by every kiosk of a polling station, through a
+psycopg 3 connection pool (autocommit connections; writes in explicit transactions; every connection
+checked before it is handed out, so the first request after a server restart does not fail on a
+connection the restart cut).
+
+Callers (only :mod:`kiosk.registry.storage` and :mod:`kiosk.registry.migrations`) write SQL once, with
+``?`` placeholders and the common subset both dialects accept; the few spellings that differ are
+attributes of the backend (``fingers_aggregate``). A lost database raises
+:class:`~kiosk.registry.errors.RegistryUnavailable`; a constraint violation raises the backend's own
+``integrity_errors``, which the storage turns into registry errors.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from kiosk.registry.errors import RegistryError, RegistryUnavailable
+
+POOL_MAX_SIZE = 10
+"""Connections one kiosk process keeps to the station server (waitress serves 8 threads)."""
+POOL_TIMEOUT_SECONDS = 3.0
+"""How long a request waits for a pooled connection before the registry counts as unavailable."""
+CONNECT_TIMEOUT_SECONDS = 3
+
+
+def open_backend(database_url: str, *, pool_max_size: int = POOL_MAX_SIZE):
+    scheme = database_url.split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        return SqliteBackend(database_url)
+    if scheme in ("postgresql", "postgres"):
+        return PostgresBackend(database_url, pool_max_size=pool_max_size)
+    raise RegistryError(f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH or postgresql://...")
+
+
+class SqliteBackend:
+    name = "sqlite"
+    integrity_errors = (sqlite3.IntegrityError,)
+    fingers_aggregate = "group_concat(finger, ',')"
+
+    def __init__(self, database_url: str):
+        if database_url.startswith("sqlite:///"):
+            self.path = database_url[len("sqlite:///"):]
+        else:
+            self.path = database_url[len("sqlite://"):] or ":memory:"
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")   # a vote acknowledged survives power loss
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``: the database's write lock from the start);
+        nested calls join the outer one."""
+        with _sqlite_errors():
+            conn = self._connection()
+            depth = getattr(self._local, "depth", 0)
+            if depth:
+                self._local.depth = depth + 1
+                try:
+                    yield conn
+                finally:
+                    self._local.depth = depth
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            self._local.depth = 1
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+            finally:
+                self._local.depth = 0
+
+    def exclusive_transaction(self, lock_key: int):
+        """A transaction no other process can run beside (``BEGIN IMMEDIATE`` is the file's write lock)."""
+        return self.transaction()
+
+    def read(self, sql: str, params: Iterable = ()) -> list:
+        with _sqlite_errors():
+            return self._connection().execute(sql, tuple(params)).fetchall()
+
+    def ping(self, timeout: float = 1.0) -> None:
+        self.read("SELECT 1")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def describe(self) -> str:
+        return f"sqlite:///{self.path}"
+
+
+@contextmanager
+def _sqlite_errors():
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        # locked for longer than busy_timeout, file gone, disk I/O error: nothing was written
+        raise RegistryUnavailable(f"the registry database cannot be used: {exc}") from exc
+
+
+class Row(tuple):
+    """A PostgreSQL row readable by position and by column name, like :class:`sqlite3.Row`."""
+
+    names: dict[str, int]
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+def _row_factory(cursor):
+    names = {column.name: i for i, column in enumerate(cursor.description or ())}
+
+    def make(values):
+        row = Row(values)
+        row.names = names
+        return row
+    return make
+
+
+@lru_cache(maxsize=512)
+def _pg_sql(sql: str) -> str:
+    """``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled first)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class _PgConnection:
+    """The transaction's connection, with the same ``execute(sql, params)`` as sqlite3's."""
+
+    def __init__(self, conn):
+        self._conn = conn
+
+    def execute(self, sql: str, params: Iterable = ()):
+        return self._conn.execute(_pg_sql(sql), tuple(params))
+
+
+class PostgresBackend:
+    name = "postgresql"
+    fingers_aggregate = "string_agg(finger, ',')"
+
+    def __init__(self, database_url: str, *, pool_max_size: int = POOL_MAX_SIZE):
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        self.url = database_url
+        self.integrity_errors = (psycopg.IntegrityError,)
+        self._psycopg = psycopg
+        self._pool = ConnectionPool(
+            database_url, min_size=1, max_size=pool_max_size, timeout=POOL_TIMEOUT_SECONDS, open=True,
+            check=ConnectionPool.check_connection, name="kiosk-registry",
+            kwargs={"autocommit": True, "row_factory": _row_factory, "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                    "application_name": "kiosk"})
+        self._local = threading.local()
+
+    def connect_once(self):
+        """A connection outside the pool (migrations), raising RegistryUnavailable if there is none."""
+        with self._errors():
+            return self._psycopg.connect(self.url, autocommit=True, row_factory=_row_factory,
+                                         connect_timeout=CONNECT_TIMEOUT_SECONDS)
+
+    @contextmanager
+    def _errors(self):
+        from psycopg_pool import PoolTimeout
+
+        try:
+            yield
+        except (self._psycopg.OperationalError, PoolTimeout) as exc:
+            raise RegistryUnavailable(f"the station's registry server cannot be reached: "
+                                      f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
+                                      ) from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[_PgConnection]:
+        current = getattr(self._local, "conn", None)
+        if current is not None:          # nested: join the outer transaction
+            yield current
+            return
+        with self._errors(), self._pool.connection() as conn, conn.transaction():
+            self._local.conn = _PgConnection(conn)
+            try:
+                yield self._local.conn
+            finally:
+                self._local.conn = None
+
+    @contextmanager
+    def exclusive_transaction(self, lock_key: int) -> Iterator[_PgConnection]:
+        """A transaction on a connection of its own, holding advisory lock ``lock_key`` until it ends,
+        so concurrent callers (kiosks starting together) run one after the other."""
+        conn = self.connect_once()
+        try:
+            with self._errors(), conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key,))
+                yield _PgConnection(conn)
+        finally:
+            conn.close()
+
+    def read(self, sql: str, params: Iterable = ()) -> list:
+        current = getattr(self._local, "conn", None)
+        if current is not None:
+            return current.execute(sql, params).fetchall()
+        with self._errors(), self._pool.connection() as conn:
+            return conn.execute(_pg_sql(sql), tuple(params)).fetchall()
+
+    def ping(self, timeout: float = 1.0) -> None:
+        with self._errors(), self._pool.connection(timeout=timeout) as conn:
+            conn.execute("SELECT 1")
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def describe(self) -> str:
+        """The URL without a password, for logs and errors."""
+        from psycopg.conninfo import conninfo_to_dict
+
+        info = conninfo_to_dict(self.url)
+        return f"postgresql://{info.get('user', '')}@{info.get('host', '')}/{info.get('dbname', '')}"
