@@ -165,20 +165,46 @@ class _PgConnection:
         return self._conn.execute(_pg_sql(sql), tuple(params))
 
 
+RECONNECT_EVERY_SECONDS = 1.0
+"""While the station server is away, the pool tries to reconnect this often (not psycopg_pool's
+doubling back-off, which after a few minutes' outage would leave a kiosk waiting minutes more)."""
+RECONNECT_FOREVER = 365 * 24 * 3600.0
+
+
+@lru_cache(maxsize=1)
+def _steady_pool_class():
+    from psycopg_pool import ConnectionPool
+    from psycopg_pool.base import AttemptWithBackoff
+
+    class SteadyAttempt(AttemptWithBackoff):
+        INITIAL_DELAY = RECONNECT_EVERY_SECONDS
+        DELAY_JITTER = 0.1
+        DELAY_BACKOFF = 1.0
+
+    class SteadyPool(ConnectionPool):
+        """psycopg_pool's pool, reconnecting at a steady pace (``_add_connection`` is where the pool
+        makes its back-off object; giving it ours is the only change)."""
+
+        def _add_connection(self, attempt, growing: bool = False) -> None:
+            super()._add_connection(attempt or SteadyAttempt(timeout=self.reconnect_timeout), growing)
+
+    return SteadyPool
+
+
 class PostgresBackend:
     name = "postgresql"
     fingers_aggregate = "string_agg(finger, ',')"
 
     def __init__(self, database_url: str, *, pool_max_size: int = POOL_MAX_SIZE):
         import psycopg
-        from psycopg_pool import ConnectionPool
 
         self.url = database_url
         self.integrity_errors = (psycopg.IntegrityError,)
         self._psycopg = psycopg
-        self._pool = ConnectionPool(
+        pool_class = _steady_pool_class()
+        self._pool = pool_class(
             database_url, min_size=1, max_size=pool_max_size, timeout=POOL_TIMEOUT_SECONDS, open=True,
-            check=ConnectionPool.check_connection, name="kiosk-registry",
+            check=pool_class.check_connection, name="kiosk-registry", reconnect_timeout=RECONNECT_FOREVER,
             kwargs={"autocommit": True, "row_factory": _row_factory, "connect_timeout": CONNECT_TIMEOUT_SECONDS,
                     "application_name": "kiosk"})
         self._local = threading.local()
