@@ -2,7 +2,7 @@
 
 Public API::
 
-    tpl = extract(image, dpi=500, trace=None)   # 2-D uint8 -> Template; LowQualityError(reason)
+    tpl = extract(image, dpi=500, trace=None, method=...)  # -> Template; LowQualityError(reason)
     score = compare(probe, candidate)           # -10 log10(FMR)
     threshold_for_fmr(1e-4)                     # -> 40.0
     Template.to_iso() / Template.from_iso(data) # TemplateFormatError on bad records
@@ -14,7 +14,7 @@ from .calibration import calibrated, threshold_for_fmr
 from .comparison import compare_cylinders
 from .cylinders import Cylinders, cylinders_for
 from .errors import FingerprintError, LowQualityError
-from .extractor import extract
+from .extraction import extract
 from .gallery import Gallery
 from .template import MINUTIA_DTYPE, Template
 
