@@ -1,0 +1,74 @@
+"""On-disk cache of extracted templates for the fingerprint benchmarks, so reruns are fast.
+
+Key: SHA-1 of the image bytes, its resolution, the extractor's settings and a version digest of the
+extraction source files (any edit to them invalidates the cache). Directory: ``$KIOSK_BENCH_CACHE``
+or ``~/.cache/kiosk-bench/fingerprint``. A refused image is cached as a refusal.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from matcher import fingerprint as fp
+from matcher.fingerprint.template import Template
+
+# Files whose edits cannot change an extracted template (matching, search, calibration, codecs).
+_NOT_EXTRACTION = {"comparison.py", "cylinders.py", "gallery.py", "index.py", "calibration.py", "iso.py",
+                   "bits.py", "__init__.py", "extraction.py"}
+# The learned path's own files, and the classical files it uses (segmentation, input checks).
+_LEARNED_ONLY = {"learned.py", "learned_parameters.py", "leader_model.py", "leader_graph.py", "onnx_proto.py"}
+_LEARNED_SHARED = {"segmentation.py", "template.py"}
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("KIOSK_BENCH_CACHE", Path.home() / ".cache" / "kiosk-bench" / "fingerprint"))
+
+
+@lru_cache(maxsize=2)
+def extraction_version(learned: bool) -> str:
+    """Digest of the source files that can change this path's templates."""
+    digest = hashlib.sha1()
+    for path in sorted(Path(fp.__file__).parent.glob("*.py")):
+        wanted = (path.name in _LEARNED_ONLY | _LEARNED_SHARED if learned
+                  else path.name not in _NOT_EXTRACTION | _LEARNED_ONLY)
+        if wanted:
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _key(image: np.ndarray, dpi: float, settings: str) -> str:
+    digest = hashlib.sha1(np.ascontiguousarray(image).tobytes())
+    version = extraction_version(settings.startswith("learned"))
+    digest.update(f"{image.shape}|{float(dpi):.3f}|{settings}|{version}".encode())
+    return digest.hexdigest()
+
+
+def cached(image: np.ndarray, dpi: float, settings: str,
+           extract: Callable[[np.ndarray, float], Template]) -> tuple[Optional[Template], bool]:
+    """(template or None when refused, whether it was computed now)."""
+    key = _key(image, dpi, settings)
+    path = cache_root() / key[:2] / f"{key}.npz"
+    if path.exists():
+        with np.load(path) as data:
+            if int(data["refused"]):
+                return None, False
+            w, h, q = (int(v) for v in data["meta"])
+            return Template(data["minutiae"], w, h, float(data["dpi"]), q), False
+    try:
+        template = extract(image, dpi)
+    except fp.LowQualityError:
+        template = None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    if template is None:
+        np.savez(tmp, refused=1)
+    else:
+        np.savez(tmp, refused=0, minutiae=template.minutiae, dpi=template.dpi,
+                 meta=np.array([template.width, template.height, template.quality]))
+    os.replace(tmp, path)
+    return template, True
