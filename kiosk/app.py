@@ -123,7 +123,19 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *, devices=No
 
     @app.get("/health")
     def health():
-        return jsonify(status="ok", kiosk_id=settings.kiosk_id, station_id=settings.station_id)
+        """``ok``, or ``degraded`` with what is wrong (the registry database cannot be reached: no vote
+        can be marked until it returns; the kiosk reconnects by itself)."""
+        from kiosk.registry import RegistryUnavailable
+
+        try:
+            services.registry.ping(timeout=1.0)
+            registry_state = "ok"
+        except RegistryUnavailable:
+            registry_state = "unavailable"
+        status = "ok" if registry_state == "ok" else "degraded"
+        return jsonify(status=status, kiosk_id=settings.kiosk_id, station_id=settings.station_id,
+                       registry=registry_state, registry_backend=services.registry.backend), \
+            200 if status == "ok" else 503
 
     register_api(app)
     from kiosk.booth import blueprint as booth_screen  # the officials' booth screen at /booth/

@@ -1,5 +1,5 @@
 """The booth workflow without hardware: scripted device adapters return real images (kiosk/demo_data),
-the real matcher decides, a real SQLite registry holds the voters, and every audit event passes the
+the real matcher decides, a real registry (SQLite, then PostgreSQL) holds the voters, and every audit event passes the
 audit log's privacy rules. The pure decision rules are specified on their own, with hypothesis.
 """
 from __future__ import annotations
@@ -53,8 +53,9 @@ def templates() -> dict:
 
 
 @pytest.fixture
-def registry(tmp_path, templates) -> Registry:
-    reg = Registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}", secrets.token_bytes(32))
+def registry(registry_url, templates) -> Registry:
+    # every test here runs on SQLite and on a real PostgreSQL cluster (tests/pg_fixtures.py)
+    reg = Registry(registry_url, secrets.token_bytes(32))
     # voter A enrolled two fingers (person 1's and person 2's prints stand in for two of A's fingers)
     reg.add_voter(voter_id="VA", id_number=ID_A, name="SOK DARA", birth_date=date(1970, 1, 2), sex="M",
                   station_id=STATION, fingers={"right_index": templates["a_index"],

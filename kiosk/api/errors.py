@@ -59,7 +59,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(RegistryError)
     def registry_error(exc: RegistryError):
-        status = 404 if exc.code == "voter_not_found" else 409
+        status = {"voter_not_found": 404, "registry_unavailable": 503}.get(exc.code, 409)
         return error_response(status, exc.code, str(exc))
 
     @app.errorhandler(AuditUnavailable)

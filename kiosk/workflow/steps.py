@@ -277,9 +277,13 @@ class Workflow(WorkflowCore):
 
         with self._step(session_id, Action.CONFIRM) as session:
             try:
+                # Keyed by the session: when the vote committed but what follows failed (the audit write,
+                # the answer to the booth, the database connection during COMMIT), the official's retry
+                # of this session gets the same vote back instead of a second-vote refusal. A registry
+                # that cannot commit raises RegistryUnavailable and the session waits here, unmarked.
                 vote = self.registry.mark_voted(session.voter.voter_id, kiosk_id=self.rules.kiosk_id,
                                                 station_id=self.rules.station_id, official_id=official_id,
-                                                method=session.method)
+                                                method=session.method, session_id=session.session_id)
             except AlreadyVoted:
                 # flagged in session_ended (a vote_marked entry would be tallied as a vote)
                 self._finish(session, Action.CONFIRM, State.ALREADY_VOTED, "already_voted", "second_attempt",
