@@ -1,0 +1,236 @@
+"""Search one shard for a batch of probes; merge the shards' answers. Pure functions of their inputs.
+
+Two orders are implemented so they can be measured against each other (bench/dedup.py):
+
+* ``face`` (default), in two phases: (1) every shard scans its face sign codes (64 bytes, popcount) and
+  returns its ``shortlist`` nearest by exact embedding distance; the lists are merged into one global
+  short list; (2) each shard compares every enrolled finger (MCC) of the short-listed records it holds,
+  and fuses. Cost per probe: N x 64-byte scan + shortlist x fingers comparisons, whatever the shard count.
+* ``finger``: the fingerprint 1:N index (matcher.fingerprint.Gallery: pooled-cylinder pre-filter and
+  exact re-ranking) proposes ``shortlist`` records per probe finger, then face and the other fingers are
+  compared exactly. Needs the index's codes in memory (~0.85 KB per finger more) and costs a pre-filter
+  scan of every finger's 32 pooled cylinders per probe.
+
+Every candidate carries its per-modality calibrated scores and the fused score (matcher.fusion: Fisher's
+combination of the per-modality false match rates); the operating threshold is applied by the caller
+(national.operating), so one search serves any FPIR target.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from matcher import fusion
+from matcher.face import codes as face_codes
+from matcher.face.active import get_calibration
+from matcher.fingerprint import compare_raw, prepare
+from matcher.fingerprint.bits import popcount64
+from matcher.fingerprint.calibration import calibrated
+from matcher.fingerprint.template import Template
+
+from .shards import Shard
+
+SHORTLIST = 16      # records verified exactly per probe (the global face short list)
+KEEP = 10           # candidates per probe returned by each shard
+
+
+@dataclass
+class Probes:
+    """A batch of searches. ``records`` are the probes' own record ids (-1 for a booth probe): a record
+    never matches itself. ``faces`` (b x 128 float32) has NaN rows where no face was captured;
+    ``fingers`` holds, per probe, one template or None per finger position of the gallery."""
+
+    records: np.ndarray
+    faces: np.ndarray
+    fingers: list[list[Template | None]]
+    centre: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.records.size)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    record: int
+    fused_score: float
+    fused_fmr: float
+    face_score: float | None
+    finger_scores: tuple[float | None, ...]
+
+
+@dataclass
+class SearchStats:
+    face_scanned: int = 0
+    finger_comparisons: int = 0
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+@numba.njit(cache=True)
+def _nearest_codes(codes, queries, keep):
+    """Per query, the ``keep`` gallery columns with the smallest Hamming distance (ties at the cut by
+    position), as a (queries, keep) int64 array padded with -1, from one pass over the codes."""
+    words, n = codes.shape
+    b = queries.shape[0]
+    dist = np.empty((b, n), np.uint16)
+    hist = np.zeros((b, 64 * words + 1), np.int64)
+    for g in range(n):
+        for p in range(b):
+            d = 0
+            for w in range(words):
+                d += popcount64(codes[w, g] ^ queries[p, w])
+            dist[p, g] = d
+            hist[p, d] += 1
+    out = np.full((b, keep), -1, np.int64)
+    for p in range(b):
+        total = 0
+        cut = 0
+        while cut < hist.shape[1] - 1 and total + hist[p, cut] < keep:
+            total += hist[p, cut]
+            cut += 1
+        below = 0
+        tied = 0
+        room_at_cut = keep - total
+        for g in range(n):
+            d = dist[p, g]
+            if d < cut:
+                out[p, below] = g
+                below += 1
+            elif d == cut and tied < room_at_cut:
+                out[p, total + tied] = g
+                tied += 1
+    return out
+
+
+def _face_distances(shard: Shard, rows: np.ndarray, face: np.ndarray) -> np.ndarray:
+    vectors = shard.face_vectors[rows].astype(np.float32)
+    return np.linalg.norm(vectors - face, axis=1)
+
+
+def face_shortlist(shard: Shard, probes: Probes, shortlist: int = SHORTLIST) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Phase 1, per shard: each probe's ``shortlist`` nearest records by face code, re-ranked by exact
+    embedding distance: (records, distances) per probe; empty for probes without a face."""
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+    out = [empty] * len(probes)
+    has_face = np.isfinite(probes.faces).all(axis=1)
+    if len(shard) == 0 or not has_face.any():
+        return out
+    if probes.centre is None:
+        raise ValueError("face probes need the gallery's code centre (Probes.centre)")
+    queries = face_codes.encode_codes(probes.faces[has_face], probes.centre, face_codes.default_projection())
+    nearest = _nearest_codes(shard.face_codes, np.ascontiguousarray(queries.T), min(shortlist + 1, len(shard)))
+    for p, rows in zip(np.flatnonzero(has_face), nearest):
+        rows = rows[rows >= 0]
+        rows = rows[shard.records[rows] != probes.records[p]]
+        distance = _face_distances(shard, rows, probes.faces[p])
+        order = np.lexsort((shard.records[rows], distance))[:shortlist]
+        out[p] = (shard.records[rows[order]], distance[order].astype(np.float32))
+    return out
+
+
+def merge_shortlists(parts: list[list[tuple[np.ndarray, np.ndarray]]], shortlist: int = SHORTLIST) -> list[np.ndarray]:
+    """The global ``shortlist`` per probe from every shard's phase-1 answer: record ids, nearest first."""
+    merged = []
+    for lists in zip(*parts):
+        records = np.concatenate([r for r, _ in lists])
+        distance = np.concatenate([d for _, d in lists])
+        merged.append(records[np.lexsort((records, distance))[:shortlist]])
+    return merged
+
+
+def _rows_of(shard: Shard, records: np.ndarray) -> np.ndarray:
+    """Rows of this shard holding ``records`` (records held by other shards are dropped)."""
+    if len(shard) == 0 or records.size == 0:
+        return np.zeros(0, np.int64)
+    order = getattr(shard, "_record_order", None)
+    if order is None:
+        order = shard._record_order = np.argsort(shard.records, kind="stable")
+    held = shard.records[order]
+    at = np.clip(np.searchsorted(held, records), 0, len(shard) - 1)
+    return order[at[held[at] == records]]
+
+
+def finger_shortlist(shard: Shard, probes: Probes, shortlist: int = SHORTLIST) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Phase 1 in finger order: the fingerprint 1:N index (built on first use and kept with the shard)
+    proposes records; "distance" is minus the best calibrated finger score, so the merge is shared."""
+    from matcher.fingerprint import Gallery
+
+    index = getattr(shard, "_finger_index", None)
+    if index is None:
+        owners, templates = [], []
+        for row in range(len(shard)):
+            for f in range(shard.fingers):
+                t = shard.finger(row, f)
+                if t is not None:
+                    owners.append(row)
+                    templates.append(t)
+        index = shard._finger_index = (Gallery(templates), np.asarray(owners, np.int64))
+    gallery, owners = index
+    out = []
+    for p in range(len(probes)):
+        best: dict[int, float] = {}
+        for t in probes.fingers[p]:
+            if t is None or not len(gallery):
+                continue
+            for i, score in gallery.search(t, top_k=shortlist + shard.fingers):
+                record = int(shard.records[owners[i]])
+                if record != int(probes.records[p]):
+                    best[record] = max(best.get(record, 0.0), score)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:shortlist]
+        out.append((np.array([r for r, _ in ranked], np.int64), -np.array([v for _, v in ranked], np.float32)))
+    return out
+
+
+def verify(shard: Shard, probes: Probes, chosen: list[np.ndarray], stats: SearchStats | None = None,
+           keep: int = KEEP) -> list[list[Candidate]]:
+    """Phase 2, per shard: the chosen records this shard holds, compared exactly on every finger and the
+    face and fused; each probe's best ``keep``."""
+    stats = stats if stats is not None else SearchStats()
+    out = []
+    for p in range(len(probes)):
+        rows = _rows_of(shard, np.asarray(chosen[p], np.int64))
+        face = probes.faces[p]
+        if np.isfinite(face).all() and rows.size:
+            scores = np.asarray(get_calibration().score(_face_distances(shard, rows, face)), np.float64)
+        else:
+            scores = np.full(rows.size, np.nan)
+        found = []
+        for row, face_score in zip(rows, scores):
+            record = int(shard.records[row])
+            if record == int(probes.records[p]):
+                continue
+            fingers: list[float | None] = []
+            for f, probe_finger in enumerate(probes.fingers[p]):
+                enrolled = shard.finger(int(row), f) if probe_finger is not None and f < shard.fingers else None
+                if enrolled is None:
+                    fingers.append(None)
+                    continue
+                stats.finger_comparisons += 1
+                fingers.append(calibrated(compare_raw(probe_finger, enrolled)))
+            face_value = None if np.isnan(face_score) else float(face_score)
+            fused = fusion.fuse(face=face_value, fingers=[s for s in fingers if s is not None])
+            found.append(Candidate(record, fused.score, fused.fmr, face_value, tuple(fingers)))
+        found.sort(key=lambda c: (-c.fused_score, c.record))
+        out.append(found[:keep])
+    return out
+
+
+def face_first(shard: Shard, probes: Probes, shortlist: int = SHORTLIST, keep: int = KEEP,
+               stats: SearchStats | None = None) -> list[list[Candidate]]:
+    """Both phases on one shard (a station's own voters, searched in-process)."""
+    chosen = merge_shortlists([face_shortlist(shard, probes, shortlist)], shortlist)
+    return verify(shard, probes, chosen, stats, keep)
+
+
+def merge(per_shard: list[list[list[Candidate]]], keep: int = KEEP) -> list[list[Candidate]]:
+    """Merge the shards' per-probe lists into one ranked list per probe."""
+    if not per_shard:
+        return []
+    merged = []
+    for lists in zip(*per_shard):
+        everyone = [c for part in lists for c in part]
+        everyone.sort(key=lambda c: (-c.fused_score, c.record))
+        merged.append(everyone[:keep])
+    return merged

@@ -1,0 +1,130 @@
+"""A shard: one worker's part of the national gallery, compact in memory and persisted as .npy files.
+
+Per enrolled record a shard keeps (bytes): record id (8), face sign code (64, matcher.face.codes), face
+embedding as float16 (256; re-ranking and fusion only read the short list), and each finger's minutiae as
+x, y (int16, px at 500 dpi) and direction (uint8, 1.4 degree steps: ISO 19794-2's own resolution), 5 bytes
+per minutia, with an int64 offset per finger. Two fingers of ~40 minutiae: about 750 bytes a record.
+Cylinders and pre-filter codes are not stored: the face code short list picks the few records whose
+fingers are compared, and their cylinders are rebuilt then (see national.search).
+
+On disk a shard is a directory of .npy files and ``meta.json`` (written last: a directory without it is
+incomplete). ``generation`` names the enrolment state it was built from; a shard set whose generation
+differs from the registry's is rebuilt (national.gallery).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from matcher.face import codes as face_codes
+from matcher.fingerprint.template import MINUTIA_DTYPE, Template
+
+FORMAT = "national-shard"
+VERSION = 1
+ANGLE_STEPS = 256
+_ARRAYS = ("records", "face_codes", "face_vectors", "finger_offsets", "minutia_xy", "minutia_angle")
+
+
+class ShardError(Exception):
+    """A shard directory that is missing, incomplete or inconsistent."""
+
+
+@dataclass
+class Shard:
+    records: np.ndarray          # (n,) int64 record ids
+    face_codes: np.ndarray       # (8, n) uint64 word-major sign codes
+    face_vectors: np.ndarray     # (n, 128) float16 unit embeddings
+    finger_offsets: np.ndarray   # (n * fingers + 1,) int64 into the minutia arrays
+    minutia_xy: np.ndarray       # (m, 2) int16, px at 500 dpi
+    minutia_angle: np.ndarray    # (m,) uint8, 2 pi / 256 steps
+    fingers: int
+    generation: str = ""
+
+    def __len__(self) -> int:
+        return int(self.records.size)
+
+    def nbytes(self) -> int:
+        return int(sum(getattr(self, name).nbytes for name in _ARRAYS))
+
+    def finger(self, row: int, finger: int) -> Template | None:
+        """The stored minutiae of one finger of the record at ``row`` (None when not enrolled)."""
+        k = row * self.fingers + finger
+        lo, hi = int(self.finger_offsets[k]), int(self.finger_offsets[k + 1])
+        if hi == lo:
+            return None
+        m = np.zeros(hi - lo, MINUTIA_DTYPE)
+        m["x"], m["y"] = self.minutia_xy[lo:hi, 0], self.minutia_xy[lo:hi, 1]
+        m["angle"] = self.minutia_angle[lo:hi].astype(np.float32) * (2 * math.pi / ANGLE_STEPS)
+        return Template(m, 0, 0, 500.0, 0)
+
+    # -- files ------------------------------------------------------------------------------------
+    def save(self, folder: str | os.PathLike) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "meta.json").unlink(missing_ok=True)
+        for name in _ARRAYS:
+            tmp = folder / f"{name}.npy.tmp"
+            with open(tmp, "wb") as f:
+                np.save(f, np.ascontiguousarray(getattr(self, name)), allow_pickle=False)
+            os.replace(tmp, folder / f"{name}.npy")
+        meta = {"format": FORMAT, "version": VERSION, "count": len(self), "fingers": self.fingers,
+                "generation": self.generation}
+        (folder / "meta.json.tmp").write_text(json.dumps(meta))
+        os.replace(folder / "meta.json.tmp", folder / "meta.json")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> "Shard":
+        folder = Path(folder)
+        try:
+            meta = json.loads((folder / "meta.json").read_text())
+            arrays = {name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in _ARRAYS}
+        except (OSError, ValueError) as exc:
+            raise ShardError(f"no complete shard at {folder} ({type(exc).__name__})") from exc
+        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+            raise ShardError(f"{folder} is not a version-{VERSION} national shard")
+        shard = cls(**arrays, fingers=int(meta["fingers"]), generation=str(meta.get("generation", "")))
+        n = int(meta["count"])
+        if (shard.records.shape != (n,) or shard.face_codes.shape != (face_codes.CODE_WORDS, n)
+                or shard.face_vectors.shape[0] != n or shard.finger_offsets.shape != (n * shard.fingers + 1,)
+                or shard.minutia_xy.shape[0] != shard.finger_offsets[-1]):
+            raise ShardError(f"shard files in {folder} do not agree with meta.json (count {n})")
+        return shard
+
+
+def build_shard(records: np.ndarray, faces: np.ndarray, fingers: list[list[Template | None]],
+                centre: np.ndarray, generation: str = "") -> Shard:
+    """A shard from record ids, their unit face embeddings (n x 128; NaN rows: no face) and finger
+    templates (one list per record, same length for all; None where a finger is not enrolled)."""
+    n = len(records)
+    per = len(fingers[0]) if fingers else 0
+    if len(faces) != n or len(fingers) != n or any(len(f) != per for f in fingers):
+        raise ShardError("records, faces and fingers must be given for the same records")
+    faces = np.asarray(faces, np.float32)
+    has_face = np.isfinite(faces).all(axis=1)
+    clean = np.where(has_face[:, None], faces, 0.0).astype(np.float32)
+    codes = face_codes.encode_codes(clean, np.asarray(centre, np.float32), face_codes.default_projection())
+    codes[:, ~has_face] = np.uint64(0)
+    xy, angle, sizes = [], [], []
+    for templates in fingers:
+        for t in templates:
+            if t is None or t.minutiae.size == 0:
+                sizes.append(0)
+                continue
+            scale = 500.0 / float(t.dpi)
+            m = t.minutiae
+            xy.append(np.stack([np.rint(m["x"] * scale), np.rint(m["y"] * scale)], axis=1))
+            angle.append(np.rint(np.mod(m["angle"], 2 * math.pi) * ANGLE_STEPS / (2 * math.pi)) % ANGLE_STEPS)
+            sizes.append(m.size)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    minutia_xy = (np.clip(np.concatenate(xy), -32768, 32767).astype(np.int16) if xy
+                  else np.zeros((0, 2), np.int16))
+    minutia_angle = np.concatenate(angle).astype(np.uint8) if angle else np.zeros(0, np.uint8)
+    vectors = np.where(has_face[:, None], faces, np.nan).astype(np.float16)
+    return Shard(np.asarray(records, np.int64), codes, vectors, offsets, minutia_xy, minutia_angle, per,
+                 generation)
