@@ -26,6 +26,8 @@ class Services:
     auth: Any
     devices: Any
     workflow: Any
+    sync: Any = None
+    """kiosk.sync.service.SyncService when ``commission_url`` is set, else None."""
     closed: bool = False
 
     def close(self) -> None:
@@ -35,6 +37,8 @@ class Services:
         if self.closed:
             return
         self.closed = True
+        if self.sync is not None:
+            self.sync.stop()
         self.devices.close()
         if events.current_or_none() is self.recorder:
             events.install(None)
@@ -74,8 +78,8 @@ def build_services(settings: Settings, *, devices=None, biometrics=None,
     from kiosk.workflow import Rules, Workflow
 
     registry = Registry.open(settings, create_keys=settings.create_keys)
-    log = AuditLog.open(Path(settings.data_dir) / "audit",
-                        keys.signing_key(settings.key_dir, create=settings.create_keys),
+    audit_key = keys.signing_key(settings.key_dir, create=settings.create_keys)
+    log = AuditLog.open(Path(settings.data_dir) / "audit", audit_key,
                         default_origin(settings.kiosk_id, settings.station_id),
                         kiosk_id=settings.kiosk_id, station_id=settings.station_id)
     from kiosk.pseudonyms import PseudonymSource
@@ -102,7 +106,12 @@ def build_services(settings: Settings, *, devices=None, biometrics=None,
     workflow = Workflow(registry=registry, devices=devices, rules=Rules.from_settings(settings),
                         record=recorder.record, pseudonym=recorder.pseudonym, biometrics=biometrics,
                         clock=clock, idle_s=settings.session_idle_seconds)
-    return Services(settings, registry, recorder, auth, devices, workflow)
+    sync = None
+    if settings.commission_url:
+        from kiosk.sync.service import SyncService
+
+        sync = SyncService.for_log(settings, log, audit_key).start()
+    return Services(settings, registry, recorder, auth, devices, workflow, sync)
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None, *, devices=None, biometrics=None,

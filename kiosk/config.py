@@ -92,6 +92,12 @@ class Settings:
     create_keys: bool = False
     """Create missing key files (demo and tests). A deployment provisions keys and leaves this off."""
 
+    # --- commission link (kiosk.sync) --------------------------------------------------------
+    commission_url: str = ""
+    """Base URL of the commission server (``central serve``); empty means the log leaves only by export."""
+    commission_push_seconds: float = 10.0
+    """Seconds between pushes while the link works (failures back off exponentially up to a minute)."""
+
     # --- logging -----------------------------------------------------------------------------
     log_level: str = "INFO"
     log_format: str = "json"

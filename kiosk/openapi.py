@@ -126,7 +126,11 @@ def document(app: Flask | None = None) -> dict:
                                     ok={"type": "object", "properties": {
                                         "station_id": string, "kiosk_id": string,
                                         "devices": {"type": "object", "additionalProperties": {
-                                            "type": "object", "properties": {"status": string, "error": string}}}}})},
+                                            "type": "object", "properties": {"status": string, "error": string}}},
+                                        "commission_sync": {"type": "object", "properties": {
+                                            "configured": {"type": "boolean"},
+                                            "last_success_at": {"type": "string", "nullable": True},
+                                            "last_error": {"type": "string", "nullable": True}}}}})},
         "/api/registry/lookup": {"post": _op(
             "Look a voter up by ID number (in the body); never returns templates",
             body={"type": "object", "required": ["id_number"], "properties": {"id_number": given}},

@@ -12,4 +12,6 @@ blueprint = Blueprint("devices", __name__, url_prefix="/api/devices")
 @requires(*ALL_ROLES)
 def device_status():
     settings = services().settings
-    return jsonify(station_id=settings.station_id, kiosk_id=settings.kiosk_id, devices=services().devices.status())
+    sync = services().sync
+    return jsonify(station_id=settings.station_id, kiosk_id=settings.kiosk_id, devices=services().devices.status(),
+                   commission_sync=sync.status() if sync is not None else {"configured": False})

@@ -481,6 +481,7 @@ async function pollDevices() {
 }
 
 function renderDevices(reply) {
+  renderCommissionSync(reply.commission_sync || {configured: false});
   $("station-id").textContent = reply.station_id;
   $("kiosk-id").textContent = reply.kiosk_id;
   for (const item of document.querySelectorAll("#devices .device")) {
@@ -493,6 +494,17 @@ function renderDevices(reply) {
     text.dataset.i18n = `device_status.${status}`;
     text.textContent = t(`device_status.${status}`);
   }
+}
+
+// When the audit log last reached the commission (kiosk.sync); hidden when no commission link is set up.
+function renderCommissionSync(sync) {
+  $("commission-sync").hidden = !sync.configured;
+  if (!sync.configured) return;
+  const last = sync.last_success_at ? new Date(sync.last_success_at) : null;
+  const text = last ? last.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}) : t("bar.never_pushed");
+  $("last-push").textContent = text;
+  $("commission-sync").dataset.state = sync.last_error ? "failing" : "ok";
+  $("commission-sync").title = sync.last_error || "";
 }
 
 // -- wiring ---------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""JSON API blueprints: ``kiosk_push`` (kiosks), ``auth`` (officials sign in), ``reports``."""
