@@ -188,3 +188,14 @@ def test_a_database_newer_than_the_code_is_refused(registry, registry_url):
             (999, "from_the_future", "2030-01-01T00:00:00Z"))
     with pytest.raises(RegistryError, match="schema version 999.*upgrade the kiosk"):
         Registry(registry_url, KEY)
+
+
+def test_a_refused_session_that_retries_is_recorded_once(registry):
+    vid = _add(registry)
+    registry.mark_voted(vid, kiosk_id="k1", station_id="PS-0001", official_id="o1", method="biometric",
+                        session_id="S-1")
+    for _ in range(3):
+        with pytest.raises(AlreadyVoted):
+            registry.mark_voted(vid, kiosk_id="k2", station_id="PS-0001", official_id="o2", method="biometric",
+                                session_id="S-2")
+    assert len(registry.vote_refusals(vid)) == 1

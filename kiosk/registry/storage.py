@@ -221,12 +221,23 @@ class Registry:
             if session_id is not None and existing.session_id == session_id:
                 return existing
             db.execute("INSERT INTO vote_refusals(voter_id, attempted_at, kiosk_id, official_id, station_id,"
-                       " session_id, first_kiosk_id, first_station_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       " session_id, first_kiosk_id, first_station_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                       " ON CONFLICT (voter_id, session_id) DO NOTHING",
                        (voter_id, at, kiosk_id, official_id, station_id, session_id, existing.kiosk_id,
                         existing.station_id))
             refused = AlreadyVoted(existing)
         # raised after COMMIT so the refused attempt is kept
         raise refused
+
+    def station_votes(self, station_id: str) -> list[VoteRecord]:
+        """Every vote marked at a station (reconciliation, benchmarks)."""
+        return [VoteRecord(r["voter_id"], r["voted_at"], r["kiosk_id"], r["station_id"], r["official_id"],
+                           r["method"], r["session_id"])
+                for r in self._read("SELECT * FROM votes WHERE station_id = ? ORDER BY voter_id", (station_id,))]
+
+    def count_vote_refusals(self, station_id: str) -> int:
+        """Recorded second-vote attempts made at a station."""
+        return self._read("SELECT count(*) FROM vote_refusals WHERE station_id = ?", (station_id,))[0][0]
 
     def vote_refusals(self, voter_id: str) -> list[dict]:
         """Recorded second-vote attempts for one voter, oldest first (kiosk, station, and the first

@@ -1,0 +1,219 @@
+"""Polling station: several kiosk processes marking votes on one PostgreSQL registry, then the same
+load with kiosks killed (``kill -9``) and the database server restarted underneath it.
+
+    python -m bench station [--kiosks 8] [--concurrency 100] [--voters 1000] [--kills 20] [--restarts 3]
+                            [--seed 13] [--skip-faults]
+
+A throw-away PostgreSQL cluster (kiosk/registry/pgcluster.py; Debian's binaries, Unix socket, fsync
+off: a killed server or client loses nothing, only a power cut would) holds ``--voters`` voters.
+Every voter is tried by 2-8 different kiosks (deliberate overlaps); each kiosk process runs its
+attempts ``--concurrency`` at a time (bench/_station_kiosk.py). Figures: marks/s, lookup and
+confirmation (mark + audit entry) median and p95, and the correctness checks:
+
+* exactly one mark per voter, every other attempt refused and recorded once;
+* lost acknowledged marks: an answered ``vote_marked`` audit entry whose vote is not in the database;
+* duplicates: a voter answered "marked" for two sessions;
+* every kiosk's audit bundle verifies (signed by its trusted key, counts reconciled with its summary).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import random
+import secrets
+import string
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench.common import header, median, percentile, row
+
+STATION = "PS-0001"
+
+
+def _session_id(rng: random.Random) -> str:
+    return "".join(rng.choice(string.ascii_lowercase) for _ in range(16))
+
+
+def plan(voters: int, kiosks: int, seed: int) -> dict[str, list[tuple[str, str, str, str]]]:
+    """Per kiosk, its attempts (voter_id, id_number, session_id, pseudonym), shuffled: each voter is
+    tried by between 2 and min(8, kiosks) distinct kiosks."""
+    from kiosk.audit import pseudonym
+
+    rng = random.Random(seed)
+    names = [f"kiosk-{k + 1:02d}" for k in range(kiosks)]
+    work: dict[str, list] = {name: [] for name in names}
+    for n in range(voters):
+        voter_id, id_number = f"V{n:06d}", f"{100000000 + n}"
+        for name in rng.sample(names, rng.randint(2, min(8, kiosks))):
+            work[name].append((voter_id, id_number, _session_id(rng), pseudonym(id_number, b"s" * 32)))
+    for attempts in work.values():
+        rng.shuffle(attempts)
+    return work
+
+
+def populate(url: str, voters: int) -> None:
+    from kiosk.registry import Registry
+
+    registry = Registry(url, bytes(32))
+    with registry.transaction():
+        for n in range(voters):
+            registry.add_voter(voter_id=f"V{n:06d}", id_number=f"{100000000 + n}", name="BENCH VOTER",
+                               birth_date=None, sex="F", station_id=STATION)
+    registry.close()
+
+
+def _spawn(ctx, url, name, work_dir: Path, key: bytes, attempts, concurrency: int, incarnation: int, ready, go):
+    from bench._station_kiosk import run_kiosk
+
+    process = ctx.Process(target=run_kiosk, name=f"{name}#{incarnation}",
+                          args=(url, name, STATION, str(work_dir / name / "audit"), key, attempts, concurrency,
+                                str(work_dir / name / "timings.jsonl"), str(work_dir / name / "bundle"),
+                                ready, go))
+    process.start()
+    return process
+
+
+def run(cluster, url: str, work: dict, work_dir: Path, concurrency: int, *, kills: int = 0, restarts: int = 0,
+        fault_every_s: float = 1.0, seed: int = 0) -> dict:
+    """Run every kiosk to the end of its attempts; kill kiosks and restart the server meanwhile."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    ctx = multiprocessing.get_context("spawn")
+    keys = {name: Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()) for name in work}
+    for name in work:
+        (work_dir / name).mkdir(parents=True)
+    rng = random.Random(seed)
+    ready, go = ctx.Semaphore(0), ctx.Event()
+    processes = {name: _spawn(ctx, url, name, work_dir, keys[name], work[name], concurrency, 0, ready, go)
+                 for name in work}
+    for _ in work:                       # every kiosk has opened its registry pool and audit log
+        if not ready.acquire(timeout=300):
+            raise RuntimeError("a kiosk process did not start within 300 s")
+    started = time.perf_counter()
+    go.set()
+    incarnations = {name: 0 for name in work}
+    faults = ["kill"] * kills + ["restart"] * restarts
+    rng.shuffle(faults)
+    done_faults = {"kill": 0, "restart": 0}
+    next_fault = time.perf_counter() + fault_every_s
+    while any(p.is_alive() for p in processes.values()) or any(p.exitcode not in (0, None) for p in processes.values()):
+        for name, process in processes.items():
+            if not process.is_alive() and process.exitcode != 0:   # killed: start the kiosk again
+                process.join()
+                if process.exitcode != -9:
+                    raise RuntimeError(f"{process.name} failed on its own (exit code {process.exitcode})")
+                incarnations[name] += 1
+                processes[name] = _spawn(ctx, url, name, work_dir, keys[name], work[name], concurrency,
+                                         incarnations[name], None, None)
+        if faults and time.perf_counter() >= next_fault:
+            fault = faults.pop()
+            alive = [p for p in processes.values() if p.is_alive()]
+            if fault == "kill" and alive:
+                rng.choice(alive).kill()
+                done_faults["kill"] += 1
+            elif fault == "restart":
+                cluster.restart("immediate")      # crash-like: no shutdown checkpoint, recovery on start
+                done_faults["restart"] += 1
+            next_fault = time.perf_counter() + fault_every_s
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    return {"elapsed": elapsed, "faults": done_faults, "keys": keys}
+
+
+def check(url: str, work: dict, work_dir: Path, keys: dict) -> dict:
+    """Compare what the kiosks answered (their audit logs) with what the database holds."""
+    from kiosk.audit import canonical, default_origin, read_bundle, verify_bundle
+    from kiosk.audit.note import Signer
+    from kiosk.registry import Registry
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    registry = Registry(url, bytes(32))
+    votes = {vote.voter_id: vote.session_id for vote in registry.station_votes(STATION)}
+    refusals = registry.count_vote_refusals(STATION)
+    registry.close()
+    session_voter = {s: v for attempts in work.values() for v, _, s, _ in attempts}
+    marked_sessions: dict[str, set] = {}
+    bundles_ok, timings = 0, []
+    for name in work:
+        vkey = Signer(default_origin(name, STATION), Ed25519PrivateKey.from_private_bytes(keys[name])).verifier.vkey
+        report = verify_bundle(work_dir / name / "bundle", trusted_keys=[vkey])
+        bundles_ok += report.ok and bool(report.reconciled)
+        for raw in read_bundle(work_dir / name / "bundle").entries.splitlines():
+            entry = canonical.decode(raw)
+            if entry.get("event") == "vote_marked":
+                marked_sessions.setdefault(session_voter[entry["session"]], set()).add(entry["session"])
+        path = work_dir / name / "timings.jsonl"
+        timings += [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+    attempts = sum(len(a) for a in work.values())
+    lost = sum(1 for voter, sessions in marked_sessions.items() if votes.get(voter) not in sessions)
+    return {"attempts": attempts, "voters": len(set(session_voter.values())),
+            "votes": len(votes), "refusals": refusals, "lost": lost,
+            "duplicates": sum(1 for sessions in marked_sessions.values() if len(sessions) > 1),
+            "unanswered_votes": len(set(votes) - set(marked_sessions)), "bundles_ok": bundles_ok,
+            "timings": timings}
+
+
+def report(title: str, result: dict, checked: dict, kiosks: int, concurrency: int) -> None:
+    t = checked["timings"]
+    lookups, confirms, marks = ([x["lookup_ms"] for x in t], [x["confirm_ms"] for x in t],
+                                [x["mark_ms"] for x in t])
+    print(f"-- {title}: {kiosks} kiosk processes x {concurrency} concurrent, {checked['attempts']} attempts on "
+          f"{checked['voters']} voters, {result['elapsed']:.1f} s from the start signal to the last kiosk's exit")
+    if any(result["faults"].values()):
+        row("faults injected", f"{result['faults']['kill']} kill -9, {result['faults']['restart']} restarts")
+        row("attempts that waited for the server", f"{sum(1 for x in t if x['waits'])}")
+    row("marks/s (votes marked / wall time)", f"{checked['votes'] / result['elapsed']:.0f}")
+    row("attempts/s (marked + refused)", f"{checked['attempts'] / result['elapsed']:.0f}")
+    row("lookup median / p95 (ms)", f"{median(lookups):.1f} / {percentile(lookups, 95):.1f}", "goal p95 <= 20 ms")
+    row("confirmation median / p95 (ms)", f"{median(confirms):.1f} / {percentile(confirms, 95):.1f}",
+        "goal p95 <= 50 ms (mark + audit entry)")
+    row("  of which marking in the database, median / p95", f"{median(marks):.1f} / {percentile(marks, 95):.1f}")
+    row("voters marked exactly once", f"{checked['votes']} / {checked['voters']}")
+    row("second attempts refused and recorded", f"{checked['refusals']} / {checked['attempts'] - checked['voters']}")
+    row("lost acknowledged marks", f"{checked['lost']}", "goal 0")
+    row("duplicates (voter answered 'marked' twice)", f"{checked['duplicates']}", "goal 0")
+    row("votes never answered by any kiosk", f"{checked['unanswered_votes']}", "goal 0")
+    row("audit bundles verified + reconciled", f"{checked['bundles_ok']} / {kiosks}")
+
+
+def station_run(cluster, database: str, args, *, kills: int, restarts: int, fault_every_s: float = 1.0) -> dict:
+    url = cluster.create_database(database)
+    populate(url, args.voters)
+    work = plan(args.voters, args.kiosks, args.seed)
+    with tempfile.TemporaryDirectory(prefix=f"bench-station-{database}-") as tmp:
+        result = run(cluster, url, work, Path(tmp), args.concurrency, kills=kills, restarts=restarts,
+                     fault_every_s=fault_every_s, seed=args.seed)
+        checked = check(url, work, Path(tmp), result["keys"])
+    return {"result": result, "checked": checked}
+
+
+def main(argv: list[str]) -> int:
+    from kiosk.registry.pgcluster import PostgresCluster
+
+    parser = argparse.ArgumentParser(prog="python -m bench station")
+    parser.add_argument("--kiosks", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--voters", type=int, default=1000)
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--restarts", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--skip-faults", action="store_true")
+    args = parser.parse_args(argv)
+    header("station: kiosk processes on one PostgreSQL registry")
+    with PostgresCluster(max_connections=300) as cluster:
+        clean = station_run(cluster, "clean", args, kills=0, restarts=0)
+        report("clean run", clean["result"], clean["checked"], args.kiosks, args.concurrency)
+        if args.skip_faults:
+            return 0
+        # spread the faults over about the clean run's duration, so they land while the load runs
+        every = max(0.3, clean["result"]["elapsed"] / (args.kills + args.restarts + 1))
+        faulty = station_run(cluster, "faults", args, kills=args.kills, restarts=args.restarts, fault_every_s=every)
+        report("fault run", faulty["result"], faulty["checked"], args.kiosks, args.concurrency)
+    c = faulty["checked"]
+    ok = c["lost"] == 0 and c["duplicates"] == 0 and c["bundles_ok"] == args.kiosks and c["votes"] == c["voters"]
+    return 0 if ok else 1
