@@ -9,7 +9,7 @@ Each bundle is verified first (``kiosk.audit.verify``); untrusted, invalid, supe
 bundles are listed as such and their numbers are not mixed into the rest. The same two functions
 serve ``kiosk-audit report`` and any server that wants to show the report.
 """
-from kiosk.audit.report.build import Report, build_report
+from kiosk.audit.report.build import BundleStatus, Report, build_report, summarise
 from kiosk.audit.report.evidence import EvidenceError, read_scores
 
 
@@ -19,4 +19,4 @@ def render_html(report: Report) -> str:
 
     return render(report)
 
-__all__ = ["build_report", "render_html", "read_scores", "Report", "EvidenceError"]
+__all__ = ["build_report", "summarise", "render_html", "read_scores", "Report", "BundleStatus", "EvidenceError"]

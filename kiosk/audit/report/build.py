@@ -105,17 +105,29 @@ def resolve_duplicates(statuses: list[BundleStatus]) -> None:
 
 
 def build_report(paths: list[str | os.PathLike | tuple[str, Bundle]], *, trusted_keys=(), accept_any_key: bool = False,
-                 evidence: list[ScoreSet] = (), threshold: float = 40.0, gap_minutes: int = 30,
-                 utc_offset_hours: int = 0, generated_at: str = "") -> Report:
+                 **options) -> Report:
+    """Verify every bundle, then summarise the trusted, current ones (``options``: see :func:`summarise`)."""
     statuses = [check_bundle(p, set(trusted_keys), accept_any_key) for p in paths]
     resolve_duplicates(statuses)
-    per_station: dict[str, list[KioskFacts]] = defaultdict(list)
+    logs = [(status, [json.loads(line) for line in status.data.splitlines()] if status.status == VALID else [])
+            for status in statuses]
     for status in statuses:
-        if status.status != VALID:
-            continue
-        entries = [json.loads(line) for line in status.data.splitlines()]
-        facts = kiosk_facts(entries, gap_minutes=gap_minutes, utc_offset_hours=utc_offset_hours)
-        per_station[facts.station_id].append(facts)
+        status.data = b""   # the entries are summarised; do not keep them around
+    return summarise(logs, accept_any_key=accept_any_key, **options)
+
+
+def summarise(logs: list[tuple[BundleStatus, list[dict]]], *, evidence: list[ScoreSet] = (), threshold: float = 40.0,
+              gap_minutes: int = 30, utc_offset_hours: int = 0, generated_at: str = "",
+              accept_any_key: bool = False) -> Report:
+    """The report of logs already verified (a commission server verifies every push on arrival).
+
+    Only logs whose status is ``valid`` are counted; the others are listed with their reason.
+    """
+    per_station: dict[str, list[KioskFacts]] = defaultdict(list)
+    for status, entries in logs:
+        if status.status == VALID:
+            facts = kiosk_facts(entries, gap_minutes=gap_minutes, utc_offset_hours=utc_offset_hours)
+            per_station[facts.station_id].append(facts)
     stations, flags = [], []
     for station_id in sorted(per_station):
         kiosks = sorted(per_station[station_id], key=lambda k: k.kiosk_id)
@@ -124,8 +136,6 @@ def build_report(paths: list[str | os.PathLike | tuple[str, Bundle]], *, trusted
         flags += outliers.fallback_outliers(station_id, kiosks)
         flags += outliers.supervisor_outliers(station_id, total)
         flags += outliers.refusal_hour_outliers(station_id, total)
-    for status in statuses:
-        status.data = b""   # the entries are summarised; do not keep them around
-    return Report(generated_at=generated_at, bundles=statuses, stations=stations, flags=flags,
+    return Report(generated_at=generated_at, bundles=[status for status, _ in logs], stations=stations, flags=flags,
                   evidence=list(evidence), threshold=threshold, accept_any_key=accept_any_key,
                   gap_minutes=gap_minutes, utc_offset_hours=utc_offset_hours)
