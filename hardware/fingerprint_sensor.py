@@ -32,22 +32,13 @@ import numpy as np
 
 from hardware import r30x
 from hardware.errors import DeviceError, DeviceTimeout, DeviceUnavailable, ProtocolError
-from hardware.ports import SerialPort
+from hardware.ports import SerialPort, open_port, port_errors
 from hardware.r30x import Instruction, PacketId
 
 DEFAULT_DPI = 500
 PROBE_BAUD_RATES = (57600, 115200, 9600, 19200, 38400, 76800)
 _READ_CHUNK = 4096
 
-try:  # pyserial's POSIX backend lets termios.error (not an OSError) escape from buffer resets
-    from termios import error as _TermiosError
-except ImportError:  # pragma: no cover - Windows
-    class _TermiosError(Exception):
-        pass
-
-# what a pyserial-like port raises when the device is gone: SerialException is an OSError,
-# a closed port raises ValueError
-_PORT_FAILURES = (OSError, ValueError, _TermiosError)
 _MAX_UPLOAD_BYTES = 1 << 20   # far above any real sensor image; stops an endless data stream
 
 
@@ -179,32 +170,26 @@ class FingerprintSensor:
 
     # -- port I/O -------------------------------------------------------------------------------
     def _write(self, data: bytes) -> None:
-        try:
+        with port_errors("fingerprint sensor", "write"):
             self.port.write(data)
             flush = getattr(self.port, "flush", None)
             if flush is not None:
                 flush()
-        except _PORT_FAILURES as exc:
-            raise DeviceUnavailable(f"fingerprint sensor port failed on write: {type(exc).__name__}") from exc
 
     def _read_some(self) -> bytes:
-        try:
+        with port_errors("fingerprint sensor", "read"):
             # everything already waiting, or exactly what completes the frame: either way a
             # blocking read returns as soon as the bytes are there
             waiting = getattr(self.port, "in_waiting", 0) or 0
             return self.port.read(min(max(waiting, self._parser.wanted), _READ_CHUNK))
-        except _PORT_FAILURES as exc:
-            raise DeviceUnavailable(f"fingerprint sensor port failed on read: {type(exc).__name__}") from exc
 
     def _discard_input(self) -> None:
         """Forget stale bytes (a late reply to an earlier command) before a new exchange."""
         self._parser.reset()
         reset = getattr(self.port, "reset_input_buffer", None)
         if reset is not None:
-            try:
+            with port_errors("fingerprint sensor", "input reset"):
                 reset()
-            except _PORT_FAILURES as exc:
-                raise DeviceUnavailable(f"fingerprint sensor port failed: {type(exc).__name__}") from exc
 
     def _read_frame(self, what: str) -> r30x.Frame:
         deadline = self._clock() + self.frame_timeout
@@ -463,12 +448,7 @@ def open_sensor(url: str, baud: int | None = None, *, rates: Sequence[int] = PRO
                 **options) -> FingerprintSensor:
     """Open a serial URL (device path, PTY path, ``socket://``, ``loop://``), find the baud rate
     unless given, verify the password and return the ready sensor."""
-    import serial  # imported here so the driver itself works with any port-like object
-
-    try:
-        port = serial.serial_for_url(url, baudrate=baud or rates[0], timeout=0.05)
-    except (OSError, ValueError) as exc:
-        raise DeviceUnavailable(f"cannot open the fingerprint sensor port: {type(exc).__name__}") from exc
+    port = open_port(url, "fingerprint sensor", baudrate=baud or rates[0], timeout=0.05)
     try:
         if baud is None:
             probe_baud(port, rates, address, password)

@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from typing import Callable, Literal, Sequence, Union
 
 from hardware import mrz
-from hardware.errors import DeviceTimeout, DeviceUnavailable, ProtocolError
+from hardware.errors import DeviceTimeout, ProtocolError
 from hardware.ports import BufferedSerialPort as SerialPort
+from hardware.ports import open_port, port_errors
 
 SOH, STX, ETX, CR, LF = 0x01, 0x02, 0x03, 0x0D, 0x0A
 MAX_FRAME = 1024          # bytes; a longer "frame" is garbage and is skipped
@@ -240,12 +241,7 @@ class IdCardReader:
             raise ValueError("strictness must be 'reject' or 'warn'")
         self._owned_port = None
         if isinstance(port, str):
-            import serial  # only needed when we open the port ourselves
-
-            try:
-                port = self._owned_port = serial.serial_for_url(port, baudrate=baudrate, timeout=self.POLL_S)
-            except (OSError, ValueError) as exc:
-                raise DeviceUnavailable("card reader port could not be opened") from exc
+            port = self._owned_port = open_port(port, "card reader", baudrate=baudrate, timeout=self.POLL_S)
         self.port = port
         self.decoder = FrameDecoder(framing)
         self.strictness = strictness
@@ -274,11 +270,9 @@ class IdCardReader:
         self._events.clear()
         self.decoder.reset()
         self._frame = None
-        try:
+        with port_errors("card reader", "read"):
             while self.port.in_waiting:
                 self.port.read(self.port.in_waiting)
-        except (OSError, ValueError, TypeError) as exc:
-            raise DeviceUnavailable("card reader port is closed or gone") from exc
 
     def read_document(self, timeout: float = 5.0) -> mrz.IdDocument | None:
         """The next presented document, or ``None`` if no card arrived within ``timeout`` seconds.
@@ -308,10 +302,7 @@ class IdCardReader:
                 return None
 
     def _read_chunk(self) -> bytes:
-        try:
+        with port_errors("card reader", "read"):
             if self.port.timeout != self.POLL_S:
                 self.port.timeout = self.POLL_S
             return self.port.read(max(1, self.port.in_waiting))
-        except (OSError, ValueError, TypeError) as exc:
-            # pyserial's SerialException is an OSError; closed fds surface as ValueError/TypeError
-            raise DeviceUnavailable("card reader port is closed or gone") from exc

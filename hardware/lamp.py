@@ -29,6 +29,7 @@ from typing import Callable, Literal
 
 from hardware.errors import DeviceError, DeviceTimeout, DeviceUnavailable, ProtocolError
 from hardware.ports import BufferedSerialPort as SerialPort
+from hardware.ports import open_port, port_errors
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def parse_numato_state(reply: str) -> bool:
 
 # -- relay drivers --------------------------------------------------------------------------------
 class _PortIO:
-    """Shared port plumbing: every OS-level failure becomes DeviceUnavailable."""
+    """Shared port plumbing: port failures become device errors (:func:`hardware.ports.port_errors`)."""
 
     def __init__(self, port: SerialPort, clock: Callable[[], float], reply_timeout: float):
         self.port = port
@@ -110,29 +111,23 @@ class _PortIO:
         self.reply_timeout = reply_timeout
 
     def write(self, data: bytes) -> None:
-        try:
+        with port_errors("lamp relay", "write"):
             self.port.write(data)
             flush = getattr(self.port, "flush", None)
             if flush is not None:
                 flush()
-        except (OSError, ValueError, TypeError) as exc:
-            raise DeviceUnavailable("lamp relay port is closed or gone") from exc
 
     def read_available(self) -> bytes:
-        try:
+        with port_errors("lamp relay", "read"):
             if self.port.timeout != _POLL_S:
                 self.port.timeout = _POLL_S
             return self.port.read(max(1, self.port.in_waiting))
-        except (OSError, ValueError, TypeError) as exc:
-            raise DeviceUnavailable("lamp relay port is closed or gone") from exc
 
     def drain(self) -> None:
         """Discard stale input (late replies after a timeout, leftover status lines)."""
-        try:
+        with port_errors("lamp relay", "read"):
             while self.port.in_waiting:
                 self.port.read(self.port.in_waiting)
-        except (OSError, ValueError, TypeError) as exc:
-            raise DeviceUnavailable("lamp relay port is closed or gone") from exc
 
     def read_until(self, done: Callable[[bytes], bool]) -> bytes | None:
         """Read until ``done(bytes so far)``; None when ``reply_timeout`` passes first."""
@@ -335,12 +330,7 @@ def open_lamp(port, kind: LampKind = "lcus", channel: int | None = None, max_on_
     """
     owned = None
     if isinstance(port, str):
-        import serial  # only needed when we open the port ourselves
-
-        try:
-            port = owned = serial.serial_for_url(port, baudrate=9600, timeout=_POLL_S)
-        except (OSError, ValueError) as exc:
-            raise DeviceUnavailable("lamp relay port could not be opened") from exc
+        port = owned = open_port(port, "lamp relay", baudrate=9600, timeout=_POLL_S)
     io = _PortIO(port, clock, reply_timeout)
     try:
         if kind == "lcus":
