@@ -49,6 +49,15 @@ def test_garbage_is_a_template_format_error():
         fp.Template.from_iso(b"FMR\x00 20\x00\x00\x00\x00\x05")
 
 
+def test_a_bad_record_is_caught_as_any_fingerprint_error_and_still_as_a_value_error():
+    from matcher.fingerprint.iso import TemplateFormatError
+
+    assert TemplateFormatError is fp.TemplateFormatError
+    for family in (fp.FingerprintError, ValueError):
+        with pytest.raises(family, match="format identifier"):
+            fp.Template.from_iso(b"XYZ\x00 20\x00" + bytes(30))
+
+
 def test_repr_does_not_show_minutiae(tpl):
     text = repr(tpl)
     assert str(float(tpl.minutiae["x"][0])) not in text

@@ -13,7 +13,7 @@ from __future__ import annotations
 from .calibration import calibrated, threshold_for_fmr
 from .comparison import compare_cylinders
 from .cylinders import Cylinders, cylinders_for
-from .errors import FingerprintError, LowQualityError
+from .errors import FingerprintError, LowQualityError, TemplateFormatError
 from .extraction import extract
 from .gallery import Gallery
 from .template import MINUTIA_DTYPE, Template
@@ -38,11 +38,3 @@ def compare(probe: Template, candidate: Template) -> float:
     """Calibrated similarity: -10 log10 of the false match rate at this score."""
     return calibrated(compare_raw(probe, candidate))
 
-
-def __getattr__(name: str):
-    # The codec lives in iso.py (written separately); load it only when asked for.
-    if name == "TemplateFormatError":
-        from .iso import TemplateFormatError
-
-        return TemplateFormatError
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,3 +20,13 @@ class LowQualityError(FingerprintError):
             raise ValueError(f"unknown low-quality reason {reason!r}")
         super().__init__(message)
         self.reason = reason
+
+
+class TemplateFormatError(FingerprintError, ValueError):
+    """A minutiae record is malformed. ``offset`` is the byte offset of the bad field, if any.
+
+    Also a ``ValueError``, as it was before it joined :class:`FingerprintError`."""
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        self.offset = offset
+        super().__init__(message if offset is None else f"{message} (at byte offset {offset})")

@@ -27,6 +27,8 @@ import math
 import struct
 from dataclasses import dataclass, field
 
+from .errors import TemplateFormatError
+
 __all__ = [
     "ISO_19794_2_2005", "ANSI_378_2004", "MINUTIA_KINDS",
     "TemplateFormatError", "Minutia", "FingerView", "FingerRecord",
@@ -58,14 +60,6 @@ _IMPRESSION_TYPES = frozenset({0, 1, 2, 3, 8})  # live/non-live plain/rolled, sw
 _MAX_COORDINATE = 0x3FFF           # 14 bits
 _MAX_QUALITY = 100
 _ANSI_ANGLE_UNITS = 180            # 2-degree units
-
-
-class TemplateFormatError(ValueError):
-    """A minutiae record is malformed. ``offset`` is the byte offset of the bad field, if any."""
-
-    def __init__(self, message: str, offset: int | None = None) -> None:
-        self.offset = offset
-        super().__init__(message if offset is None else f"{message} (at byte offset {offset})")
 
 
 @dataclass(frozen=True)
