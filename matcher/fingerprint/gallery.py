@@ -11,65 +11,15 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-import numba
 import numpy as np
 
 from . import parameters as P
+from ._kernels import POOLED_WORDS, codes_batch, exhaustive, geometric_scores, prefilter_scores, rerank
 from .calibration import calibrated_array
-from .comparison import MIN_COMMON_CELLS, _PARAMS, raw_score
-from .cylinders import DIRECTION_TABLE, Cylinders, build, to_reference_axes
-from .index import POOLED_WORDS, _gallery_code, _pool, geometric_scores, prefilter_scores, probe_code
+from .comparison import CONSOLIDATION
+from .cylinders import CYLINDER, DIRECTION_TABLE, Cylinders, to_reference_axes
+from .index import probe_code
 from .template import Template
-
-
-@numba.njit(cache=True)
-def _template_cylinders(xs, ys, ts, lo, hi, mcc, table):
-    """Cylinders of the gallery template whose minutiae are stored at [lo, hi): the gallery keeps
-    only minutiae, so every exact comparison rebuilds them."""
-    return build(xs[lo:hi].astype(np.float64), ys[lo:hi].astype(np.float64), ts[lo:hi].astype(np.float64),
-                 int(mcc[0]), int(mcc[1]), mcc[2], mcc[3], mcc[5], mcc[6], mcc[7], int(mcc[8]), table)
-
-
-@numba.njit(parallel=True, cache=True)
-def _rerank(p_x, p_y, p_t, p_bits, p_mask, p_valid, xs, ys, ts, offsets, candidates, mcc, params, table):
-    min_common = int(mcc[9])
-    out = np.zeros(candidates.size, np.float64)
-    for c in numba.prange(candidates.size):
-        lo, hi = offsets[candidates[c]], offsets[candidates[c] + 1]
-        bits, mask, valid = _template_cylinders(xs, ys, ts, lo, hi, mcc, table)
-        out[c] = raw_score(p_x, p_y, p_t, p_bits, p_mask, p_valid, xs[lo:hi], ys[lo:hi], ts[lo:hi],
-                           bits, mask, valid, min_common, params)
-    return out
-
-
-@numba.njit(parallel=True, cache=True)
-def _codes_batch(xs, ys, ts, offsets, first, last, codes, anchors, mcc, table):
-    for g in numba.prange(first, last):
-        bits, mask, valid = _template_cylinders(xs, ys, ts, offsets[g], offsets[g + 1], mcc, table)
-        pooled, counts, sources = _pool(bits, valid, int(mcc[0]), int(mcc[1]), mask.shape[1])
-        _gallery_code(pooled, counts, sources, codes.shape[1], codes[g], anchors[g])
-
-
-@numba.njit(parallel=True, cache=True)
-def _exhaustive(probes_x, probes_y, probes_t, probes_bits, probes_mask, probes_valid, probe_offsets,
-                xs, ys, ts, offsets, count, mcc, params, table):
-    """Raw scores of every probe against every gallery template; each template's cylinders built once."""
-    min_common = int(mcc[9])
-    n_probes = probe_offsets.size - 1
-    out = np.zeros((n_probes, count), np.float64)
-    for g in numba.prange(count):
-        lo, hi = offsets[g], offsets[g + 1]
-        bits, mask, valid = _template_cylinders(xs, ys, ts, lo, hi, mcc, table)
-        for p in range(n_probes):
-            a, b = probe_offsets[p], probe_offsets[p + 1]
-            out[p, g] = raw_score(probes_x[a:b], probes_y[a:b], probes_t[a:b], probes_bits[a:b],
-                                  probes_mask[a:b], probes_valid[a:b], xs[lo:hi], ys[lo:hi], ts[lo:hi],
-                                  bits, mask, valid, min_common, params)
-    return out
-
-
-_MCC = np.array([P.MCC_NS, P.MCC_ND, P.MCC_RADIUS, P.MCC_SIGMA_S, P.MCC_SIGMA_D, P.MCC_MU_PSI,
-                 P.MCC_HULL_MARGIN, P.MCC_MIN_VALID_FRACTION, P.MCC_MIN_NEIGHBOURS, MIN_COMMON_CELLS], np.float64)
 
 
 class Gallery:
@@ -123,17 +73,17 @@ class Gallery:
         self._offsets[first + 1:first + 1 + sizes.size] = lo + np.cumsum(sizes)
         self._count += sizes.size
         self._minutiae_used += int(sizes.sum())
-        _codes_batch(self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, first, self._count, self._codes,
-                     self._anchors, _MCC, DIRECTION_TABLE)
+        codes_batch(self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, first, self._count, self._codes,
+                    self._anchors, CYLINDER, DIRECTION_TABLE)
 
     def nbytes(self) -> int:
         """Memory held per stored template data (minutiae and codes), in bytes."""
         return int(self._minutiae_used * 12 + self._count * (P.INDEX_CYLINDERS * (POOLED_WORDS * 8 + 2) + 8))
 
     def _exact(self, probe: Cylinders, candidates: np.ndarray) -> np.ndarray:
-        return _rerank(probe.x, probe.y, probe.angle, probe.bits, probe.mask, probe.valid,
-                       self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, candidates.astype(np.int64),
-                       _MCC, _PARAMS, DIRECTION_TABLE)
+        return rerank(probe.x, probe.y, probe.angle, probe.bits, probe.mask, probe.valid,
+                      self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, candidates.astype(np.int64),
+                      CYLINDER, CONSOLIDATION, DIRECTION_TABLE)
 
     def prefilter_scores(self, probe: Template) -> np.ndarray:
         """Stage-1 pre-filter similarity of the probe with every template."""
@@ -156,7 +106,7 @@ class Gallery:
             kept = np.argpartition(-first, passing)[:passing].astype(np.int64)
         second = geometric_scores(pooled, cyl.x[sources], cyl.y[sources], cyl.angle[sources], self._codes,
                                   self._anchors, self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, kept,
-                                  _PARAMS)
+                                  CONSOLIDATION)
         return kept, second
 
     def prefilter(self, probe: Template, candidates: int) -> np.ndarray:
@@ -188,9 +138,9 @@ class Gallery:
         cyls = [prepare(p) for p in probes]
         offsets = np.concatenate([[0], np.cumsum([c.x.size for c in cyls])]).astype(np.int64)
         join = lambda field: np.concatenate([getattr(c, field) for c in cyls])
-        raw = _exhaustive(join("x"), join("y"), join("angle"), join("bits"), join("mask"), join("valid"),
-                          offsets, self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, self._count,
-                          _MCC, _PARAMS, DIRECTION_TABLE)
+        raw = exhaustive(join("x"), join("y"), join("angle"), join("bits"), join("mask"), join("valid"),
+                         offsets, self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, self._count,
+                         CYLINDER, CONSOLIDATION, DIRECTION_TABLE)
         hits = []
         everyone = np.arange(self._count)
         for row in raw:

@@ -3,10 +3,17 @@
 Lengths are given in pixels at the reference resolution of 500 dpi and scaled by ``dpi / 500`` where
 they are used (see :func:`at_dpi`), so the pipeline works at each sensor's own resolution.
 Angles are in radians.
+
+The numba kernels never read these constants as globals: numba would fold them into the compiled
+code, and its on-disk cache is invalidated only when the kernel's own file changes, so an edit here
+could leave a stale value in use. The kernels take them as arguments instead, grouped into the
+named tuples built here (:func:`cylinder_parameters`,
+:func:`consolidation_parameters`), which are read when the kernel modules are imported.
 """
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 REFERENCE_DPI = 500.0
 
@@ -14,6 +21,64 @@ REFERENCE_DPI = 500.0
 def at_dpi(length_at_500: float, dpi: float) -> float:
     """A length in pixels at 500 dpi, expressed in pixels at ``dpi``."""
     return length_at_500 * dpi / REFERENCE_DPI
+
+
+# --- named groups the numba kernels take (filled from the constants below) ----------------
+
+class CylinderParameters(NamedTuple):
+    """How MCC cylinders are built and when two of them are comparable (lengths at 500 dpi)."""
+    ns: int                      # MCC_NS
+    nd: int                      # MCC_ND
+    radius: float                # MCC_RADIUS
+    sigma_s: float               # MCC_SIGMA_S
+    mu_psi: float                # MCC_MU_PSI
+    hull_margin: float           # MCC_HULL_MARGIN
+    min_valid_fraction: float    # MCC_MIN_VALID_FRACTION
+    min_neighbours: int          # MCC_MIN_NEIGHBOURS
+    min_common_cells: int        # MCC_MIN_COMMON_FRACTION of the cells inside the disc
+    spatial_words: int           # 64-bit words holding one direction bin's Ns x Ns cells
+
+
+class ConsolidationParameters(NamedTuple):
+    """Rotation gate and LSS-R relaxation of the best cylinder pairs."""
+    min_np: int                  # LSS_MIN_NP
+    max_np: int                  # LSS_MAX_NP
+    mu_p: float                  # LSS_MU_P
+    tau_p: float                 # LSS_TAU_P
+    relaxation_weight: float     # LSSR_WEIGHT
+    iterations: int              # LSSR_ITERATIONS
+    mu_distance: float           # LSSR_MU_DIST
+    tau_distance: float          # LSSR_TAU_DIST
+    mu_angle: float              # LSSR_MU_ANGLE
+    tau_angle: float             # LSSR_TAU_ANGLE
+    mu_radial: float             # LSSR_MU_RADIAL
+    tau_radial: float            # LSSR_TAU_RADIAL
+    max_pairs: int               # LSSR_MAX_PAIRS
+    rotation_top_pairs: int      # ROTATION_TOP_PAIRS
+    rotation_gate: float         # ROTATION_GATE
+
+
+def cells_in_disc(ns: int, radius: float) -> int:
+    """Spatial cells of an Ns x Ns cylinder whose centre lies inside its disc."""
+    delta = 2.0 * radius / ns
+    centres = [(i - (ns - 1) / 2.0) * delta for i in range(ns)]
+    return sum(1 for cx in centres for cy in centres if cx * cx + cy * cy <= radius * radius)
+
+
+def cylinder_parameters() -> CylinderParameters:
+    return CylinderParameters(
+        int(MCC_NS), int(MCC_ND), float(MCC_RADIUS), float(MCC_SIGMA_S), float(MCC_MU_PSI),
+        float(MCC_HULL_MARGIN), float(MCC_MIN_VALID_FRACTION), int(MCC_MIN_NEIGHBOURS),
+        int(math.ceil(MCC_MIN_COMMON_FRACTION * cells_in_disc(MCC_NS, MCC_RADIUS))),
+        (MCC_NS * MCC_NS + 63) // 64)
+
+
+def consolidation_parameters() -> ConsolidationParameters:
+    return ConsolidationParameters(
+        int(LSS_MIN_NP), int(LSS_MAX_NP), float(LSS_MU_P), float(LSS_TAU_P), float(LSSR_WEIGHT),
+        int(LSSR_ITERATIONS), float(LSSR_MU_DIST), float(LSSR_TAU_DIST), float(LSSR_MU_ANGLE),
+        float(LSSR_TAU_ANGLE), float(LSSR_MU_RADIAL), float(LSSR_TAU_RADIAL), int(LSSR_MAX_PAIRS),
+        int(ROTATION_TOP_PAIRS), float(ROTATION_GATE))
 
 
 # --- segmentation -------------------------------------------------------------------------
@@ -100,3 +165,4 @@ INDEX_CYLINDERS = 32               # pooled cylinders kept per gallery template
 INDEX_TOP = 4                      # stage-1 score: mean of this many best cylinder matches
 GEOMETRY_FRACTION = 0.1            # share of the gallery passed to the geometric stage 2
 RERANK_CANDIDATES = 800            # exact comparisons after the pre-filter
+
