@@ -124,11 +124,11 @@ class Store:
         return found
 
     def record_fork(self, evidence: dict, now: str) -> bool:
-        """Keep a fork alert (once per conflicting checkpoint); True if it is new."""
+        """Keep a fork alert (the first evidence, once per kiosk); True if it is new."""
         with self.db.transaction() as cur:
             cur.execute("INSERT INTO alerts(alert_key, kind, kiosk_id, station_id, created_at, detail) "
                         "VALUES (?, 'fork', ?, ?, ?, ?) ON CONFLICT (alert_key) DO NOTHING",
-                        (f"fork:{evidence['kiosk_id']}:{evidence['evidence_sha256']}", evidence["kiosk_id"],
+                        (f"fork:{evidence['kiosk_id']}", evidence["kiosk_id"],
                          evidence["station_id"], now, json.dumps(evidence)))
             return cur.rowcount == 1
 

@@ -17,11 +17,12 @@ VOTER = "ab" * 32
 class Kiosk:
     """A kiosk's audit log in ``root`` with its own Ed25519 key (checkpoint every 10 entries)."""
 
-    def __init__(self, root: Path, station: str = "PS-0001", kiosk: str = "kiosk-01", key=None):
+    def __init__(self, root: Path, station: str = "PS-0001", kiosk: str = "kiosk-01", key=None, clock=None):
         self.root, self.station, self.kiosk_id = Path(root), station, kiosk
         self.key = key or Ed25519PrivateKey.generate()
+        options = {"clock": clock} if clock is not None else {}
         self.log = AuditLog.open(self.root, self.key, f"kiosk-audit/{station}/{kiosk}", kiosk_id=kiosk,
-                                 station_id=station, checkpoint_every=10)
+                                 station_id=station, checkpoint_every=10, **options)
 
     @property
     def verifier(self):

@@ -65,15 +65,20 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def decode(data: bytes) -> Any:
-    """Parse canonical JSON; anything else (other spacing, key order, escapes, floats) is rejected."""
+    """Parse canonical JSON; anything else (other spacing, key order, escapes, floats) is rejected.
+
+    Fast path first (no per-object hook): bytes that re-encode to themselves cannot repeat a key,
+    since a repeated key would be dropped from the re-encoding. Only a mismatch is parsed again to
+    say precisely what is wrong.
+    """
     try:
         text = data.decode("utf-8")
-        value = json.loads(text, parse_float=_no_float, parse_constant=_no_float,
-                           object_pairs_hook=_unique_keys)
+        value = json.loads(text, parse_float=_no_float, parse_constant=_no_float)
     except UnicodeDecodeError as exc:
         raise NotCanonical("not valid UTF-8") from exc
     except json.JSONDecodeError as exc:
         raise NotCanonical(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
     if _dumps(value) != data:  # json.loads gave only JSON types (floats refused above): no _check needed
+        json.loads(text, object_pairs_hook=_unique_keys)   # raises "an object repeats a key" if that is why
         raise NotCanonical("not in canonical form (key order, spacing or escaping differs)")
     return value

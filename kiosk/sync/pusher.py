@@ -52,11 +52,13 @@ class SyncState:
 class Pusher:
     def __init__(self, url: str, log_dir: Path, key: Ed25519PrivateKey, verifier: Verifier, state_path: Path, *,
                  before_push: Callable[[], object] | None = None, clock: Callable[[], str] = utc_now,
-                 timeout_s: float = 15.0, max_entries: int = MAX_ENTRIES, backoff_cap_s: float = 60.0):
+                 timeout_s: float = 15.0, max_entries: int = MAX_ENTRIES, backoff_cap_s: float = 60.0,
+                 on_ack: Callable[[int, int, float, float], object] | None = None):
         self.url = url.rstrip("/") + "/api/push"
         self.log_dir, self.key, self.verifier, self.state_path = Path(log_dir), key, verifier, Path(state_path)
         self.before_push = before_push          # e.g. AuditLog.checkpoint: sign what is written so far
         self.clock, self.timeout_s, self.max_entries, self.cap = clock, timeout_s, max_entries, backoff_cap_s
+        self.on_ack = on_ack                    # (from, size, started, acknowledged) wall-clock seconds
         self.state = SyncState.load(self.state_path)
         self._lock = threading.Lock()
 
@@ -87,12 +89,15 @@ class Pusher:
                                       max_entries=self.max_entries)
                     if push is None:
                         return self._fail("the audit log has no signed checkpoint yet")
+                    started = time.time()
                     status, reply = self._send(push.body, push.signature)
                 except (urllib.error.URLError, OSError, TimeoutError) as exc:
                     return self._fail(f"commission not reachable: {getattr(exc, 'reason', exc)}")
                 except ValueError as exc:
                     return self._fail(str(exc))
                 if status == 200:
+                    if self.on_ack is not None and push.entries:
+                        self.on_ack(self.state.server_size, int(reply.get("size", push.size)), started, time.time())
                     self.state.server_size = int(reply.get("size", push.size))
                     self.state.last_success_at, self.state.last_error, self.state.failures = self.clock(), None, 0
                     self.state.save(self.state_path)
