@@ -77,8 +77,11 @@ def run(plan: dict) -> int:
         for event in voter_events(voter, rng):
             log.append(event)
         if plan.get("rewrite") and index == len(voters) // 2:
-            time.sleep(plan["push_seconds"] * 3)     # let the honest half reach the commission
             stop.set(), thread.join()
+            pusher.url = plan["url"] + "/api/push"
+            deadline = time.monotonic() + 60
+            while not pusher.sync() and time.monotonic() < deadline:   # the honest half reaches the commission
+                time.sleep(0.5)
             log.close()
             shutil.rmtree(root / "audit")             # the log is rewritten from scratch with the same key,
             shutil.rmtree(root / "sync", ignore_errors=True)   # leaving out the first voter's vote
