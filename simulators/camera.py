@@ -32,6 +32,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from simulators import scenes
+
 SCENES = ("face", "finger")
 # picture faults; "unplugged" belongs to the server (CameraServer.unplug), like a pulled cable
 CAMERA_FAULTS = ("frozen", "black")
@@ -74,14 +76,6 @@ def encode_jpeg(rgb: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
     return buf.tobytes()
 
 
-def _default_finger_renderer() -> Callable[..., np.ndarray] | None:
-    try:
-        from simulators.scenes import render_finger
-    except ImportError:
-        return None
-    return render_finger
-
-
 class CameraSimulator:
     """The camera's state and picture. Thread-safe; the HTTP side only calls :meth:`jpeg`."""
 
@@ -90,7 +84,7 @@ class CameraSimulator:
         self._lock = threading.RLock()
         self._lamp_lit = lamp_lit
         self._rng = rng if rng is not None else np.random.default_rng(0)
-        self._render_finger = render_finger if render_finger is not None else _default_finger_renderer()
+        self._render_finger = render_finger if render_finger is not None else scenes.render_finger
         self._face: np.ndarray | None = None
         self._finger_present = False
         self._inked = False
@@ -137,10 +131,6 @@ class CameraSimulator:
             return frozenset(self._faults)
 
     # -- the picture ----------------------------------------------------------------------------
-    @property
-    def finger_renderer_available(self) -> bool:
-        return self._render_finger is not None
-
     def effective_scene(self) -> str:
         with self._lock:
             if self._scene is not None:
@@ -151,8 +141,7 @@ class CameraSimulator:
         with self._lock:
             return {"scene": self._scene, "showing": self.effective_scene(),
                     "face_shown": self._face is not None, "finger_in_cradle": self._finger_present,
-                    "inked": self._inked, "faults": sorted(self._faults),
-                    "finger_renderer": "available" if self.finger_renderer_available else "not available"}
+                    "inked": self._inked, "faults": sorted(self._faults)}
 
     def frame(self) -> np.ndarray:
         """The RGB frame the sensor sees right now (camera faults other than ``black`` ignored)."""
@@ -167,8 +156,6 @@ class CameraSimulator:
                 lit = bool(self._lamp_lit())
                 if not self._finger_present:
                     base = empty_cradle(lit)
-                elif self._render_finger is None:
-                    raise CameraFaultError("the finger renderer (simulators.scenes) is not available")
                 else:  # the renderer adds its own sensor noise
                     return self._render_finger(lamp_on=lit, inked=self._inked, rng=self._rng)
             return add_sensor_noise(base, self._rng)

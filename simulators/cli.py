@@ -15,8 +15,9 @@ import sys
 import threading
 from pathlib import Path
 
+from simulators.errors import SimulatorError
 from simulators.scenario import ScenarioError, load_scenario, run_scenario
-from simulators.suite import SimulatorError, SimulatorSuite
+from simulators.suite import SimulatorSuite
 
 
 def _start(args: argparse.Namespace) -> int:

@@ -35,7 +35,9 @@ from flask import Flask, jsonify, request
 from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 
-from simulators.suite import BadImage, BadRequest, SimulatorError, SimulatorSuite, read_gray_image, read_rgb_image
+from simulators.demo import read_gray_image, read_rgb_image
+from simulators.errors import BadImage, BadRequest, SimulatorError
+from simulators.suite import SimulatorSuite
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -48,7 +48,7 @@ def test_start_prints_one_json_line_with_live_ptys_and_control_api_and_exits_cle
         fingerprint_path = devices["fingerprint"]["path"]
         assert os.path.exists(fingerprint_path)
         for name in ("card_reader", "lamp"):
-            assert devices[name]["status"] == "not available" or os.path.exists(devices[name]["path"])
+            assert devices[name]["status"] == "ok" and os.path.exists(devices[name]["path"])
         with urllib.request.urlopen(described["control"] + "/state", timeout=5) as response:
             assert json.loads(response.read())["ok"] is True
         with serial.Serial(fingerprint_path, 57600, timeout=2) as port:

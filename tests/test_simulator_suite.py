@@ -1,10 +1,10 @@
 """The simulator suite serves every device on real PTYs; the real drivers talk to it byte for byte.
 
-Devices whose simulator module has not landed are reported "not available" and their tests skip.
+Every device's simulator is part of the checkout: a module that fails to import fails these tests
+(there is no "not available" state to hide it).
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import threading
@@ -26,15 +26,6 @@ KHM_CARD = ["IDKHM1234567897<<<<<<<<<<<<<<<", "9001011M3001019KHM<<<<<<<<<<<2", 
 # the worked frames in ../shared/reference/hardware.md, byte for byte
 VFY_PWD = bytes.fromhex("EF01 FFFFFFFF 01 0007 13 00000000 001B")
 ACK_OK = bytes.fromhex("EF01 FFFFFFFF 07 0003 00 000A")
-
-
-def has(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
-
-
-needs_card_reader = pytest.mark.skipif(not has("simulators.card_reader"), reason="card reader simulator not landed")
-needs_lamp = pytest.mark.skipif(not (has("simulators.lamp") and has("hardware.lamp")), reason="lamp simulator not landed")
-needs_scenes = pytest.mark.skipif(not has("simulators.scenes"), reason="finger renderer (simulators.scenes) not landed")
 
 
 @pytest.fixture
@@ -71,15 +62,12 @@ def read_exactly(port: serial.Serial, n: int, timeout_s: float = 3.0) -> bytes:
 
 # -- describe ---------------------------------------------------------------------------------------
 
-def test_describe_lists_every_device_with_a_pty_path_or_a_not_available_status(suite):
+def test_describe_lists_every_device_with_a_pty_path(suite):
     described = suite.describe()
-    assert set(described["devices"]) == {"card_reader", "fingerprint", "lamp", "camera"}
+    assert list(described["devices"]) == ["card_reader", "fingerprint", "lamp", "camera"]
     for name in ("card_reader", "fingerprint", "lamp"):
         entry = described["devices"][name]
-        if entry["status"] == "ok":
-            assert entry["path"].startswith("/dev/pts/")
-        else:
-            assert entry["status"] == "not available" and entry["reason"]
+        assert entry["status"] == "ok" and entry["path"].startswith("/dev/pts/")
     assert described["devices"]["camera"]["url"].startswith("http://127.0.0.1:")
     assert described["control"].startswith("http://127.0.0.1:")
     json.dumps(described)  # the CLI prints it as JSON
@@ -88,10 +76,8 @@ def test_describe_lists_every_device_with_a_pty_path_or_a_not_available_status(s
 def test_describe_is_json_and_carries_contract_keys(suite):
     devices = suite.describe()["devices"]
     assert "baud" in devices["fingerprint"] and devices["fingerprint"]["baud"] == 57600
-    if devices["card_reader"]["status"] == "ok":
-        assert devices["card_reader"]["framing"] == "desko"
-    if devices["lamp"]["status"] == "ok":
-        assert devices["lamp"]["kind"] == "lcus"
+    assert devices["card_reader"]["framing"] == "desko"
+    assert devices["lamp"]["kind"] == "lcus" and devices["lamp"]["channel"] == 1
 
 
 def test_tcp_transport_gives_socket_urls():
@@ -108,7 +94,6 @@ def test_tcp_transport_gives_socket_urls():
 
 # -- ID card reader ---------------------------------------------------------------------------------
 
-@needs_card_reader
 def test_presented_voter_card_is_read_by_the_real_idcard_driver(suite):
     from hardware.idcard import IdCardReader
 
@@ -121,7 +106,6 @@ def test_presented_voter_card_is_read_by_the_real_idcard_driver(suite):
     assert suite.state()["card"] == {"voter_id": "V0001", "lines": 3}
 
 
-@needs_card_reader
 def test_card_reader_garbage_fault_is_survived_by_the_driver(suite):
     from hardware.idcard import IdCardReader
 
@@ -133,7 +117,6 @@ def test_card_reader_garbage_fault_is_survived_by_the_driver(suite):
     assert document is not None and document.surname == "SAMPLE"
 
 
-@needs_card_reader
 def test_card_reader_truncated_frame_times_out_in_the_driver(suite):
     from hardware.errors import DeviceTimeout
     from hardware.idcard import IdCardReader
@@ -280,8 +263,6 @@ def blue_glow(frame: np.ndarray) -> float:
     return float(band.mean())
 
 
-@needs_scenes
-@needs_lamp
 def test_finger_glows_only_when_the_lamp_driver_lit_it_and_the_finger_is_inked(suite, tests_data):
     from hardware.lamp import open_lamp
 
@@ -303,8 +284,6 @@ def test_finger_glows_only_when_the_lamp_driver_lit_it_and_the_finger_is_inked(s
     assert glow[(True, True)] > 5 * max(glow[(True, False)], glow[(False, True)], glow[(False, False)], 1e-4)
 
 
-@needs_scenes
-@needs_lamp
 def test_lamp_that_fails_to_light_is_caught_by_the_driver_and_the_ink_does_not_glow(suite, tests_data):
     from hardware.lamp import LampError, open_lamp
 
@@ -346,23 +325,24 @@ def test_place_finger_rejects_colour_images(suite):
         suite.place_finger(np.zeros((10, 10, 3), np.uint8))
 
 
-def test_missing_simulator_module_is_not_available_not_faked(suite, monkeypatch):
-    import simulators.suite as suite_module
+def test_an_unplugged_serial_device_takes_no_other_fault_until_cleared(suite):
+    suite.inject("lamp", "unplugged")
+    assert suite.describe()["devices"]["lamp"] == {"path": "", "kind": "lcus", "channel": 1, "status": "unplugged"}
+    with pytest.raises(DeviceNotAvailable):
+        suite.inject("lamp", "slow")
+    suite.clear_faults("lamp")
+    assert suite.describe()["devices"]["lamp"]["status"] == "ok"
 
-    def unavailable(name, options):
-        raise suite_module.ModelUnavailable(f"simulators.{name} cannot be imported")
 
-    monkeypatch.setattr(suite_module, "_bind_make_model", unavailable)
-    with SimulatorSuite(control_port=None) as sim:
-        assert sim.describe()["devices"]["lamp"] == {"status": "not available",
-                                                     "reason": "simulators.lamp cannot be imported"}
-        with pytest.raises(DeviceNotAvailable):
-            sim.inject("lamp", "slow")
+def test_every_device_is_driven_through_its_binding_found_by_name():
+    from simulators.bindings import BINDINGS, SERIAL_DEVICES
+
+    assert list(BINDINGS) == ["card_reader", "fingerprint", "lamp", "camera"]
+    assert SERIAL_DEVICES == ("card_reader", "fingerprint", "lamp")
+    assert all(BINDINGS[name].name == name for name in BINDINGS)
 
 
 def test_state_never_contains_the_raw_mrz(suite):
-    if suite.describe()["devices"]["card_reader"]["status"] != "ok":
-        pytest.skip("card reader simulator not landed")
     suite.present_card(KHM_CARD)
     text = json.dumps(suite.state())
     assert "IDKHM" not in text and "123456789" not in text
@@ -445,7 +425,6 @@ def test_control_api_places_a_dataset_finger_at_its_own_resolution(suite, datase
     assert status == 400 and reply["error"]["code"] == "bad_request"
 
 
-@needs_card_reader
 def test_3m_framing_with_a_bad_bcc_is_a_protocol_error_in_the_driver(voters_file):
     from hardware.errors import ProtocolError
     from hardware.idcard import IdCardReader
@@ -500,9 +479,6 @@ def test_stopped_suite_refuses_operations(voters_file):
         sim.present_voter_card("V0001")
 
 
-@needs_scenes
-@needs_lamp
-@pytest.mark.skipif(not has("hardware.ink"), reason="ink check (hardware.ink) not landed")
 def test_ink_check_end_to_end_through_the_lamp_driver_and_the_camera_adapter(suite, tests_data):
     """The kiosk's real path: LCUS driver on a PTY, HTTP camera adapter, capture_ink_frames, detect_ink."""
     from hardware.ink import capture_ink_frames, detect_ink
