@@ -153,3 +153,22 @@ def test_only_the_transition_helper_assigns_a_session_state():
                     if isinstance(leaf, ast.Attribute) and ast.unparse(leaf) == "session.state":
                         assignments.append(f"{path.name}:{node.lineno}")
     assert len(assignments) == 1 and assignments[0].startswith("core.py:")
+
+
+def test_every_state_is_reachable_and_every_session_can_end():
+    reachable, frontier = {State.WAITING_FOR_CARD}, [State.WAITING_FOR_CARD]
+    while frontier:
+        state = frontier.pop()
+        for action in allowed_actions(state):
+            for to in TRANSITIONS[(state, action)] - reachable:
+                reachable.add(to)
+                frontier.append(to)
+    assert reachable == set(State)
+    ends_without_cancel = set(wf.TERMINAL)
+    grew = True
+    while grew:   # states from which some non-cancel step leads to a state that can end
+        before = len(ends_without_cancel)
+        ends_without_cancel |= {state for (state, action), targets in TRANSITIONS.items()
+                                if action != Action.CANCEL and targets & ends_without_cancel}
+        grew = len(ends_without_cancel) > before
+    assert ends_without_cancel == set(State)
