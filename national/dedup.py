@@ -57,16 +57,16 @@ def _probe_records(probes) -> np.ndarray:
 
 def deduplicate(gallery: NationalGallery, *, report_fmr: float, batch: int = 32, shortlist: int = SHORTLIST,
                 keep: int = KEEP, in_flight: int | None = None, progress: bool = True, out=sys.stderr,
-                limit: int | None = None) -> DedupRun:
-    """Search every enrolled record (or the first ``limit`` batches' worth) against the gallery."""
+                records: np.ndarray | None = None, order: str = "face") -> DedupRun:
+    """Search every enrolled record (or only ``records``) against the whole gallery."""
     from distributed import as_completed
     from tqdm import tqdm
 
     client = gallery.client
     workers = max(1, len(client.scheduler_info()["workers"]))
     in_flight = in_flight or 3 * workers
-    total = len(gallery) if limit is None else min(len(gallery), limit)
-    batches = gallery.probe_batches(batch)
+    total = len(gallery) if records is None else len(np.unique(records))
+    batches = gallery.probe_batches(batch, records)
     bar = tqdm(total=total, unit="probe", desc="dedup", file=out, disable=not progress, smoothing=0.05)
     parts, submitted, started = [], 0, time.perf_counter()
     pending = as_completed()
@@ -76,13 +76,13 @@ def deduplicate(gallery: NationalGallery, *, report_fmr: float, batch: int = 32,
         if submitted >= total:
             return False
         try:
-            _, lo, hi, probes = next(batches)
+            _, count, probes = next(batches)
         except StopIteration:
             return False
-        merged = gallery.submit_search(probes, shortlist, keep)
+        merged = gallery.submit_search(probes, shortlist, keep, order)
         pending.add(client.submit(_summarise, merged, client.submit(_probe_records, probes), keep, report_fmr,
                                   pure=False))
-        submitted += hi - lo
+        submitted += count
         return True
 
     for _ in range(in_flight):

@@ -128,9 +128,16 @@ def _build_one(builder, folder: str, centre: np.ndarray, generation: str) -> int
 
 def probes_from_shard(shard: Shard, lo: int, hi: int, centre: np.ndarray) -> Probes:
     """The enrolled records at rows [lo, hi) of a shard as probes (de-duplication searches)."""
-    rows = range(lo, min(hi, len(shard)))
-    fingers = [[shard.finger(r, f) for f in range(shard.fingers)] for r in rows]
-    return Probes(shard.records[lo:hi].copy(), shard.face_vectors[lo:hi].astype(np.float32), fingers, centre)
+    return probes_at_rows(shard, np.arange(lo, min(hi, len(shard))), centre)
+
+
+def probes_at_rows(shard: Shard, rows: np.ndarray, centre: np.ndarray) -> Probes:
+    fingers = [[shard.finger(int(r), f) for f in range(shard.fingers)] for r in rows]
+    return Probes(shard.records[rows].copy(), shard.face_vectors[rows].astype(np.float32), fingers, centre)
+
+
+def _rows_holding(shard: Shard, records: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.isin(shard.records, records))
 
 
 PHASE_ONE = {"face": face_shortlist, "finger": finger_shortlist}
@@ -194,12 +201,21 @@ class NationalGallery:
             raise SearchTimeout(f"national search did not finish within {timeout} s")
         return future.result()
 
-    def probe_batches(self, batch: int) -> Iterable[tuple[int, int, int, object]]:
-        """(shard index, lo, hi, future of Probes) covering every enrolled record once."""
-        for index, (shard, size) in enumerate(zip(self.shards, self.shard_sizes())):
-            for lo in range(0, size, batch):
-                yield index, lo, min(size, lo + batch), self.client.submit(
-                    probes_from_shard, shard, lo, lo + batch, self.centre, pure=False)
+    def probe_batches(self, batch: int, records: np.ndarray | None = None) -> Iterable[tuple[int, int, object]]:
+        """(shard index, probe count, future of Probes) covering every enrolled record once, or only
+        ``records`` (each batch is made on the worker holding its records)."""
+        sizes = self.shard_sizes()
+        wanted = None if records is None else np.unique(np.asarray(records, np.int64))
+        for index, (shard, size) in enumerate(zip(self.shards, sizes)):
+            if wanted is None:
+                for lo in range(0, size, batch):
+                    yield index, min(size, lo + batch) - lo, self.client.submit(
+                        probes_from_shard, shard, lo, lo + batch, self.centre, pure=False)
+                continue
+            rows = self.client.submit(_rows_holding, shard, wanted, pure=False).result()
+            for lo in range(0, rows.size, batch):
+                part = rows[lo:lo + batch]
+                yield index, part.size, self.client.submit(probes_at_rows, shard, part, self.centre, pure=False)
 
     def worker_memory(self) -> dict[str, int]:
         """Resident memory of each worker process, bytes."""
