@@ -54,8 +54,10 @@ class Settings:
     # --- decisions ---------------------------------------------------------------------------
     target_fmr: float = 1e-4
     """False match rate at which the booth accepts a 1:1 fused decision."""
-    identification_fmr: float = 1e-6
-    """Per-comparison false match rate for 1:N identification (no-card fallback, dedup)."""
+    identification_fpir: float = 0.01
+    """False-positive identification rate of one 1:N search (no-card fallback, dedup): the share of
+    searches for someone not enrolled that would name somebody. The per-comparison threshold follows
+    from it and the number of voters searched (national.operating: about fpir / N)."""
     max_finger_attempts: int = 3
     """Captures per finger before the workflow suggests another finger."""
     max_fingers: int = 3
@@ -136,8 +138,8 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError("mrz_strictness must be 'reject' or 'warn'")
     if s.lamp_kind not in {"lcus", "numato"}:
         raise ConfigError("lamp_kind must be 'lcus' or 'numato'")
-    if not 0 < s.target_fmr < 1 or not 0 < s.identification_fmr < 1:
-        raise ConfigError("false match rates must be between 0 and 1")
+    if not 0 < s.target_fmr < 1 or not 0 < s.identification_fpir < 1:
+        raise ConfigError("false match and false-positive identification rates must be between 0 and 1")
     if s.log_format not in {"json", "text"}:
         raise ConfigError("log_format must be 'json' or 'text'")
     if not 0 < s.port < 65536:

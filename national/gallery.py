@@ -162,28 +162,43 @@ def _merge(keep: int, *parts: list[list[Candidate]]) -> list[list[Candidate]]:
 class NationalGallery:
     """A shard set held in the workers' memory; searched by probe batches."""
 
-    def __init__(self, client, shard_set: ShardSet) -> None:
+    def __init__(self, client, shard_set: ShardSet | None = None, *, shards: list[Shard] | None = None,
+                 centre: np.ndarray | None = None) -> None:
+        """From a persisted ``shard_set`` (each worker loads its shards from disk), or from in-memory
+        ``shards`` scattered to the workers (nothing written to disk: templates never rest unencrypted)."""
         self.client = client
         self.shard_set = shard_set
-        self.centre = shard_set.centre
         workers = sorted(client.scheduler_info()["workers"])
-        self.shards = [client.submit(Shard.load, path, key=f"national-shard-{shard_set.generation}-{i}",
-                                     workers=[workers[i % len(workers)]], allow_other_workers=True)
-                       for i, path in enumerate(shard_set.paths())]
+        if shard_set is not None:
+            self.centre = shard_set.centre
+            self.count = shard_set.count
+            self.shards = [client.submit(Shard.load, path, key=f"national-shard-{shard_set.generation}-{i}",
+                                         workers=[workers[i % len(workers)]], allow_other_workers=True)
+                           for i, path in enumerate(shard_set.paths())]
+        else:
+            if shards is None or centre is None:
+                raise ValueError("a NationalGallery needs a shard set, or shards and their face-code centre")
+            self.centre = np.asarray(centre, np.float32)
+            self.count = sum(len(s) for s in shards)
+            self.shards = [client.scatter(shard, workers=[workers[i % len(workers)]])
+                           for i, shard in enumerate(shards)]
         client.gather(client.map(len, self.shards))   # loaded (errors surface here), and kept
 
     def __len__(self) -> int:
-        return self.shard_set.count
+        return self.count
 
     def shard_sizes(self) -> list[int]:
         return self.client.gather(self.client.map(len, self.shards))
 
     def submit_search(self, probes, shortlist: int = SHORTLIST, keep: int = KEEP, order: str = "face"):
         """A future of the merged candidate lists (one per probe) of ``probes`` (Probes or a future):
-        phase 1 on every shard, one global short list, phase 2 on the shards holding its records."""
+        phase 1 on every shard, one global short list, phase 2 on the shards holding its records.
+        ``order="both"``: the union of the face and fingerprint short lists (small registries, and probes
+        without a face)."""
         submit = self.client.submit
-        firsts = [submit(_shortlist, order, shard, probes, shortlist, pure=False) for shard in self.shards]
-        chosen = submit(_merge_shortlists, shortlist, *firsts, pure=False)
+        orders = ("face", "finger") if order == "both" else (order,)
+        firsts = [submit(_shortlist, o, shard, probes, shortlist, pure=False) for o in orders for shard in self.shards]
+        chosen = submit(_merge_shortlists, shortlist * len(orders), *firsts, pure=False)
         seconds = [submit(_verify, shard, probes, chosen, keep, pure=False) for shard in self.shards]
         return submit(_merge, keep, *seconds, pure=False)
 

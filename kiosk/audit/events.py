@@ -29,6 +29,7 @@ EVENT_TYPES = frozenset({
     "lamp_off", "override", "vote_marked", "export", "shutdown",
     "sign_in", "sign_in_failed", "session_started", "session_ended", "refusal", "log_recovered",
     "registry_lookup",
+    "case_decided",     # a reviewer confirmed or dismissed a suspected duplicate (national.cases)
 })
 
 LOG_FIELDS = ("seq", "time", "kiosk_id", "station_id")

@@ -38,7 +38,7 @@ def cmd_import(settings, args) -> int:
     if not args.no_dedup:
         new_ids = [v for v in registry.all_voter_ids() if v not in before]
         result["duplicates"] = find_duplicates(registry, probe_voter_ids=new_ids,
-                                               fmr=settings.identification_fmr).as_dict()
+                                               fpir=settings.identification_fpir).as_dict()
     text = json.dumps(result, indent=2)
     if args.report:
         Path(args.report).write_text(text, encoding="utf-8")
@@ -65,12 +65,24 @@ def cmd_demo_registry(settings, args) -> int:
 
 
 def cmd_dedup(settings, args) -> int:
+    """Search every voter against the whole registry on Dask (a LocalCluster here, or --scheduler) and
+    open an adjudication case per suspected duplicate group in data_dir/national/cases.json."""
+    from national.cases import CaseBook, open_cases
+
     from kiosk.registry.dedup import find_duplicates
 
-    report = find_duplicates(_open(settings, create_keys=False), fmr=args.fmr or settings.identification_fmr)
-    text = json.dumps(report.as_dict(), indent=2)
+    report = find_duplicates(_open(settings, create_keys=False), fpir=args.fpir or settings.identification_fpir,
+                             fmr=args.fmr, scheduler=args.scheduler, progress=True)
+    book = CaseBook.load(Path(args.cases) if args.cases else Path(settings.data_dir) / "national" / "cases.json")
+    added = book.add(open_cases(report.raw, label=lambda record: report.labels[record]))
+    book.save()
+    result = {**report.as_dict(), "cases_added": added, "cases_open": sum(c.status == "open" for c in book.cases),
+              "case_book": str(book.path)}
+    text = json.dumps(result, indent=2)
     if args.report:
         Path(args.report).write_text(text, encoding="utf-8")
+    if args.csv:
+        Path(args.csv).write_text(book.to_csv(), encoding="utf-8")
     print(text)
     return 0
 
@@ -89,6 +101,11 @@ def register(subparsers) -> None:
     p.add_argument("--force", action="store_true", help="delete and rebuild an existing registry")
     p.set_defaults(handler=cmd_demo_registry)
     p = subparsers.add_parser("dedup", help="report suspected double registrations across the registry")
-    p.add_argument("--fmr", type=float, help="per-comparison false match rate (default: identification_fmr)")
+    p.add_argument("--fpir", type=float, help="false-positive identification rate per search "
+                                              "(default: identification_fpir)")
+    p.add_argument("--fmr", type=float, help="a fixed per-comparison false match rate instead of --fpir")
+    p.add_argument("--scheduler", help="tcp://HOST:8786 of a Dask cluster (default: a LocalCluster here)")
+    p.add_argument("--cases", help="case book file (default: data_dir/national/cases.json)")
+    p.add_argument("--csv", help="also export every case as CSV to this file")
     p.add_argument("--report", help="also write the JSON report to this file")
     p.set_defaults(handler=cmd_dedup)

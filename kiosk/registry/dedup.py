@@ -1,16 +1,23 @@
-"""Find suspected double registrations: 1:N across the registry with fused face and finger scores.
+"""Find suspected double registrations with the national search (``national``, on Dask).
 
-For each probe voter, the fingerprint and face galleries propose candidates (their top hits); each
-candidate pair is then scored exactly on every finger both have enrolled and on the face, the scores
-are fused (``matcher.fusion``) and the pair is reported when the fused false match rate is at or
-below ``fmr``. The report names registry record ids only: the commission resolves them to people.
+The registry's enrolments are decrypted here, packed into shards in memory and scattered to the Dask
+workers (nothing is written to disk unencrypted); every probe voter is searched on every shard (face
+codes and the fingerprint index propose, every finger both voters enrolled and the face are compared
+exactly and fused) and a pair is reported when its fused false match rate meets the operating point of
+one search: ``fpir`` over the registry's size (national.operating), unless an explicit per-comparison
+``fmr`` is given. The report names registry record ids only: the commission resolves them to people.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Iterable
 
+import numpy as np
+
 from kiosk.registry.storage import Registry
+
+SHARD_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -28,11 +35,14 @@ class DuplicateReport:
     probes: int = 0
     candidates_checked: int = 0
     threshold_fmr: float = 1e-6
+    fpir: float | None = None
     suspects: list[SuspectedDuplicate] = field(default_factory=list)
+    raw: dict = field(default_factory=dict, repr=False)     # national's suspects, for adjudication cases
+    labels: list[str] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict:
         return {"probes": self.probes, "candidates_checked": self.candidates_checked,
-                "threshold_fmr": self.threshold_fmr,
+                "threshold_fmr": self.threshold_fmr, "fpir": self.fpir,
                 "suspects": [{"voter_a": s.voter_a, "voter_b": s.voter_b, "fused_score": round(s.fused_score, 2),
                               "fused_fmr": s.fused_fmr,
                               "finger_scores": {k: round(v, 2) for k, v in s.finger_scores.items()},
@@ -40,47 +50,74 @@ class DuplicateReport:
                              for s in self.suspects]}
 
 
-def find_duplicates(registry: Registry, *, probe_voter_ids: Iterable[str] | None = None, fmr: float = 1e-6,
-                    top_k: int = 5) -> DuplicateReport:
-    from matcher import face, fingerprint, fusion
+def registry_shards(registry: Registry, shard_size: int = SHARD_SIZE):
+    """(shards, face-code centre, voter ids by record number, finger names by position) of the registry."""
+    from matcher.face import codes as face_codes
+    from national.shards import build_shard
 
-    finger_gallery, finger_labels = registry.fingerprint_index()
-    face_gallery, face_labels = registry.face_index()
-    probes = list(probe_voter_ids) if probe_voter_ids is not None else registry.all_voter_ids()
-    report = DuplicateReport(probes=len(probes), threshold_fmr=fmr)
-    enrolments: dict = {}
+    from matcher import face as face_engine
+    from matcher import fingerprint
+    from matcher.face.template import DIMENSION
 
-    def enrolment(voter_id):
-        if voter_id not in enrolments:
-            enrolments[voter_id] = registry.enrolment(voter_id)
-        return enrolments[voter_id]
+    voter_ids = sorted(registry.all_voter_ids())
+    enrolled = [registry.enrolment_bytes(v) for v in voter_ids]
+    positions = sorted({name for fingers, _ in enrolled for name in fingers})
+    faces = np.full((len(voter_ids), DIMENSION), np.nan, np.float32)
+    fingers = []
+    for i, (by_name, face) in enumerate(enrolled):
+        if face is not None:
+            faces[i] = face_engine.Template.from_bytes(face).vector
+        fingers.append([fingerprint.Template.from_iso(by_name[n]) if n in by_name else None for n in positions])
+    present = np.isfinite(faces).all(axis=1)
+    centre = face_codes.fit_centre(faces[present]) if present.sum() >= 32 else np.zeros(faces.shape[1], np.float32)
+    shards = [build_shard(np.arange(lo, min(lo + shard_size, len(voter_ids))), faces[lo:lo + shard_size],
+                          fingers[lo:lo + shard_size], centre)
+              for lo in range(0, max(len(voter_ids), 1), shard_size)] if voter_ids else []
+    return shards, centre, voter_ids, positions
 
+
+def find_duplicates(registry: Registry, *, probe_voter_ids: Iterable[str] | None = None, fpir: float = 0.01,
+                    fmr: float | None = None, top_k: int = 5, scheduler: str | None = None, client=None,
+                    progress: bool = False, out=sys.stderr) -> DuplicateReport:
+    from national import operating
+    from national.dedup import deduplicate
+    from national.gallery import NationalGallery, connect, dashboard_note
+
+    shards, centre, voter_ids, positions = registry_shards(registry)
+    if not voter_ids:
+        return DuplicateReport(threshold_fmr=fmr or 1.0, fpir=fpir)
+    threshold = fmr if fmr is not None else operating.per_comparison_fmr(fpir, len(voter_ids))
+    number = {v: i for i, v in enumerate(voter_ids)}
+    probes = list(probe_voter_ids) if probe_voter_ids is not None else voter_ids
+    own = client is None
+    if own:   # a small registry is searched by threads in this process; a big one on a real cluster
+        client = connect(scheduler, workers=1, threads_per_worker=2, processes=False, memory_limit=None) \
+            if scheduler is None else connect(scheduler)
+    try:
+        if progress:
+            print(dashboard_note(client), file=out)
+        gallery = NationalGallery(client, shards=shards, centre=centre)
+        run = deduplicate(gallery, report_fmr=threshold, records=np.array([number[v] for v in probes], np.int64),
+                          keep=top_k, order="both", progress=progress, out=out)
+        gallery.close()
+    finally:
+        if own:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    report = DuplicateReport(probes=len(probes), candidates_checked=int((run.top_records >= 0).sum()),
+                             threshold_fmr=threshold, fpir=None if fmr is not None else fpir,
+                             raw=run.suspects, labels=voter_ids)
     seen: set[tuple[str, str]] = set()
-    for probe_id in probes:
-        mine = enrolment(probe_id)
-        candidates: set[str] = set()
-        if len(finger_gallery):
-            for tpl in mine.fingers.values():
-                for index, _ in finger_gallery.search(tpl, top_k=top_k + len(mine.fingers)):
-                    candidates.add(finger_labels[index][0])
-        if mine.face is not None and len(face_gallery):
-            for index, _ in face_gallery.search(mine.face, top_k=top_k + 1):
-                candidates.add(face_labels[index])
-        candidates.discard(probe_id)
-        for other_id in sorted(candidates):
-            pair = tuple(sorted((probe_id, other_id)))
+    for probe, candidates in run.suspects.items():
+        for c in candidates:
+            pair = tuple(sorted((voter_ids[probe], voter_ids[c.record])))
             if pair in seen:
                 continue
             seen.add(pair)
-            report.candidates_checked += 1
-            other = enrolment(other_id)
-            finger_scores = {name: fingerprint.compare(tpl, other.fingers[name])
-                             for name, tpl in mine.fingers.items() if name in other.fingers}
-            face_score = face.compare(mine.face, other.face) if mine.face is not None and other.face is not None \
-                else None
-            fused = fusion.fuse(face=face_score, fingers=list(finger_scores.values()))
-            if fusion.decide(fused, fmr):
-                report.suspects.append(SuspectedDuplicate(pair[0], pair[1], fused.score, fused.fmr,
-                                                          finger_scores, face_score))
+            report.suspects.append(SuspectedDuplicate(
+                pair[0], pair[1], c.fused_score, c.fused_fmr,
+                {name: s for name, s in zip(positions, c.finger_scores) if s is not None}, c.face_score))
     report.suspects.sort(key=lambda s: -s.fused_score)
     return report

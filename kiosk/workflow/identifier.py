@@ -70,6 +70,10 @@ class GalleryIdentifier:
         return ranked([Candidate(voter_id, finger.get(voter_id), face.get(voter_id))
                        for voter_id in dict.fromkeys([*finger, *face])])
 
+    def enrolled(self, scope: str | None) -> int:
+        """Voters a search in ``scope`` compares against (the search's operating point depends on it)."""
+        return self.registry.count_voters() if scope is None else len(self.registry.all_voter_ids(scope))
+
     def _search(self, modality: str, scope: str | None, probe: Any) -> list[tuple[str, float]]:
         gallery, labels = self.gallery(modality, scope)
         if not labels:

@@ -21,7 +21,7 @@ class Rules:
     station_id: str
     kiosk_id: str
     target_fmr: float = 1e-4
-    identification_fmr: float = 1e-6
+    identification_fpir: float = 0.01
     max_finger_attempts: int = 3
     max_fingers: int = 3
     min_finger_quality: int = 20
@@ -29,7 +29,7 @@ class Rules:
     @classmethod
     def from_settings(cls, settings) -> "Rules":
         return cls(station_id=settings.station_id, kiosk_id=settings.kiosk_id, target_fmr=settings.target_fmr,
-                   identification_fmr=settings.identification_fmr,
+                   identification_fpir=settings.identification_fpir,
                    max_finger_attempts=settings.max_finger_attempts, max_fingers=settings.max_fingers,
                    min_finger_quality=settings.min_finger_quality)
 
@@ -120,3 +120,13 @@ def snake(text: str) -> str:
     """``text`` as a short snake_case code (reasons from exceptions and officials become audit codes)."""
     out = "".join(c.lower() if c.isalnum() else "_" for c in text)
     return "_".join(part for part in out.split("_") if part)[:60] or "unknown"
+
+
+def identification_fmr(rules: Rules, enrolled: int) -> float:
+    """The per-comparison fused FMR one 1:N search over ``enrolled`` voters must reach for its
+    false-positive identification rate to be ``rules.identification_fpir`` (national.operating), and
+    never looser than the 1:1 acceptance ``target_fmr``: naming someone without a card must not be
+    easier than verifying a card holder."""
+    from national.operating import per_comparison_fmr
+
+    return min(per_comparison_fmr(rules.identification_fpir, max(1, enrolled)), rules.target_fmr)

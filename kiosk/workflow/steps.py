@@ -215,8 +215,9 @@ class Workflow(WorkflowCore):
         """1:N: this station's voters first, then the whole registry; an ambiguous result stops the search."""
         for scope in (self.rules.station_id, None):
             found = self.identifier.identify(session.finger_probe, face_probe, scope)
+            fmr = rule.identification_fmr(self.rules, self._enrolled(scope))
             picked, passing = rule.pick_identified({c.voter_id: c.scores for c in found}, self.bio.fuse,
-                                                   self.bio.decide, self.rules.identification_fmr)
+                                                   self.bio.decide, fmr)
             outcome = rule.identification_outcome(picked, passing)
             self._audit("match", session, modality="identification", scope="station" if scope else "national",
                         outcome=outcome, candidates=min(len(found), 100))
@@ -231,6 +232,13 @@ class Workflow(WorkflowCore):
                 break
         self._finish(session, Action.CAPTURE_FACE, State.REFUSED, "refused", "not_identified",
                      "result.not_identified")
+
+    def _enrolled(self, scope: str | None) -> int:
+        """How many voters a search in ``scope`` compares against (its operating point depends on it)."""
+        enrolled = getattr(self.identifier, "enrolled", None)
+        if enrolled is not None:
+            return int(enrolled(scope))
+        return self.registry.count_voters() if scope is None else len(self.registry.all_voter_ids(scope))
 
     # -- step: ink --------------------------------------------------------------------------------
     def check_ink(self, session_id: str, *, checked_by_eye: str | None = None) -> Session:
