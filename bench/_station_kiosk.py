@@ -15,6 +15,7 @@ pressing the button again would; nothing is answered until the database has comm
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -49,7 +50,13 @@ def run_kiosk(url: str, kiosk_id: str, station_id: str, audit_dir: str, key_byte
     key = Ed25519PrivateKey.from_private_bytes(key_bytes)
     log = AuditLog.open(audit_dir, key, default_origin(kiosk_id, station_id), kiosk_id=kiosk_id,
                         station_id=station_id, checkpoint_every=200)
-    registry = Registry(url, bytes(32), pool_max_size=10)
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)   # a reconnect warning per outage per connection
+    registry = None
+    while registry is None:        # started while the server is down: wait for it, as a supervisor restarting
+        try:                       # the kiosk service would
+            registry = Registry(url, bytes(32), pool_max_size=10)
+        except RegistryUnavailable:
+            time.sleep(RETRY_PAUSE_S)
     done = _answered_sessions(log)
     timings = open(timings_path, "a", buffering=1, encoding="utf-8")   # line-buffered: survives kill -9
     official = f"po-{kiosk_id[-2:]}"

@@ -18,6 +18,7 @@ confirmation (mark + audit entry) median and p95, and the correctness checks:
 from __future__ import annotations
 
 import argparse
+from argparse import Namespace
 import json
 import multiprocessing
 import random
@@ -68,7 +69,7 @@ def populate(url: str, voters: int) -> None:
 def _spawn(ctx, url, name, work_dir: Path, key: bytes, attempts, concurrency: int, incarnation: int, ready, go):
     from bench._station_kiosk import run_kiosk
 
-    process = ctx.Process(target=run_kiosk, name=f"{name}#{incarnation}",
+    process = ctx.Process(target=run_kiosk, name=f"{name}#{incarnation}", daemon=True,
                           args=(url, name, STATION, str(work_dir / name / "audit"), key, attempts, concurrency,
                                 str(work_dir / name / "timings.jsonl"), str(work_dir / name / "bundle"),
                                 ready, go))
@@ -208,6 +209,12 @@ def main(argv: list[str]) -> int:
     with PostgresCluster(max_connections=300) as cluster:
         clean = station_run(cluster, "clean", args, kills=0, restarts=0)
         report("clean run", clean["result"], clean["checked"], args.kiosks, args.concurrency)
+        # Little's law: with kiosks x concurrency attempts always in flight, latency = in flight / throughput,
+        # so the saturated run's p95 measures the queue. One attempt in flight per kiosk measures the service.
+        light = Namespace(**{**vars(args), "concurrency": 1, "voters": min(args.voters, 200)})
+        service = station_run(cluster, "service", light, kills=0, restarts=0)
+        report("service time (one attempt in flight per kiosk)", service["result"], service["checked"],
+               args.kiosks, 1)
         if args.skip_faults:
             return 0
         # spread the faults over about the clean run's duration, so they land while the load runs

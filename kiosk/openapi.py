@@ -113,6 +113,9 @@ def document(app: Flask | None = None) -> dict:
         "/api/sessions/{session_id}/face-only": _step(
             "Fallback when fingers are unusable: a supervisor approves face-only verification",
             body=_approval(_face_only_reasons()), extra_errors=("400", "429")),
+        "/api/sessions/{session_id}/ink-on-record": _step(
+            "Ink was found on this person earlier (ink_on_record: when, which kiosk and station): a supervisor "
+            "approves going on, with a reason", body=_approval(_ink_on_record_reasons()), extra_errors=("400", "429")),
         "/api/sessions/{session_id}/face": _step("Capture the face and take the fused decision at the target FMR"),
         "/api/sessions/{session_id}/ink": _step(
             "UV ink check; after repeated inconclusive checks the official may report a check by eye",
@@ -190,7 +193,9 @@ def document(app: Flask | None = None) -> dict:
                                 "ink": {"type": "string", "nullable": True},
                                 "fallbacks": {"type": "array", "items": string},
                                 "supervisor_id": {"type": "string", "nullable": True},
-                                "official_id": string, "voted_at": {"type": "string", "nullable": True}}},
+                                "official_id": string, "voted_at": {"type": "string", "nullable": True},
+                                "ink_on_record": {"type": "object", "nullable": True, "properties": {
+                                    "found_at": string, "kiosk_id": string, "station_id": string}}}},
             },
         },
     }
@@ -225,6 +230,12 @@ def _face_only_reasons() -> tuple[str, ...]:
     from kiosk.workflow import FACE_ONLY_REASONS
 
     return FACE_ONLY_REASONS
+
+
+def _ink_on_record_reasons() -> tuple[str, ...]:
+    from kiosk.workflow import INK_ON_RECORD_REASONS
+
+    return INK_ON_RECORD_REASONS
 
 
 def openapi_path(rule: str) -> str:

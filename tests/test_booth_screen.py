@@ -227,7 +227,7 @@ def verify_up_to_ink(screen: Screen, demo_id: str) -> None:
     screen.expect_panel("face")
     screen.click("#face-capture")
     screen.expect_panel("result")
-    expect(screen.result()).to_have_attribute("data-kind", "verified")
+    expect(screen.result()).to_have_attribute("data-kind", "confirmed")
 
 
 # -- the specifications -----------------------------------------------------------------------------
@@ -271,10 +271,12 @@ def test_registered_voter_is_verified_checked_for_ink_and_marked(screen, kiosk):
     screen.snapshot("05-look-at-camera")
     screen.click("#face-capture")
     screen.expect_panel("result")
-    expect(screen.result()).to_have_attribute("data-kind", "verified")
-    expect(screen.page.locator("#result-title")).to_have_text("VERIFIED")
+    expect(screen.result()).to_have_attribute("data-kind", "confirmed")
+    # not VERIFIED yet: the ink check and the vote are still to come
+    expect(screen.page.locator("#result-title")).to_have_text("Identity confirmed - now check ink")
     expect(screen.page.locator("#result-method")).to_contain_text("fingerprint and face")
-    screen.snapshot("06-verified")
+    expect(screen.page.locator('#steps li[data-step="ink"]')).to_have_attribute("data-done", "false")
+    screen.snapshot("06-identity-confirmed")
 
     screen.click("#result-continue")
     screen.expect_panel("ink")
@@ -286,6 +288,7 @@ def test_registered_voter_is_verified_checked_for_ink_and_marked(screen, kiosk):
     screen.click("#confirm-vote")
     screen.expect_panel("result")
     expect(screen.page.locator("#result-detail")).to_have_text("Vote recorded. Give the voter the ballot.")
+    expect(screen.page.locator("#result-title")).to_have_text("VERIFIED")
     screen.snapshot("09-vote-recorded")
     assert kiosk.registry.get_voter(person["registry_voter_id"]).has_voted
 
@@ -322,7 +325,7 @@ def test_face_feedback_asks_the_voter_to_face_the_camera(screen, kiosk):
     kiosk.suite.show_voter_face("DEMO01")
     screen.click("#face-capture")
     screen.expect_panel("result")
-    expect(screen.result()).to_have_attribute("data-kind", "verified")
+    expect(screen.result()).to_have_attribute("data-kind", "confirmed")
 
 
 def test_impostor_with_someone_elses_card_is_not_verified(screen, kiosk):
@@ -353,6 +356,10 @@ def test_second_vote_is_refused_as_already_voted(screen, kiosk):
     expect(screen.result()).to_have_attribute("data-kind", "already_voted")
     expect(screen.page.locator("#result-title")).to_have_text("ALREADY VOTED")
     expect(screen.page.locator("#result-detail")).to_contain_text("already voted")
+    # the step bar marks only what happened: the card was read, no finger, face or ink step
+    expect(screen.page.locator('#steps li[data-step="card"]')).to_have_attribute("data-done", "true")
+    for step in ("finger", "face", "ink", "confirm"):
+        expect(screen.page.locator(f'#steps li[data-step="{step}"]')).to_have_attribute("data-done", "false")
     screen.snapshot("11-already-voted")
     assert kiosk.summary()["already_voted"] == 1
 
@@ -392,7 +399,7 @@ def test_unusable_fingers_fall_back_to_face_with_a_supervisors_approval(screen, 
     kiosk.suite.clear_faults("fingerprint")
     screen.click("#face-capture")
     screen.expect_panel("result")
-    expect(screen.result()).to_have_attribute("data-kind", "verified")
+    expect(screen.result()).to_have_attribute("data-kind", "confirmed")
     expect(screen.page.locator("#result-method")).to_contain_text("face only (supervisor approved)")
     screen.click("#result-continue")
     kiosk.finger_into_ink_cradle()
@@ -418,7 +425,7 @@ def test_voter_without_a_card_is_identified_after_a_supervisors_approval(screen,
     expect(screen.page.locator("#face-voter")).to_have_text("")          # nobody is known yet
     screen.click("#face-capture")
     screen.expect_panel("result")
-    expect(screen.result()).to_have_attribute("data-kind", "verified")
+    expect(screen.result()).to_have_attribute("data-kind", "confirmed")
     expect(screen.page.locator("#result-voter")).to_contain_text(kiosk.person("DEMO03")["name"])
     expect(screen.page.locator("#result-method")).to_contain_text("no card: identified by fingerprint and face")
     screen.click("#result-continue")
@@ -436,7 +443,21 @@ def test_inked_finger_is_refused(screen, kiosk):
     screen.click("#ink-check")
     screen.expect_panel("result")
     expect(screen.result()).to_have_attribute("data-kind", "refused")
+    expect(screen.page.locator("#result-title")).to_have_text("REFUSED: INK FOUND")   # not "NOT VERIFIED"
     expect(screen.page.locator("#result-detail")).to_contain_text("Ink found on the finger")
+    expect(screen.page.locator('#steps li[data-step="ink"]')).to_have_attribute("data-done", "false")
+
+
+def test_a_person_refused_for_ink_is_stopped_before_any_biometric_step_when_presented_again(screen, kiosk):
+    test_inked_finger_is_refused(screen, kiosk)
+    screen.click("#result-next")
+    kiosk.steps_up("DEMO03")                          # the same card again
+    screen.expect_panel("supervisor")
+    expect(screen.page.locator("#supervisor-title")).to_have_text("Ink found earlier")
+    expect(screen.page.locator("#supervisor-explain")).to_contain_text("kiosk-01")
+    expect(screen.page.locator('#steps li[data-step="finger"]')).to_have_attribute("data-done", "false")
+    screen.supervisor_approves("supervisor", PASSWORDS["supervisor"], "not_election_ink")
+    screen.expect_panel("voter")
 
 
 def test_unclear_ink_checks_end_with_the_officials_own_look(screen, kiosk):

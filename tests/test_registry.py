@@ -199,3 +199,20 @@ def test_a_refused_session_that_retries_is_recorded_once(registry):
             registry.mark_voted(vid, kiosk_id="k2", station_id="PS-0001", official_id="o2", method="biometric",
                                 session_id="S-2")
     assert len(registry.vote_refusals(vid)) == 1
+
+
+def test_marking_an_unknown_record_id_is_voter_not_found_and_marks_nothing(registry):
+    with pytest.raises(VoterNotFound):
+        registry.mark_voted("V-NOPE", kiosk_id="k1", station_id="PS-0001", official_id="o", method="biometric")
+    assert registry.summary("PS-0001")["votes_marked"] == 0
+
+
+def test_an_ink_finding_is_seen_by_every_later_lookup_with_kiosk_station_and_time(registry):
+    vid = _add(registry)
+    assert registry.find_voter("123456789").ink_found is None
+    registry.record_ink_found(vid, station_id="PS-0001", kiosk_id="k1", official_id="o1", session_id="S-1")
+    registry.record_ink_found(vid, station_id="PS-0001", kiosk_id="k1", official_id="o1", session_id="S-1")
+    registry.record_ink_found(vid, station_id="PS-0001", kiosk_id="k2", official_id="o2", session_id="S-2")
+    found = registry.find_voter("123456789").ink_found
+    assert (found.kiosk_id, found.station_id) == ("k1", "PS-0001") and found.found_at.endswith("Z")
+    assert registry.get_voter(vid).public_dict()["ink_found"]["kiosk_id"] == "k1"

@@ -106,3 +106,37 @@ def test_health_is_degraded_at_once_when_the_registry_server_is_lost_and_ok_agai
         assert time.monotonic() < deadline, "the kiosk did not reconnect by itself"
         time.sleep(0.2)
     app.extensions["kiosk"].close()
+
+
+def test_an_ink_refusal_is_recorded_and_another_kiosk_stops_before_any_biometric_step(registry, devices, trail,
+                                                                                    clock):
+    from test_workflow import ID_A, document
+
+    booth = make_workflow(registry, devices, trail, clock)
+    sid = to_finger_step(booth, devices)
+    devices.fingers.append(gray("finger1_3.png"))
+    booth.capture_finger(sid)
+    devices.faces.append(rgb("face1_probe.jpg"))
+    booth.capture_face(sid)
+    devices.ink.append(("ink", None))
+    refused = booth.check_ink(sid)
+    assert (refused.state, refused.reason) == (wf.REFUSED, "ink_detected")
+    found = registry.get_voter("VA").ink_found
+    assert (found.kiosk_id, found.station_id) == ("kiosk-01", STATION)
+    assert {"event": "refusal", "reason": "ink_detected"}.items() <= trail.events[-2].items()
+
+    other = wf.Workflow(registry=registry, devices=devices, rules=wf.Rules(STATION, "kiosk-02"), record=trail.record,
+                        pseudonym=lambda n: "ab" * 32, biometrics=booth.bio, clock=clock, idle_s=60)
+    devices.cards.append(document(ID_A))
+    again = other.read_card(other.start("po-2").session_id)
+    assert (again.state, again.message_key, again.public_dict()["next_action"]) == \
+        (wf.INK_ON_RECORD, "ink.on_record", "supervisor_approval")
+    assert again.public_dict()["ink_on_record"]["kiosk_id"] == "kiosk-01"
+    with pytest.raises(wf.InvalidStep):          # no biometric step, no vote, without the approval
+        other.capture_finger(again.session_id)
+    with pytest.raises(wf.BadReason):
+        other.approve_ink_on_record(again.session_id, "sup-1", "because")
+    going_on = other.approve_ink_on_record(again.session_id, "sup-1", "not_election_ink")
+    assert going_on.state == wf.CAPTURE_FINGER
+    assert {"event": "override", "kind": "ink_on_record_approved", "reason": "not_election_ink",
+            "supervisor_id": "sup-1"}.items() <= trail.events[-1].items()

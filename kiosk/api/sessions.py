@@ -77,6 +77,15 @@ def approve_face_only(session_id: str):
     return _session_response(services().workflow.approve_face_only(session_id, supervisor, reason))
 
 
+@blueprint.post("/<session_id>/ink-on-record")
+@requires(*BOOTH_ROLES)
+def approve_ink_on_record(session_id: str):
+    """A supervisor lets a person on whom ink was found earlier go on, with their own credentials and a
+    reason code (the ink check still runs)."""
+    supervisor, reason = _approving_supervisor(session_id)
+    return _session_response(services().workflow.approve_ink_on_record(session_id, supervisor, reason))
+
+
 @blueprint.post("/<session_id>/face")
 @requires(*BOOTH_ROLES)
 def capture_face(session_id: str):

@@ -29,6 +29,18 @@ class VoteRecord:
 
 
 @dataclass(frozen=True)
+class InkFinding:
+    """The first time this voter was refused because ink was found on the finger."""
+
+    found_at: str          # UTC ISO-8601
+    kiosk_id: str
+    station_id: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"found_at": self.found_at, "kiosk_id": self.kiosk_id, "station_id": self.station_id}
+
+
+@dataclass(frozen=True)
 class Voter:
     voter_id: str
     id_number: str
@@ -39,6 +51,7 @@ class Voter:
     vote: VoteRecord | None = None
     fingers_enrolled: tuple[str, ...] = ()
     face_enrolled: bool = False
+    ink_found: InkFinding | None = None
 
     @property
     def has_voted(self) -> bool:
@@ -56,6 +69,7 @@ class Voter:
             "has_voted": self.has_voted,
             "fingers_enrolled": list(self.fingers_enrolled),
             "face_enrolled": self.face_enrolled,
+            "ink_found": self.ink_found.as_dict() if self.ink_found else None,
         }
 
 

@@ -21,7 +21,7 @@ from kiosk.registry import crypto
 from kiosk.registry.backends import open_backend
 from kiosk.registry.errors import AlreadyVoted, DuplicateVoter, RegistryError, VoterNotFound
 from kiosk.registry.migrations import migrate
-from kiosk.registry.models import FINGER_NAMES, Enrolment, Official, Voter, VoteRecord
+from kiosk.registry.models import FINGER_NAMES, Enrolment, InkFinding, Official, Voter, VoteRecord
 
 
 def utc_now() -> str:
@@ -109,8 +109,11 @@ class Registry:
 
     _VOTER_SQL = ("SELECT v.*, vt.voted_at, vt.kiosk_id, vt.station_id AS vote_station, vt.official_id, vt.method,"
                   " vt.session_id AS vote_session, (SELECT {fingers} FROM finger_templates f WHERE f.voter_id = v.voter_id) AS fingers,"
-                  " EXISTS(SELECT 1 FROM face_templates ft WHERE ft.voter_id = v.voter_id) AS has_face"
-                  " FROM voters v LEFT JOIN votes vt ON vt.voter_id = v.voter_id")
+                  " EXISTS(SELECT 1 FROM face_templates ft WHERE ft.voter_id = v.voter_id) AS has_face,"
+                  " ink.found_at AS ink_at, ink.kiosk_id AS ink_kiosk, ink.station_id AS ink_station"
+                  " FROM voters v LEFT JOIN votes vt ON vt.voter_id = v.voter_id"
+                  " LEFT JOIN ink_findings ink ON ink.id = (SELECT min(i.id) FROM ink_findings i"
+                  " WHERE i.voter_id = v.voter_id)")
 
     @staticmethod
     def _voter(row) -> Voter:
@@ -123,7 +126,8 @@ class Registry:
         return Voter(voter_id=row["voter_id"], id_number=row["id_number"], name=row["name"],
                      birth_date=date.fromisoformat(row["birth_date"]) if row["birth_date"] else None,
                      sex=row["sex"], station_id=row["station_id"], vote=vote,
-                     fingers_enrolled=fingers, face_enrolled=bool(row["has_face"]))
+                     fingers_enrolled=fingers, face_enrolled=bool(row["has_face"]),
+                     ink_found=InkFinding(row["ink_at"], row["ink_kiosk"], row["ink_station"]) if row["ink_at"] else None)
 
     def find_voter(self, id_number: str) -> Voter | None:
         rows = self._read(self._voter_sql + " WHERE v.id_number = ?", (id_number,))
@@ -205,14 +209,16 @@ class Registry:
         when the database cannot commit (then nothing was acknowledged)."""
         at = self._clock()
         with self.transaction() as db:
-            if not db.execute("SELECT 1 FROM voters WHERE voter_id = ?", (voter_id,)).fetchone():
-                raise VoterNotFound("no voter with this record id")
             # ON CONFLICT DO NOTHING waits for a concurrent insert of the same voter to commit or roll
-            # back (PostgreSQL), or never meets one (SQLite's write lock), then inserts or skips.
-            inserted = db.execute(
-                "INSERT INTO votes(voter_id, voted_at, kiosk_id, station_id, official_id, method, session_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (voter_id) DO NOTHING RETURNING voter_id",
-                (voter_id, at, kiosk_id, station_id, official_id, method, session_id)).fetchone()
+            # back (PostgreSQL), or never meets one (SQLite's write lock), then inserts or skips. The
+            # only other way it can fail is the foreign key: no such voter.
+            try:
+                inserted = db.execute(
+                    "INSERT INTO votes(voter_id, voted_at, kiosk_id, station_id, official_id, method, session_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (voter_id) DO NOTHING RETURNING voter_id",
+                    (voter_id, at, kiosk_id, station_id, official_id, method, session_id)).fetchone()
+            except self._db.integrity_errors as exc:
+                raise VoterNotFound("no voter with this record id") from exc
             if inserted:
                 return VoteRecord(voter_id, at, kiosk_id, station_id, official_id, method, session_id)
             row = db.execute("SELECT * FROM votes WHERE voter_id = ?", (voter_id,)).fetchone()
@@ -228,6 +234,15 @@ class Registry:
             refused = AlreadyVoted(existing)
         # raised after COMMIT so the refused attempt is kept
         raise refused
+
+    def record_ink_found(self, voter_id: str, *, station_id: str, kiosk_id: str, official_id: str,
+                         session_id: str | None = None) -> None:
+        """Record that this voter was refused because ink was found (once per session); every kiosk
+        sharing the registry then sees it at lookup (:attr:`Voter.ink_found`)."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO ink_findings(voter_id, found_at, station_id, kiosk_id, session_id, official_id)"
+                       " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (voter_id, session_id) DO NOTHING",
+                       (voter_id, self._clock(), station_id, kiosk_id, session_id, official_id))
 
     def station_votes(self, station_id: str) -> list[VoteRecord]:
         """Every vote marked at a station (reconciliation, benchmarks)."""

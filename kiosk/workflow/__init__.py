@@ -10,6 +10,10 @@ not registered), ``wrong_station`` (with the station the voter is registered at)
 ``already_voted`` (found so at lookup, or at confirmation when another booth was faster) and
 ``cancelled``.
 
+Ink on record: a voter refused earlier because ink was found (at any kiosk sharing the registry)
+stops right after the lookup in ``ink_on_record``, before any biometric step, until a supervisor
+approves going on with a reason (``approve_ink_on_record``); then the session continues as usual.
+
 Fallbacks, each counted (the decision's ``method`` starts with ``fallback``):
 
 * no card: ``waiting_for_card --no_card--> identify_finger --> identify_face``; the voter is found
@@ -42,7 +46,7 @@ from kiosk.workflow.rules import (IDENTIFICATION_TOP_K, MAX_FACE_ATTEMPTS, MAX_I
 from kiosk.workflow.session import Session
 from kiosk.workflow.states import (ALREADY_VOTED, AWAITING_CONFIRMATION, CANCELLED, CAPTURE_FACE, CAPTURE_FINGER,
                                    CHECK_INK, FACE_CAPTURE_REASONS, FACE_ONLY_REASONS, FINGERS_UNUSABLE,
-                                   IDENTIFY_FACE, IDENTIFY_FINGER, MESSAGE_KEYS, METHOD_BIOMETRIC, METHOD_FACE_ONLY,
+                                   INK_ON_RECORD, INK_ON_RECORD_REASONS, IDENTIFY_FACE, IDENTIFY_FINGER, MESSAGE_KEYS, METHOD_BIOMETRIC, METHOD_FACE_ONLY,
                                    METHOD_NO_CARD, METHOD_NO_CARD_FACE_ONLY, NEXT_ACTION, NO_CARD_REASONS, REFUSED,
                                    TERMINAL, VOTED, WAITING_FOR_CARD, WRONG_STATION, Action, State)
 from kiosk.workflow.steps import Workflow
@@ -52,7 +56,7 @@ __all__ = [
     "ALREADY_VOTED", "AWAITING_CONFIRMATION", "Action", "BadReason", "Biometrics", "BoothDevices", "CANCELLED",
     "CAPTURE_FACE", "CAPTURE_FINGER", "CHECK_INK", "Candidate", "DeviceFailed", "FACE_CAPTURE_REASONS",
     "FACE_ONLY_REASONS", "FINGERS_UNUSABLE", "GalleryIdentifier", "IDENTIFICATION_TOP_K", "IDENTIFY_FACE",
-    "IDENTIFY_FINGER", "Identifier", "IllegalTransition", "InvalidStep", "MAX_FACE_ATTEMPTS", "MAX_INK_INCONCLUSIVE",
+    "IDENTIFY_FINGER", "INK_ON_RECORD", "INK_ON_RECORD_REASONS", "Identifier", "IllegalTransition", "InvalidStep", "MAX_FACE_ATTEMPTS", "MAX_INK_INCONCLUSIVE",
     "MESSAGE_KEYS", "METHOD_BIOMETRIC", "METHOD_FACE_ONLY", "METHOD_NO_CARD", "METHOD_NO_CARD_FACE_ONLY",
     "NEXT_ACTION", "NO_CARD_REASONS", "REFUSED", "Rules", "Session", "SessionNotFound", "State", "TERMINAL",
     "TRANSITIONS", "VOTED", "WAITING_FOR_CARD", "WRONG_STATION", "Workflow", "WorkflowError", "after_face_failure",

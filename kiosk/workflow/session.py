@@ -50,6 +50,8 @@ class Session:
     fallback_reason: str | None = None
     fallbacks: list[str] = field(default_factory=list)
     vote_at: str | None = None
+    ink_on_record: dict | None = None    # an earlier ink refusal of this voter: found_at, kiosk_id, station_id
+    ink_approved_by: str | None = None   # the supervisor who let the session go on despite it
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -92,4 +94,5 @@ class Session:
             "supervisor_id": self.supervisor_id,
             "official_id": self.official_id,
             "voted_at": self.vote_at,
+            "ink_on_record": self.ink_on_record,
         }

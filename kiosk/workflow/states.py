@@ -17,6 +17,7 @@ class State(StrEnum):
     CAPTURE_FACE = "capture_face"
     IDENTIFY_FINGER = "identify_finger"
     IDENTIFY_FACE = "identify_face"
+    INK_ON_RECORD = "ink_on_record"
     CHECK_INK = "check_ink"
     AWAITING_CONFIRMATION = "awaiting_confirmation"
     VOTED = "voted"
@@ -33,6 +34,7 @@ class Action(StrEnum):
     START_WITHOUT_CARD = "start_without_card"
     CAPTURE_FINGER = "capture_finger"
     APPROVE_FACE_ONLY = "approve_face_only"
+    APPROVE_INK_ON_RECORD = "approve_ink_on_record"
     CAPTURE_FACE = "capture_face"
     CHECK_INK = "check_ink"
     CONFIRM = "confirm"
@@ -47,6 +49,7 @@ CAPTURE_FACE = State.CAPTURE_FACE
 IDENTIFY_FINGER = State.IDENTIFY_FINGER
 IDENTIFY_FACE = State.IDENTIFY_FACE
 CHECK_INK = State.CHECK_INK
+INK_ON_RECORD = State.INK_ON_RECORD
 AWAITING_CONFIRMATION = State.AWAITING_CONFIRMATION
 VOTED = State.VOTED
 REFUSED = State.REFUSED
@@ -60,6 +63,7 @@ NEXT_ACTION = {
     WAITING_FOR_CARD: "read_card",
     CAPTURE_FINGER: "capture_finger",
     FINGERS_UNUSABLE: "supervisor_approval",
+    INK_ON_RECORD: "supervisor_approval",
     CAPTURE_FACE: "capture_face",
     IDENTIFY_FINGER: "capture_finger",
     IDENTIFY_FACE: "capture_face",
@@ -82,7 +86,7 @@ MESSAGE_KEYS = frozenset({
     "finger.place", "finger.not_placed", "finger.press_harder", "finger.retry", "finger.too_dry", "finger.too_wet",
     "finger.try_another", "finger.unusable",
     "face.look_at_camera", *(f"face.{reason}" for reason in FACE_CAPTURE_REASONS),
-    "ink.place_finger", "ink.retry", "ink.check_by_eye", "confirm.ready",
+    "ink.place_finger", "ink.on_record", "ink.retry", "ink.check_by_eye", "confirm.ready",
     "result.voted", "result.not_verified", "result.not_identified", "result.not_registered",
     "result.wrong_station", "result.already_voted", "result.ink_detected", "session.cancelled",
 })
@@ -98,3 +102,7 @@ NO_CARD_REASONS = ("card_lost", "card_damaged", "card_unreadable", "card_forgott
 
 FACE_ONLY_REASONS = ("worn_fingerprints", "injury", "amputation", "skin_condition", "sensor_fault", "other")
 """Reason codes a supervisor gives when approving the face-only fallback."""
+
+INK_ON_RECORD_REASONS = ("not_election_ink", "detector_error_confirmed", "other")
+"""Reason codes a supervisor gives when letting a person go on whom ink was found earlier (at this or
+another kiosk of the station): the earlier finding was not election ink, or the detector was wrong."""

@@ -14,8 +14,9 @@ from kiosk.workflow.core import WorkflowCore
 from kiosk.workflow.errors import BadReason, DeviceFailed, InvalidStep, ink_device
 from kiosk.workflow.rules import score_band
 from kiosk.workflow.session import Session
-from kiosk.workflow.states import (FACE_ONLY_REASONS, FINGER_CAPTURE_PROBLEMS, METHOD_BIOMETRIC, METHOD_FACE_ONLY,
-                                   METHOD_NO_CARD, METHOD_NO_CARD_FACE_ONLY, NO_CARD_REASONS, Action, State)
+from kiosk.workflow.states import (FACE_ONLY_REASONS, FINGER_CAPTURE_PROBLEMS, INK_ON_RECORD_REASONS,
+                                   METHOD_BIOMETRIC, METHOD_FACE_ONLY, METHOD_NO_CARD, METHOD_NO_CARD_FACE_ONLY,
+                                   NO_CARD_REASONS, Action, State)
 
 _LOOKUP_ENDINGS = {  # lookup outcome -> (state, outcome, reason, message key)
     "not_found": (State.REFUSED, "not_found", "not_registered", "result.not_registered"),
@@ -59,7 +60,16 @@ class Workflow(WorkflowCore):
             if outcome == "wrong_station":
                 session.registered_station = voter.station_id
             self._finish(session, action, *_LOOKUP_ENDINGS[outcome])
-        elif session.method == METHOD_BIOMETRIC:
+        elif voter.ink_found is not None:
+            # refused for ink before, at this kiosk or another one of the station: say so before any
+            # biometric step; only a supervisor's approval with a reason lets the session go on
+            session.ink_on_record = voter.ink_found.as_dict()
+            self._move(session, action, State.INK_ON_RECORD, "ink.on_record")
+        else:
+            self._after_lookup(session, action, voter)
+
+    def _after_lookup(self, session: Session, action: Action, voter) -> None:
+        if session.method == METHOD_BIOMETRIC:
             session.enrolment = self.registry.enrolment(voter.voter_id)
             # in the registry's ISO position order (thumb first), not the storage's row order
             enrolled = [f for f in voter.fingers_enrolled if f in session.enrolment.fingers]
@@ -163,6 +173,18 @@ class Workflow(WorkflowCore):
                        "face.look_at_camera")
             return session
 
+    def approve_ink_on_record(self, session_id: str, supervisor_id: str, reason_code: str) -> Session:
+        """A supervisor lets a person on whom ink was found earlier go on (their credentials checked by
+        the API); the ink check still runs, and finds ink again if it is there."""
+        if reason_code not in INK_ON_RECORD_REASONS:
+            raise BadReason(f"reason_code must be one of: {', '.join(INK_ON_RECORD_REASONS)}")
+        with self._step(session_id, Action.APPROVE_INK_ON_RECORD) as session:
+            session.ink_approved_by = supervisor_id
+            self._audit("override", session, kind="ink_on_record_approved", reason=reason_code,
+                        supervisor_id=supervisor_id)
+            self._after_lookup(session, Action.APPROVE_INK_ON_RECORD, session.voter)
+            return session
+
     # -- step: face and the decision ------------------------------------------------------------------
     def capture_face(self, session_id: str) -> Session:
         with self._step(session_id, Action.CAPTURE_FACE) as session:
@@ -261,6 +283,10 @@ class Workflow(WorkflowCore):
                 session.ink_inconclusive += 1
             verdict = rule.ink_next(decision, session.ink_inconclusive)
             if verdict == "refuse":
+                # in the shared registry, so every kiosk of the station knows this person had ink
+                self.registry.record_ink_found(session.voter.voter_id, station_id=self.rules.station_id,
+                                               kiosk_id=self.rules.kiosk_id, official_id=session.official_id,
+                                               session_id=session.session_id)
                 self._finish(session, Action.CHECK_INK, State.REFUSED, "refused", "ink_detected", "result.ink_detected")
             elif verdict == "confirm":
                 self._move(session, Action.CHECK_INK, State.AWAITING_CONFIRMATION, "confirm.ready")

@@ -30,6 +30,7 @@ _STEPS: dict[tuple[State, Action], frozenset[State]] = {
         State.WAITING_FOR_CARD,           # no card yet, or its zone failed its check digits
         State.CAPTURE_FINGER,
         State.FINGERS_UNUSABLE,           # registered without enrolled fingers
+        State.INK_ON_RECORD,              # refused for ink earlier: a supervisor decides first
         *_ENDS_AFTER_LOOKUP}),
     (State.WAITING_FOR_CARD, Action.START_WITHOUT_CARD): frozenset({State.IDENTIFY_FINGER}),
     (State.CAPTURE_FINGER, Action.CAPTURE_FINGER): frozenset({
@@ -39,7 +40,9 @@ _STEPS: dict[tuple[State, Action], frozenset[State]] = {
     (State.FINGERS_UNUSABLE, Action.APPROVE_FACE_ONLY): frozenset({State.CAPTURE_FACE, State.IDENTIFY_FACE}),
     (State.CAPTURE_FACE, Action.CAPTURE_FACE): frozenset({State.CAPTURE_FACE, State.CHECK_INK, State.REFUSED}),
     (State.IDENTIFY_FACE, Action.CAPTURE_FACE): frozenset({
-        State.IDENTIFY_FACE, State.CHECK_INK, *_ENDS_AFTER_LOOKUP}),
+        State.IDENTIFY_FACE, State.CHECK_INK, State.INK_ON_RECORD, *_ENDS_AFTER_LOOKUP}),
+    (State.INK_ON_RECORD, Action.APPROVE_INK_ON_RECORD): frozenset({
+        State.CAPTURE_FINGER, State.FINGERS_UNUSABLE, State.CHECK_INK}),
     (State.CHECK_INK, Action.CHECK_INK): frozenset({State.CHECK_INK, State.AWAITING_CONFIRMATION, State.REFUSED}),
     (State.AWAITING_CONFIRMATION, Action.CONFIRM): frozenset({State.VOTED, State.ALREADY_VOTED}),
     **{(state, Action.CANCEL): frozenset({State.CANCELLED}) for state in State if state not in TERMINAL},
@@ -48,6 +51,7 @@ _STEPS: dict[tuple[State, Action], frozenset[State]] = {
 # how InvalidStep names each action ("cannot capture the face in state check_ink")
 _PHRASES = {Action.READ_CARD: "read a card", Action.START_WITHOUT_CARD: "start the no-card fallback",
             Action.CAPTURE_FINGER: "capture a finger", Action.APPROVE_FACE_ONLY: "approve the face-only fallback",
+            Action.APPROVE_INK_ON_RECORD: "approve going on despite ink on record",
             Action.CAPTURE_FACE: "capture the face", Action.CHECK_INK: "check for ink", Action.CONFIRM: "confirm",
             Action.CANCEL: "cancel"}
 

@@ -46,7 +46,7 @@ function panelFor(session) {
     case "waiting_for_card": return ui.noCardRequested ? "supervisor" : "card";
     case "capture_finger": return ui.voterChecked ? "finger" : "voter";
     case "identify_finger": return "finger";
-    case "fingers_unusable": return "supervisor";
+    case "fingers_unusable": case "ink_on_record": return "supervisor";
     case "capture_face": case "identify_face": return "face";
     case "check_ink": return ui.verifiedSeen ? "ink" : "result";
     case "awaiting_confirmation": return "confirm";
@@ -83,17 +83,36 @@ function focusPanel(panel) {
   if (target) setTimeout(() => target.focus(), 0);
 }
 
+// A step is marked done only when the session shows it happened: a lookup that ended the session
+// (already voted, wrong station, not registered) or a skipped card (no-card fallback) leaves the
+// later steps, or the card, unmarked.
+function stepsDone(session) {
+  const done = new Set();
+  if (!session) return done;
+  const state = session.state;
+  const cardSkipped = (session.method || "").startsWith("fallback_no_card");
+  if (state !== "waiting_for_card" && !cardSkipped) done.add("card");
+  if (session.voter && (ui.voterChecked || (session.finger && session.finger.captured.length))) done.add("voter");
+  if (session.finger && session.finger.captured.length) done.add("finger");
+  if (session.match && session.match.face_score_band) done.add("face");
+  const confirmedStates = ["check_ink", "awaiting_confirmation", "voted"];
+  if (confirmedStates.includes(state) && (state !== "check_ink" || ui.verifiedSeen)) done.add("result");
+  if (state === "awaiting_confirmation" || state === "voted") done.add("ink");
+  if (state === "voted") done.add("confirm");
+  return done;
+}
+
 function renderSteps(panel) {
   const steps = $("steps");
   steps.hidden = !(ui.principal && ui.mode === "booth");
   let current = STEP_OF_PANEL[panel];
-  if (panel === "supervisor") current = ui.session && ui.session.state === "fingers_unusable" ? "finger" : "card";
-  const allDone = ui.session && ui.session.state === "voted";
-  const index = STEP_ORDER.indexOf(current);
+  const state = ui.session && ui.session.state;
+  if (panel === "supervisor") current = state === "fingers_unusable" ? "finger" : state === "ink_on_record" ? "voter" : "card";
+  const done = stepsDone(ui.session);
+  const ended = ui.session && ui.session.terminal;
   for (const item of steps.querySelectorAll("li")) {
-    const position = STEP_ORDER.indexOf(item.dataset.step);
-    item.dataset.done = String(allDone || position < index);
-    if (position === index && !allDone) item.setAttribute("aria-current", "step");
+    item.dataset.done = String(done.has(item.dataset.step));
+    if (item.dataset.step === current && !ended) item.setAttribute("aria-current", "step");
     else item.removeAttribute("aria-current");
   }
 }
@@ -149,13 +168,16 @@ const RENDERERS = {
   },
 
   supervisor(session) {
-    const faceOnly = session && session.state === "fingers_unusable";
-    const mode = faceOnly ? "face_only" : "no_card";
+    const mode = supervisorMode(session);
+    const earlier = (session && session.ink_on_record) || {};
     $("supervisor-title").textContent = t(`panel.supervisor.${mode}`);
-    $("supervisor-explain").textContent = t(`supervisor.explain_${mode}`);
-    $("supervisor-back").hidden = faceOnly;
+    $("supervisor-explain").textContent = t(`supervisor.explain_${mode}`,
+      {kiosk: earlier.kiosk_id, station: earlier.station_id, time: (earlier.found_at || "").slice(11, 16)});
+    $("supervisor-explain").dataset.tone = mode === "ink_on_record" ? "warn" : "";
+    $("supervisor-back").hidden = mode !== "no_card";
     const select = $("supervisor-reason");
-    const reasons = faceOnly ? CONFIG.face_only_reasons : CONFIG.no_card_reasons;
+    const reasons = {face_only: CONFIG.face_only_reasons, no_card: CONFIG.no_card_reasons,
+      ink_on_record: CONFIG.ink_on_record_reasons}[mode];
     const chosen = select.dataset.mode === mode ? select.value : "";
     select.replaceChildren();
     const blank = new Option(t("supervisor.choose_reason"), "");
@@ -182,7 +204,7 @@ const RENDERERS = {
     $("result-voter").textContent = voterLine(session);
     const method = session.method && I18n.has(`method.${session.method}`) ? t(`method.${session.method}`) : "";
     const band = session.match && session.match.score_band ? ` | ${t("result.match", {band: session.match.score_band})}` : "";
-    $("result-method").textContent = view.kind === "verified" && method ? t("result.method", {method}) + band : "";
+    $("result-method").textContent = (view.kind === "verified" || view.kind === "confirmed") && method ? t("result.method", {method}) + band : "";
     $("result-continue").hidden = session.state !== "check_ink";
     $("result-next").hidden = !session.terminal;
   },
@@ -221,10 +243,19 @@ const RENDERERS = {
   },
 };
 
+// Which approval the supervisor panel asks for.
+function supervisorMode(session) {
+  const state = session && session.state;
+  return state === "fingers_unusable" ? "face_only" : state === "ink_on_record" ? "ink_on_record" : "no_card";
+}
+
+// VERIFIED only once the vote is marked; after the biometrics the screen says, neutrally, that the
+// identity is confirmed and the ink check comes next.
 function resultView(session) {
   switch (session.state) {
     case "check_ink":
-      return {kind: "verified", icon: "icon-ok", title: "result.verified", detail: "result.verified_detail"};
+      return {kind: "confirmed", icon: "icon-info", title: "result.identity_confirmed_title",
+        detail: "result.verified_detail"};
     case "voted":
       return {kind: "verified", icon: "icon-ok", title: "result.verified", detail: "result.voted"};
     case "already_voted":
@@ -237,6 +268,9 @@ function resultView(session) {
     default: {
       let detail = I18n.has(session.message_key) ? session.message_key : "result.not_verified";
       if (session.reason === "no_usable_biometrics") detail = "result.no_usable_biometrics";
+      if (session.reason === "ink_detected") {
+        return {kind: "refused", icon: "icon-no", title: "result.ink_refused_title", detail: "result.ink_detected"};
+      }
       return {kind: "refused", icon: "icon-no", title: "result.not_verified_title", detail};
     }
   }
@@ -431,6 +465,11 @@ async function approveFaceOnly(username, password, reason) {
   setSession(await Api.post(sessionPath("face-only"), approval(username, password, reason)));
 }
 
+async function approveInkOnRecord(username, password, reason) {
+  ui.voterChecked = false;   // the voter panel comes next, then the fingers
+  setSession(await Api.post(sessionPath("ink-on-record"), approval(username, password, reason)));
+}
+
 async function showEndOfDay() {
   await stopWaiting();
   ui.mode = "eod";
@@ -534,8 +573,9 @@ function bind() {
   $("supervisor-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const {username, password, reason} = formValues(event.target);
-    const faceOnly = ui.session.state === "fingers_unusable";
-    act(() => (faceOnly ? approveFaceOnly : approveNoCard)(username.trim(), password, reason));
+    const approve = {face_only: approveFaceOnly, no_card: approveNoCard,
+      ink_on_record: approveInkOnRecord}[supervisorMode(ui.session)];
+    act(() => approve(username.trim(), password, reason));
   });
   $("voter-continue").addEventListener("click", () => {
     ui.voterChecked = true;
