@@ -47,4 +47,7 @@ def create_app(config: CentralSettings | Mapping[str, Any] | None = None, *,
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(reports.blueprint)
     app.register_blueprint(pages.blueprint)
+    from central import audit_report
+
+    app.register_blueprint(audit_report.blueprint)
     return app

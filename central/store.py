@@ -137,6 +137,18 @@ class Store:
         rows = self.db.read("SELECT created_at, detail FROM alerts WHERE kind = 'fork' ORDER BY created_at")
         return [{"detected_at": t, **json.loads(d)} for t, d in rows]
 
+    def audit_logs(self) -> list[dict]:
+        """Every enrolled kiosk's accepted entries (parsed), for the commission's audit report."""
+        forked = {r[0] for r in self.db.read("SELECT kiosk_id FROM alerts WHERE kind = 'fork'")}
+        logs = []
+        for kiosk_id, station_id, vkey, size, checkpoint in self.db.read(
+                "SELECT kiosk_id, station_id, vkey, size, checkpoint FROM kiosks ORDER BY station_id, kiosk_id"):
+            rows = self.db.read("SELECT raw FROM entries WHERE kiosk_id = ? ORDER BY seq", (kiosk_id,))
+            logs.append({"kiosk_id": kiosk_id, "station_id": station_id, "vkey": vkey, "size": size,
+                         "checkpoint": checkpoint, "forked": kiosk_id in forked,
+                         "entries": [json.loads(r[0]) for r in rows]})
+        return logs
+
     def double_votes(self) -> list[dict]:
         alerts = self.db.read("SELECT created_at, detail FROM alerts WHERE kind = 'double_vote' ORDER BY created_at")
         out = []
