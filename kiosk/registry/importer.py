@@ -26,6 +26,8 @@ from kiosk.registry.storage import Registry
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_ID_NUMBER = re.compile(r"[A-Za-z0-9]{5,20}")   # ASCII only: str.isalnum() also takes Arabic-Indic digits
+MAX_NAME_LENGTH = 200
 
 
 @dataclass
@@ -125,7 +127,12 @@ def _read_manifest(export_dir: Path, report: ImportReport, commission_keys: Sequ
                                           f"expected {fmt.FORMAT_NAME} version {fmt.FORMAT_VERSION}"))
         return None
     manifest["_sha256"] = hashlib.sha256(raw).hexdigest()
-    for name, meta in (manifest.get("files") or {}).items():
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not all(isinstance(m, dict) for m in files.values()):
+        report.problems.append(RowProblem(0, "manifest_invalid", "'files' must be an object of file name: "
+                                                                 "{\"sha256\": ...}"))
+        return manifest
+    for name, meta in files.items():
         path = (export_dir / name).resolve()
         if export_dir.resolve() not in path.parents:
             report.problems.append(RowProblem(0, "manifest_invalid", f"file {name!r} is outside the export"))
@@ -134,7 +141,7 @@ def _read_manifest(export_dir: Path, report: ImportReport, commission_keys: Sequ
             report.problems.append(RowProblem(0, "file_missing", f"{name} is listed but missing"))
         elif _sha256(path) != meta.get("sha256"):
             report.problems.append(RowProblem(0, "hash_mismatch", f"{name} does not match its SHA-256"))
-    if fmt.VOTERS not in (manifest.get("files") or {}):
+    if fmt.VOTERS not in files:
         report.problems.append(RowProblem(0, "manifest_invalid", f"{fmt.VOTERS} is not listed"))
     return manifest
 
@@ -148,13 +155,15 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable,
     if not isinstance(obj, dict):
         raise ValueError("row_invalid", "row is not a JSON object")
     id_number = obj.get("id_number")
-    if not isinstance(id_number, str) or not id_number.isalnum() or not 5 <= len(id_number) <= 20:
+    if not isinstance(id_number, str) or not _ID_NUMBER.fullmatch(id_number):
         raise ValueError("id_invalid", "id_number must be 5-20 letters or digits")
     if obj.get("id_check") != _check_digit(id_number.upper()):
         raise ValueError("id_check_digit", "ID number check digit does not match")
     name = obj.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ValueError("name_missing", "name is missing")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError("name_invalid", f"name is longer than {MAX_NAME_LENGTH} characters")
     try:
         birth = date.fromisoformat(obj["birth_date"]) if obj.get("birth_date") else None
     except (TypeError, ValueError):
@@ -166,6 +175,8 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable,
     if not isinstance(station, str) or not station:
         raise ValueError("station_missing", "station_id is missing")
     fingers: dict[str, bytes] = {}
+    if not isinstance(obj.get("fingers") or {}, dict):
+        raise ValueError("fingers_invalid", "fingers must be an object of finger name: template")
     for finger, b64 in (obj.get("fingers") or {}).items():
         if finger not in FINGER_NAMES:
             raise ValueError("finger_unknown", f"unknown finger name {finger!r}")
@@ -178,6 +189,8 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable,
     face_bytes = None
     face_obj = obj.get("face")
     if face_obj:
+        if not isinstance(face_obj, dict):
+            raise ValueError("face_unusable", "face must be an object with 'encoding' or 'photo'")
         try:
             if "encoding" in face_obj:
                 face_bytes = face_engine.Template.from_bytes(
@@ -202,6 +215,13 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable,
     return _Row(line, id_number.upper(), name.strip(), birth, sex, station, fingers, face_bytes, voter_pseudonym)
 
 
+def _decode(raw: bytes) -> str | None:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _encode_photo(path: Path):
     import cv2
 
@@ -224,8 +244,9 @@ def import_export(registry: Registry, export_dir: str | Path, *, commission_keys
     manifest = _read_manifest(export_dir, report, commission_keys)
     if manifest is None or report.problems:
         raise ImportRejected("the export's manifest is unusable; nothing was imported", report)
-    lines = (export_dir / fmt.VOTERS).read_text(encoding="utf-8").splitlines()
-    lines = [ln for ln in lines if ln.strip()]
+    # (line number in the file, text or None when not UTF-8): blank lines are skipped but still counted
+    lines = [(n, _decode(raw)) for n, raw in enumerate((export_dir / fmt.VOTERS).read_bytes().split(b"\n"), start=1)
+             if raw.strip()]
     report.rows = len(lines)
     if report.rows != manifest.get("voters"):
         report.problems.append(RowProblem(0, "count_mismatch",
@@ -235,8 +256,10 @@ def import_export(registry: Registry, export_dir: str | Path, *, commission_keys
     bar = ProgressBar(report.rows, "validating", progress)
     accepted: list[_Row] = []
     seen: dict[str, int] = {}
-    for n, text in enumerate(lines, start=1):
+    for done, (n, text) in enumerate(lines, start=1):
         try:
+            if text is None:
+                raise ValueError("row_invalid", "line is not UTF-8")
             obj = json.loads(text)
             row = _validate_row(obj, n, export_dir, encode_face, frozenset(manifest.get("files") or {}))
             if row.id_number in seen:
@@ -250,7 +273,9 @@ def import_export(registry: Registry, export_dir: str | Path, *, commission_keys
         except ValueError as exc:
             code, message = exc.args if len(exc.args) == 2 else ("row_invalid", str(exc))
             report.problems.append(RowProblem(n, code, message))
-        bar.update(n)
+        except RecursionError:
+            report.problems.append(RowProblem(n, "row_invalid", "line is nested too deeply"))
+        bar.update(done)
     bar.close()
     report.accepted = len(accepted)
     if report.problems and not skip_bad_rows:
