@@ -122,7 +122,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *, devices=No
     ``app.extensions["kiosk"]`` holds the :class:`Services`; call its ``close()`` on shutdown."""
     from kiosk.api import register_api
 
-    settings = config if isinstance(config, Settings) else config_module.load(overrides=config)
+    settings = config_module.resolve_paths(config if isinstance(config, Settings)
+                                           else config_module.load(overrides=config))
+    from kiosk import logs
+
+    logs.ensure_configured(settings.log_level, settings.log_format)   # redaction also outside the CLI
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES   # larger bodies answer 413 before being read

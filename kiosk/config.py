@@ -1,5 +1,8 @@
 """Kiosk configuration: one place, documented defaults, file and environment overrides.
 
+Unknown settings (a misspelt ``target_fmr`` in the TOML file, a ``KIOSK_TARGET_FRM`` in the environment)
+are refused with the closest valid name, rather than silently keeping the default.
+
 Precedence (later wins): the defaults below, a TOML file (path in ``KIOSK_CONFIG`` or passed to
 :func:`load`), environment variables ``KIOSK_<FIELD NAME IN CAPITALS>``, then explicit overrides
 (``load(overrides={...})``, used by tests and ``create_app(config)``).
@@ -115,6 +118,41 @@ class Settings:
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
 
+EXTENSION_SETTINGS: set[str] = {"booth_show_photo"}
+"""Settings an area reads from ``Settings.extra`` (add yours with :func:`register_extension_setting`)."""
+
+OTHER_ENVIRONMENT = frozenset({"KIOSK_CONFIG", "KIOSK_DATASETS", "KIOSK_BOOTH_SCREENSHOTS", "KIOSK_BROWSER_TESTS",
+                               "KIOSK_PG_BIN", "KIOSK_POSTGRES_TESTS"})
+"""``KIOSK_*`` environment variables that are not settings (tools, tests); ``KIOSK_KEY_*`` are keys."""
+
+
+def register_extension_setting(name: str) -> None:
+    """Let ``name`` through to ``Settings.extra`` (an unknown setting is otherwise refused)."""
+    EXTENSION_SETTINGS.add(name)
+
+
+def _refuse_unknown(name: str, where: str) -> None:
+    """A misspelt setting silently keeps its default; refuse it and name the closest valid one."""
+    import difflib
+
+    valid = sorted(set(_FIELDS) | EXTENSION_SETTINGS)
+    close = difflib.get_close_matches(name.lower(), valid, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else " (see kiosk/config.py for the settings)"
+    raise ConfigError(f"unknown setting {name!r} in {where}{hint}")
+
+
+def _check_environment(environ: Mapping[str, str]) -> None:
+    for env_name in environ:
+        if not env_name.startswith("KIOSK_") or env_name in OTHER_ENVIRONMENT or env_name.startswith("KIOSK_KEY_"):
+            continue
+        name = env_name[len("KIOSK_"):].lower()
+        if name not in _FIELDS and name not in EXTENSION_SETTINGS:
+            import difflib
+
+            close = difflib.get_close_matches(name, sorted(_FIELDS), n=1, cutoff=0.6)
+            hint = f"; did you mean KIOSK_{close[0].upper()}?" if close else ""
+            raise ConfigError(f"unknown setting in the environment: {env_name}{hint}")
+
 
 def _coerce(name: str, raw: Any) -> Any:
     default = getattr(Settings, name, None)
@@ -147,6 +185,23 @@ def _validate(s: Settings) -> Settings:
     return s
 
 
+def resolve_paths(s: Settings, cwd: str | os.PathLike | None = None) -> Settings:
+    """The settings with every configured path made absolute against ``cwd`` (the working directory at
+    start). A relative ``var`` would otherwise be resolved later by whatever code opens it (Flask's
+    ``send_file`` resolves against the package folder), or differently after a ``chdir``."""
+    base = Path(cwd or os.getcwd())
+    changes: dict[str, Any] = {}
+    for name in ("data_dir", "key_dir"):
+        value = Path(getattr(s, name))
+        if not value.is_absolute():
+            changes[name] = base / value
+    if s.face_calibration_file and not Path(s.face_calibration_file).is_absolute():
+        changes["face_calibration_file"] = str(base / s.face_calibration_file)
+    if s.database_url.startswith("sqlite:///") and not s.database_url.startswith("sqlite:////"):
+        changes["database_url"] = f"sqlite:///{base / s.database_url[len('sqlite:///'):]}"
+    return dataclasses.replace(s, **changes) if changes else s
+
+
 def load(path: str | os.PathLike | None = None, *, environ: Mapping[str, str] | None = None,
          overrides: Mapping[str, Any] | None = None) -> Settings:
     """Build :class:`Settings` from defaults, an optional TOML file, the environment and overrides."""
@@ -163,12 +218,17 @@ def load(path: str | os.PathLike | None = None, *, environ: Mapping[str, str] | 
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from exc
         for key, value in data.items():
+            if key not in _FIELDS and key not in EXTENSION_SETTINGS:
+                _refuse_unknown(key, f"configuration file {path}")
             (values if key in _FIELDS else extra)[key] = value
+    _check_environment(environ)
     for name in _FIELDS:
         env_name = f"KIOSK_{name.upper()}"
         if env_name in environ:
             values[name] = environ[env_name]
     for key, value in (overrides or {}).items():
+        if key not in _FIELDS and key not in EXTENSION_SETTINGS:
+            _refuse_unknown(key, "the overrides")
         (values if key in _FIELDS else extra)[key] = value
     coerced = {k: _coerce(k, v) for k, v in values.items()}
-    return _validate(Settings(**coerced, extra=extra))
+    return resolve_paths(_validate(Settings(**coerced, extra=extra)))

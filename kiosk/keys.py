@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Mapping
 
@@ -48,6 +49,16 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def read_private(path: Path) -> bytes:
+    """A key file's bytes, refusing one that the group or others may read or write: a key that has
+    been readable by anyone on the machine must be treated as disclosed, not silently used."""
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        raise KeyError_(f"key file {path} has mode {mode:04o}: others may read it; a key file must be 0600 "
+                        f"(chmod 600 {path}, and replace the key if anyone else may have read it)")
+    return Path(path).read_bytes()
+
+
 def symmetric_key(key_dir: Path, name: str, *, create: bool = False,
                   environ: Mapping[str, str] | None = None) -> bytes:
     """A 32-byte secret key (``registry``)."""
@@ -67,7 +78,7 @@ def symmetric_key(key_dir: Path, name: str, *, create: bool = False,
                 raise KeyError_(f"{name} key not found at {path}")
             _write_private(path, base64.b64encode(secrets.token_bytes(32)) + b"\n")
         try:
-            key = base64.b64decode(path.read_bytes().strip(), validate=True)
+            key = base64.b64decode(read_private(path).strip(), validate=True)
         except ValueError as exc:
             raise KeyError_(f"{name} key file {path} is not base64") from exc
     if len(key) != 32:
@@ -91,7 +102,7 @@ def signing_key(key_dir: Path, name: str = "signing", *, create: bool = False,
             _write_private(path, key.private_bytes(serialization.Encoding.PEM,
                                                    serialization.PrivateFormat.PKCS8,
                                                    serialization.NoEncryption()))
-        pem = path.read_bytes()
+        pem = read_private(path)
     try:
         key = serialization.load_pem_private_key(pem, password=None)
     except ValueError as exc:

@@ -22,6 +22,9 @@ _PATTERNS = [
     (re.compile(r"[A-Z0-9<]{25,}"), "[mrz]"),                     # MRZ lines
     (re.compile(r"(?:[A-Za-z0-9+/]{40,}={0,2})"), "[blob]"),        # base64 blobs
     (re.compile(r"\b[0-9a-fA-F]{40,}\b"), "[hex]"),                 # hex dumps
+    # alphanumeric ID numbers as the importer accepts them (5-20 letters and digits, upper-cased): a
+    # word with at least one capital letter and one digit
+    (re.compile(r"\b(?=[A-Z0-9]{5,20}\b)(?=[0-9]*[A-Z])(?=[A-Z]*[0-9])[A-Z0-9]+\b"), "[id]"),
     (re.compile(r"\d{6,}"), "[number]"),                            # ID numbers, dates of birth
 ]
 
@@ -82,6 +85,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
+class TextFormatter(logging.Formatter):
+    """``time level logger: message``; a traceback is redacted like the message (exception text may
+    quote what it failed on)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        # the whole line: another handler may have cached the record's traceback text unredacted
+        return redact_text(super().format(record))
+
+
+def configured() -> bool:
+    return any(getattr(h, "_kiosk", False) for h in logging.getLogger().handlers)
+
+
+def ensure_configured(level: str = "INFO", fmt: str = "json") -> None:
+    """Configure logging unless the process already did (the CLI does first; an app built by a WSGI
+    server, a test or another program gets the redacting handler too)."""
+    if not configured():
+        configure(level, fmt)
+
+
 def configure(level: str = "INFO", fmt: str = "json", stream=None) -> None:
     """Install one handler on the root logger; safe to call more than once."""
     root = logging.getLogger()
@@ -91,7 +117,6 @@ def configure(level: str = "INFO", fmt: str = "json", stream=None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler._kiosk = True  # type: ignore[attr-defined]
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(JsonFormatter() if fmt == "json"
-                         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level.upper())

@@ -71,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load_private(path: Path) -> Ed25519PrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    from kiosk.keys import read_private
+
+    key = serialization.load_pem_private_key(read_private(path), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise AuditError(f"{path} is not an Ed25519 private key")
     return key

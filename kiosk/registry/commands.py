@@ -50,6 +50,8 @@ def cmd_demo_registry(settings, args) -> int:
     from kiosk.registry.demo import build_demo_registry
 
     db_path = Path(settings.data_dir) / "registry.sqlite3"
+    if args.force and db_path.exists() and not settings.database_url and not _confirm_deleting_votes(settings, args):
+        return 1
     if args.force and db_path.exists() and not settings.database_url:
         for suffix in ("", "-wal", "-shm"):
             Path(str(db_path) + suffix).unlink(missing_ok=True)
@@ -62,6 +64,25 @@ def cmd_demo_registry(settings, args) -> int:
     print(json.dumps({"voters_file": str(Path(settings.data_dir) / "demo" / "voters.json"),
                       "source": content["source"], "imported": content["imported"]}))
     return 0
+
+
+def _confirm_deleting_votes(settings, args) -> bool:
+    """``--force`` deletes the registry; one holding votes (a polling day's record) needs a second yes:
+    ``--delete-votes``, or typing the number of votes at a terminal."""
+    registry = _open(settings, create_keys=False)
+    try:
+        votes = registry.count_votes()
+    finally:
+        registry.close()
+    if votes == 0 or args.delete_votes:
+        return True
+    if sys.stdin.isatty():
+        answer = input(f"kiosk: the registry holds {votes} marked votes; type {votes} to delete them all: ")
+        if answer.strip() == str(votes):
+            return True
+    print(f"kiosk: the registry holds {votes} marked votes; not deleted (add --delete-votes to rebuild it anyway)",
+          file=sys.stderr)
+    return False
 
 
 def cmd_dedup(settings, args) -> int:
@@ -99,6 +120,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("demo-registry", help="build a demo registry from sample images")
     p.add_argument("--source", choices=["auto", "datasets", "packaged"], default="auto")
     p.add_argument("--force", action="store_true", help="delete and rebuild an existing registry")
+    p.add_argument("--delete-votes", action="store_true",
+                   help="with --force: also when the registry holds marked votes (asked at a terminal otherwise)")
     p.set_defaults(handler=cmd_demo_registry)
     p = subparsers.add_parser("dedup", help="report suspected double registrations across the registry")
     p.add_argument("--fpir", type=float, help="false-positive identification rate per search "

@@ -149,6 +149,10 @@ class Registry:
         return [r[0] for r in self._read("SELECT voter_id FROM voters WHERE station_id = ? ORDER BY voter_id",
                                          (station_id,))]
 
+    def count_votes(self) -> int:
+        """Votes marked in this registry (all stations)."""
+        return self._read("SELECT count(*) FROM votes")[0][0]
+
     def count_voters(self) -> int:
         return self._read("SELECT count(*) FROM voters")[0][0]
 
