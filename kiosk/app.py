@@ -63,7 +63,8 @@ def load_face_calibration(path: str) -> None:
 
 
 def build_services(settings: Settings, *, devices=None, biometrics=None,
-                   clock: Callable[[], float] = time.monotonic) -> Services:
+                   clock: Callable[[], float] = time.monotonic,
+                   locate_device: Callable[[str], str | None] | None = None) -> Services:
     """Open the registry and the audit log, create the workflow. ``devices`` and ``biometrics``
     replace the real ones (tests without hardware); ``clock`` drives token expiry and sessions."""
     from kiosk import events, keys
@@ -91,7 +92,7 @@ def build_services(settings: Settings, *, devices=None, biometrics=None,
         def lamp_switched(lit: bool, session: str | None = None) -> None:
             recorder.record("lamp_on" if lit else "lamp_off", session=session)
 
-        devices = DeviceSet.from_settings(settings, on_lamp=lamp_switched)
+        devices = DeviceSet.from_settings(settings, on_lamp=lamp_switched, locate=locate_device)
         status = devices.open_all()
         engines = engine_self_test()
         healthy = all(d["status"] in ("ready", "not_configured") for d in status.values()) \
@@ -115,11 +116,14 @@ def build_services(settings: Settings, *, devices=None, biometrics=None,
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None, *, devices=None, biometrics=None,
-               clock: Callable[[], float] = time.monotonic) -> Flask:
+               clock: Callable[[], float] = time.monotonic,
+               locate_device: Callable[[str], str | None] | None = None) -> Flask:
     """Build the kiosk API. ``config`` is a :class:`Settings`, a mapping of overrides, or None
     (defaults, then ``KIOSK_CONFIG`` file, then ``KIOSK_*`` environment variables).
 
-    ``app.extensions["kiosk"]`` holds the :class:`Services`; call its ``close()`` on shutdown."""
+    ``app.extensions["kiosk"]`` holds the :class:`Services`; call its ``close()`` on shutdown.
+    ``locate_device(name)`` says where a serial device is now (``kiosk demo``: the simulator's path,
+    which changes when a device is unplugged and comes back)."""
     from kiosk.api import register_api
 
     settings = config_module.resolve_paths(config if isinstance(config, Settings)
@@ -131,7 +135,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *, devices=No
     app.config["SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES   # larger bodies answer 413 before being read
     app.json.sort_keys = False
-    services = build_services(settings, devices=devices, biometrics=biometrics, clock=clock)
+    services = build_services(settings, devices=devices, biometrics=biometrics, clock=clock,
+                              locate_device=locate_device)
     app.extensions["kiosk"] = services
 
     @app.get("/health")

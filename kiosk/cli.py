@@ -115,7 +115,7 @@ def _demo(settings, args) -> int:
             fingerprint_baud=int(d["fingerprint"].get("baud", settings.fingerprint_baud)),
             lamp_url=d["lamp"].get("path", ""), lamp_kind=d["lamp"].get("kind", settings.lamp_kind),
             camera_source=d["camera"].get("url", ""))
-        app = create_app(settings)
+        app = create_app(settings, locate_device=lambda name: suite_path(suite, name))
         base = f"http://{settings.host}:{settings.port}"
         print(json.dumps({"simulators": devices}), flush=True)
         print("\nDemo officials (passwords for this run only):")
@@ -140,6 +140,14 @@ Booth screen: {base}/booth/    API description: {base}/openapi.json
         return _serve(settings, app)
     finally:
         suite.stop()
+
+
+def suite_path(suite, name: str) -> str | None:
+    """Where the simulator serves device ``name`` now (a replugged device gets a new pseudo-terminal)."""
+    try:
+        return suite.describe()["devices"].get(name, {}).get("path") or None
+    except Exception:  # noqa: BLE001 - a stopped suite: fall back to the configured path
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:

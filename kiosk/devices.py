@@ -2,8 +2,14 @@
 
 :class:`DeviceSet` owns one adapter per device (ID card reader, fingerprint sensor, UV lamp relay,
 camera). A device is used by one step at a time (its lock); while a step holds it the device is
-``busy``. A :class:`hardware.errors.DeviceError` marks it ``fault`` with the error's code, closes
-it, and the next use opens it again, so unplugging and replugging a device needs no restart.
+``busy``, and another step wanting it is answered ``device_busy`` within ``BUSY_WAIT_S`` rather than
+holding a server thread until the device frees (twelve sessions polling the card reader must not
+starve ``/health``). A :class:`hardware.errors.DeviceError` marks it ``fault`` with the error's code,
+closes it, and the next use opens it again, so unplugging and replugging a device needs no restart;
+with a ``locate`` callable the device is re-opened wherever it is now (the simulator serves a
+replugged device on a new pseudo-terminal; udev's ``/dev/serial/by-id`` links do the same for real
+ones). A card whose zone fails validation (:class:`hardware.mrz.MrzError`) is a bad read, not a
+device fault: the port stays open for the next card.
 
 :class:`DeviceSet` implements the operations the workflow needs (:class:`kiosk.workflow.BoothDevices`):
 ``read_card``, ``capture_finger``, ``capture_face`` and ``capture_ink_frames``.
@@ -27,6 +33,16 @@ class DeviceNotConfigured(DeviceError):
     """No URL/source is configured for this device."""
 
     code = "device_not_configured"
+
+
+class DeviceBusy(DeviceError):
+    """Another step is using the device; try again when it is done."""
+
+    code = "device_busy"
+
+
+BUSY_WAIT_S = 1.0
+"""How long a step waits for a device another step holds before answering ``device_busy``."""
 
 
 @dataclass
@@ -65,25 +81,31 @@ class DeviceSet:
         self._on_lamp = on_lamp
 
     @classmethod
-    def from_settings(cls, settings, *, on_lamp: Callable[..., None] | None = None) -> "DeviceSet":
+    def from_settings(cls, settings, *, on_lamp: Callable[..., None] | None = None,
+                      locate: Callable[[str], str | None] | None = None) -> "DeviceSet":
+        """``locate(name)`` gives a serial device's current path (None: the configured one), asked at
+        every (re-)open."""
+        def where(name: str, configured: str) -> str:
+            return (locate(name) if locate is not None else None) or configured
+
         def card_reader():
             import serial
 
             from hardware.errors import DeviceUnavailable
             from hardware.idcard import IdCardReader
             try:
-                port = serial.serial_for_url(settings.card_reader_url, baudrate=9600, timeout=0.05)
+                port = serial.serial_for_url(where("card_reader", settings.card_reader_url), baudrate=9600, timeout=0.05)
             except (OSError, ValueError) as exc:
                 raise DeviceUnavailable(f"cannot open the card reader port ({type(exc).__name__})") from exc
             return IdCardReader(port, framing=settings.card_reader_framing, strictness=settings.mrz_strictness)
 
         def fingerprint():
             from hardware.fingerprint_sensor import open_sensor
-            return open_sensor(settings.fingerprint_url, settings.fingerprint_baud)
+            return open_sensor(where("fingerprint", settings.fingerprint_url), settings.fingerprint_baud)
 
         def lamp():
             from hardware.lamp import open_lamp
-            return open_lamp(settings.lamp_url, kind=settings.lamp_kind, max_on_seconds=settings.lamp_max_on_seconds)
+            return open_lamp(where("lamp", settings.lamp_url), kind=settings.lamp_kind, max_on_seconds=settings.lamp_max_on_seconds)
 
         def camera():
             from hardware.camera import Camera
@@ -145,7 +167,9 @@ class DeviceSet:
     def use(self, name: str) -> Iterator[Any]:
         """Hold device ``name`` for one operation; a DeviceError marks it faulty and closes it."""
         slot = self._slots[name]
-        with slot.lock:
+        if not slot.lock.acquire(timeout=BUSY_WAIT_S):
+            raise DeviceBusy(f"the {name.replace('_', ' ')} is in use by another step; try again")
+        try:
             adapter = self._ensure_open(slot)
             try:
                 yield adapter
@@ -157,6 +181,8 @@ class DeviceSet:
                 raise
             else:
                 slot.fault = None
+        finally:
+            slot.lock.release()
 
     # -- operations the workflow needs ----------------------------------------------------------------
     def read_card(self):
@@ -241,9 +267,13 @@ class _WatchedLamp:
 
 
 def _is_device_fault(exc: DeviceError) -> bool:
-    """A sensor saying "no finger" or "too wet" is the person, not the device."""
+    """A sensor saying "no finger" or "too wet" is the person, not the device; a card whose zone
+    does not validate is the card (or how it was swiped), not the reader."""
     from hardware.fingerprint_sensor import SensorError
+    from hardware.mrz import MrzError
 
+    if isinstance(exc, (MrzError, DeviceBusy)):
+        return False
     return not isinstance(exc, SensorError) or exc.code in ("wrong_password", "unknown_confirmation",
                                                            "password_not_verified", "wrong_address")
 

@@ -40,6 +40,7 @@ from simulators.errors import BadImage, BadRequest, SimulatorError
 from simulators.suite import SimulatorSuite
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAX_MRZ_LINES, MAX_MRZ_LINE = 4, 100
 
 
 def datasets_dir() -> Path | None:
@@ -132,7 +133,12 @@ def create_app(suite: SimulatorSuite) -> Flask:
         if "voter_id" in body:
             suite.present_voter_card(str(body["voter_id"]))
         elif isinstance(body.get("mrz"), list):
-            suite.present_card(body["mrz"])
+            lines = body["mrz"]
+            if len(lines) > MAX_MRZ_LINES or any(not isinstance(x, str) or len(x) > MAX_MRZ_LINE for x in lines):
+                # a real card holds at most 3 lines of 44; a 100 KB line filled the PTY and held the suite
+                raise BadRequest(f"'mrz' takes at most {MAX_MRZ_LINES} strings of at most {MAX_MRZ_LINE} "
+                                 "characters (malformed zones are fine, huge ones are not a card)")
+            suite.present_card(lines)
         else:
             raise BadRequest("POST /card needs 'voter_id' or 'mrz' (a list of lines)")
         return done()
@@ -226,8 +232,9 @@ class ControlServer:
     def __init__(self, app: Flask, port: int = 0, *, threads: int = 4):
         self._server = create_server(app, host="127.0.0.1", port=port, threads=threads,
                                      clear_untrusted_proxy_headers=True,
-                                     # the loop notices close() at its next poll: keep stop() quick
-                                     asyncore_loop_timeout=0.1)
+                                     # whole seconds (waitress reads it as an int: 0.1 became 0, a busy
+                                     # loop burning a core while idle); close() wakes the loop itself
+                                     asyncore_loop_timeout=1)
         self.port = int(self._server.effective_port)
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._serve, name="sim-control", daemon=True)
@@ -243,6 +250,10 @@ class ControlServer:
         # waitress's loop runs while its socket map has entries: close the listener, the open
         # keep-alive connections and the worker threads, so nothing is left running.
         self._server.close()
+        try:
+            self._server.trigger.pull_trigger()   # wake the loop now rather than at its next timeout
+        except (AttributeError, OSError):
+            pass
         for channel in list(self._server._map.values()):
             try:
                 channel.close()

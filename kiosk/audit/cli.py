@@ -107,7 +107,7 @@ def _verify(args: argparse.Namespace) -> int:
     seen = [path.read_text(encoding="utf-8") for path in args.checkpoint]
     report = verify_bundle(args.bundle, trusted_keys=args.trusted_key, seen_checkpoints=seen)
     print(json.dumps(vars(report), indent=2, sort_keys=True) if args.json
-          else report.render(accept_any_key=args.accept_any_key))
+          else report.render(require_trusted_key=not args.accept_any_key))
     if not report.ok:
         return EXIT_INVALID
     if not report.key_trusted and not args.accept_any_key:

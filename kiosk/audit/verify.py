@@ -60,8 +60,10 @@ class VerifyReport:
     key_trusted: bool = False   # the log key is one the caller vouched for (``trusted_keys``)
     seen_checkpoints: int = 0   # checkpoints the commission saw earlier, each proven consistent
 
-    def render(self, *, accept_any_key: bool = False) -> str:
-        if self.ok and not self.key_trusted and not accept_any_key:
+    def render(self, *, require_trusted_key: bool = False) -> str:
+        """The report as text; with ``require_trusted_key`` (the CLI without ``--accept-any-key``) a
+        bundle signed by a key nobody vouched for says UNTRUSTED KEY instead of VALID."""
+        if self.ok and not self.key_trusted and require_trusted_key:
             lines = ["bundle: UNTRUSTED KEY",
                      "!!! consistent and signed, but by a key nobody vouched for: anyone can re-sign an edited",
                      "!!! log with a fresh key. Pass --trusted-key with the kiosk's registered verifier key",
