@@ -174,7 +174,8 @@ class DeviceSet:
             try:
                 yield adapter
             except DeviceError as exc:
-                if _is_device_fault(exc):
+                # during the ink check both lamp and camera are held: only the one that raised is faulty
+                if _is_device_fault(exc) and getattr(exc, "kiosk_device", name) == name:
                     slot.fault = exc.code
                     _close_quietly(lambda: slot.closer(adapter))
                     slot.adapter = None
@@ -186,8 +187,25 @@ class DeviceSet:
 
     # -- operations the workflow needs ----------------------------------------------------------------
     def read_card(self):
+        """The next card read; reads queued behind it (the same card put down twice) are dropped, so
+        they cannot be taken for the next voter's card."""
         with self.use("card_reader") as reader:
-            return reader.read_document(timeout=self.card_timeout_s)
+            document = reader.read_document(timeout=self.card_timeout_s)
+            if document is not None:
+                reader.flush()
+            return document
+
+    def discard_card_reads(self) -> None:
+        """Forget cards read but not taken (called when a voter session ends): the next session must
+        not show the previous voter's card. A reader that is busy, faulty or absent has nothing to forget."""
+        slot = self._slots["card_reader"]
+        if not slot.configured or slot.adapter is None:
+            return
+        try:
+            with self.use("card_reader") as reader:
+                reader.flush()
+        except DeviceError as exc:
+            log.info("card reads not discarded", extra={"error": exc.code})
 
     def capture_finger(self):
         """A greyscale finger image and its resolution (dpi)."""
@@ -243,6 +261,8 @@ class _Blamed:
                 return value(*args, **kwargs)
             except DeviceError as exc:
                 self._culprits.setdefault(id(exc), self._name)
+                if not hasattr(exc, "kiosk_device"):
+                    exc.kiosk_device = self._name   # read by DeviceSet.use: the other device is not marked
                 raise
         return call
 

@@ -141,3 +141,44 @@ def test_a_100_kb_mrz_line_is_refused_and_the_control_api_keeps_answering(tmp_pa
         assert refused.value.code == 400
         state = json.loads(urllib.request.urlopen(f"{control}/state", timeout=5).read())
         assert state["ok"] is True and state["state"]["card"] is None
+
+
+def test_the_next_session_does_not_read_the_previous_voters_card(booth):
+    """Fault campaign: DEMO04's card put down twice; the second read showed up in DEMO05's session."""
+    h = booth.headers()
+    booth.suite.present_voter_card("DEMO04")
+    booth.suite.remove_card()
+    booth.suite.present_voter_card("DEMO04")
+    first = booth.start(h)
+    assert booth.step(h, first, "card").json["state"] == "wrong_station"   # DEMO04 votes elsewhere
+    time.sleep(0.3)
+    booth.present("DEMO05")                                               # carries DEMO02's card
+    second = booth.start(h)
+    reply = booth.step(h, second, "card").json
+    assert reply["state"] == "capture_finger" and reply["voter"]["voter_id"] == booth.registry_id("DEMO02")
+
+
+def test_a_frozen_camera_during_the_ink_check_does_not_mark_the_lamp_faulty(booth):
+    from test_e2e import verify_to_ink
+
+    h = booth.headers()
+    sid = verify_to_ink(booth, h, "DEMO01")
+    booth.to_ink_cradle()
+    booth.suite.inject("camera", "frozen")
+    failed = booth.step(h, sid, "ink")
+    assert failed.status_code == 503 and failed.json["error"]["device"] == "camera"
+    devices = booth.client.get("/api/devices", headers=h).json["devices"]
+    assert devices["camera"]["status"] == "fault" and devices["lamp"]["status"] == "ready"
+
+
+def test_an_unplugged_lamp_during_the_ink_check_is_the_lamp_not_the_camera(booth):
+    from test_e2e import verify_to_ink
+
+    h = booth.headers()
+    sid = verify_to_ink(booth, h, "DEMO01")
+    booth.to_ink_cradle()
+    booth.suite.inject("lamp", "unplugged")
+    failed = booth.step(h, sid, "ink")
+    assert failed.status_code == 503 and failed.json["error"]["device"] == "lamp"
+    devices = booth.client.get("/api/devices", headers=h).json["devices"]
+    assert devices["camera"]["status"] == "ready" and devices["lamp"]["status"] == "fault"

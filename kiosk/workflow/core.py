@@ -80,3 +80,6 @@ class WorkflowCore:
         session.enrolment = None
         session.finger_probe = None
         record_ending(session, registry=self.registry, rules=self.rules, audit=self._audit)
+        discard = getattr(self.devices, "discard_card_reads", None)   # optional in BoothDevices
+        if discard is not None:
+            discard()   # a card read but not taken must not become the next voter's
