@@ -86,8 +86,9 @@ class Settings:
     # --- booth workflow ----------------------------------------------------------------------
     min_finger_quality: int = 20
     """Quality gate (0-100, matcher.fingerprint Template.quality): lower captures count as failed."""
-    card_timeout_seconds: float = 5.0
-    """How long one card-read step waits for a card on the reader."""
+    card_timeout_seconds: float = 1.0
+    """How long one card-read step waits for a card on the reader. The booth screen polls again and
+    again, so this is also how long End of day, Sign out or "no card" wait for a pending poll: short."""
     finger_timeout_seconds: float = 10.0
     """How long one finger-capture step waits for a finger on the sensor."""
     ink_settle_seconds: float = 0.15

@@ -48,7 +48,8 @@ _ERROR_TEXT = {"400": "malformed request (not a JSON object, nested too deep, a 
                "409": "step not allowed in this state (invalid_step)",
                "413": "request body larger than the API reads",
                "429": "too many failed sign-ins, or too many registry lookups (Retry-After says when to retry)",
-               "503": "a device failed (device_fault) or the audit log is unavailable"}
+               "503": "a device failed (device_fault), an engine failed its boot self-test (engine_failed) or the "
+                      "audit log is unavailable"}
 _STEP_ERRORS = ("404", "409", "503")
 
 
@@ -83,8 +84,7 @@ def document(app: Flask | None = None) -> dict:
     string = {"type": "string"}
     given = {"type": "string", "minLength": 1}   # a required field may not be empty
     paths = {
-        "/health": {"get": _op("Liveness; no token needed", roles=None, ok={"type": "object", "properties": {
-            "status": string, "kiosk_id": string, "station_id": string}})},
+        "/health": {"get": {**_health(string)}},
         "/openapi.json": {"get": _op("This document", roles=None, ok={"type": "object"})},
         "/api/auth/sign-in": {"post": _op(
             "Sign in with per-official credentials; returns a bearer token with an expiry", roles=None,
@@ -133,7 +133,10 @@ def document(app: Flask | None = None) -> dict:
                                         "commission_sync": {"type": "object", "properties": {
                                             "configured": {"type": "boolean"},
                                             "last_success_at": {"type": "string", "nullable": True},
-                                            "last_error": {"type": "string", "nullable": True}}}}})},
+                                            "last_error": {"type": "string", "nullable": True}}},
+                                        "engines": {"type": "object", "additionalProperties": string},
+                                        "failed": {"type": "array", "items": string}}})},
+
         "/api/registry/lookup": {"post": _op(
             "Look a voter up by ID number (in the body); never returns templates",
             body={"type": "object", "required": ["id_number"], "properties": {"id_number": given}},
@@ -199,6 +202,19 @@ def document(app: Flask | None = None) -> dict:
             },
         },
     }
+
+
+def _health(string: dict) -> dict:
+    """/health: 200 ok or degraded (a failed engine self-test, a faulty device); 503 degraded while the
+    registry database is unreachable."""
+    body = {"type": "object", "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded"]}, "kiosk_id": string, "station_id": string,
+        "registry": {"type": "string", "enum": ["ok", "unavailable"]}, "registry_backend": string,
+        "failed": {"type": "array", "items": string}}}
+    op = _op("Liveness and what does not work (registry database, engine self-test, devices); no token needed",
+             roles=None, ok=body)
+    op["responses"]["503"] = {"description": "degraded: the registry database cannot be reached", **_json(body)}
+    return op
 
 
 def _approval(reasons: tuple[str, ...]) -> dict:

@@ -195,3 +195,29 @@ def test_required_strings_may_not_be_empty_in_the_schema(client):
     assert body["properties"]["id_number"]["minLength"] == 1
     sign = doc["paths"]["/api/auth/sign-in"]["post"]["requestBody"]["content"][JSON]["schema"]
     assert sign["properties"]["username"]["minLength"] == 1
+
+
+# -- a failed self-test ---------------------------------------------------------------------------------
+
+def test_a_failed_engine_self_test_makes_health_degraded_and_refuses_the_steps_needing_it(demo_copy):
+    failed = {"fingerprint": "wrong_scores", "face": "ok", "milliseconds": 1}
+    app = create_app({"data_dir": demo_copy, "key_dir": demo_copy / "keys"}, self_test=lambda: failed)
+    try:
+        client = app.test_client()
+        health = client.get("/health").json
+        assert (health["status"], health["failed"]) == ("degraded", ["fingerprint_engine"])
+        headers = bearer(client, "official")
+        assert client.get("/api/devices", headers=headers).json["engines"] == {"fingerprint": "fault", "face": "ok"}
+        session = client.post("/api/sessions", headers=headers).json["session_id"]
+        refused = client.post(f"/api/sessions/{session}/finger", headers=headers)
+        assert (refused.status_code, refused.json["error"]["code"]) == (503, "engine_failed")
+        assert client.post(f"/api/sessions/{session}/face", headers=headers).json["error"]["code"] != "engine_failed"
+        entries = audit_entries(app)
+        assert [e["outcome"] for e in entries if e["event"] == "self_test"] == ["fault"]
+    finally:
+        app.extensions["kiosk"].close()
+
+
+def test_health_is_ok_when_everything_passed(client):
+    assert client.get("/health").json == {"status": "ok", "kiosk_id": "kiosk-01", "station_id": "PS-0001",
+                                           "failed": []}

@@ -39,6 +39,16 @@ def open_sessions():
     return jsonify(sessions=[s.public_dict() for s in services().workflow.open_sessions()])
 
 
+def _require_engines(*names: str) -> None:
+    """A decision that needs an engine which failed its boot self-test is refused, not guessed."""
+    engines = getattr(services(), "engines", {}) or {}
+    failed = [name for name in names if engines.get(name, "ok") != "ok"]
+    if failed:
+        raise ApiError(503, "engine_failed", f"the {' and '.join(failed)} engine failed its self-test at start-up; "
+                                             "this step is refused until the kiosk is repaired and restarted",
+                       engines=failed)
+
+
 def _approving_supervisor(session_id: str) -> tuple[str, str]:
     """(supervisor username, reason code) from a fallback request, after checking the supervisor's
     own credentials (rate-limited and audited like any sign-in) and role."""
@@ -59,6 +69,7 @@ def _approving_supervisor(session_id: str) -> tuple[str, str]:
 @requires(*BOOTH_ROLES)
 def no_card(session_id: str):
     """A supervisor approves identifying the voter without a card, with a reason code."""
+    _require_engines("fingerprint", "face")
     supervisor, reason = _approving_supervisor(session_id)
     return _session_response(services().workflow.start_without_card(session_id, supervisor, reason))
 
@@ -66,6 +77,7 @@ def no_card(session_id: str):
 @blueprint.post("/<session_id>/finger")
 @requires(*BOOTH_ROLES)
 def capture_finger(session_id: str):
+    _require_engines("fingerprint")
     return _session_response(services().workflow.capture_finger(session_id))
 
 
@@ -73,6 +85,7 @@ def capture_finger(session_id: str):
 @requires(*BOOTH_ROLES)
 def approve_face_only(session_id: str):
     """A supervisor approves the face-only fallback with their own credentials and a reason code."""
+    _require_engines("face")
     supervisor, reason = _approving_supervisor(session_id)
     return _session_response(services().workflow.approve_face_only(session_id, supervisor, reason))
 
@@ -89,6 +102,7 @@ def approve_ink_on_record(session_id: str):
 @blueprint.post("/<session_id>/face")
 @requires(*BOOTH_ROLES)
 def capture_face(session_id: str):
+    _require_engines("face")
     return _session_response(services().workflow.capture_face(session_id))
 
 

@@ -4,13 +4,13 @@
 // (voter checked, verified result seen) and the waiting loops for the card and the finger.
 
 const CONFIG = JSON.parse(document.getElementById("booth-config").textContent);
-const CARD_WAIT_ATTEMPTS = 24;     // each read waits up to the kiosk's card timeout (5 s by default)
+const CARD_WAIT_ATTEMPTS = 100;    // each read waits up to the kiosk's card timeout (1 s by default): ~2 min
 const FINGER_WAIT_ATTEMPTS = 12;   // each capture waits up to the kiosk's finger timeout
 const PAUSE_MS = 250;              // between two waits, so a device that answers at once is not hammered
 const DEVICE_POLL_MS = 2000;
 const SIGNED_OUT_CODES = new Set(["invalid_token", "token_expired", "unauthorized"]);
 const WARNING_KEYS = new Set([
-  "card.unreadable", "card.waiting_stopped", "finger.too_dry", "finger.too_wet", "finger.press_harder",
+  "card.unreadable", "card.waiting_stopped", "card.reader_fault", "finger.too_dry", "finger.too_wet", "finger.press_harder",
   "finger.retry", "finger.try_another", "finger.unusable", "finger.waiting_stopped", "ink.retry", "ink.check_by_eye",
 ]);
 const DEVICE_ICONS = {ready: "icon-ok", busy: "icon-busy", fault: "icon-no", not_configured: "icon-off"};
@@ -139,7 +139,7 @@ const RENDERERS = {
 
   card(session) {
     let key = session ? session.message_key : "card.starting";
-    if (ui.waitStopped) key = "card.waiting_stopped";
+    if (ui.waitStopped) key = ui.cardFault ? "card.reader_fault" : "card.waiting_stopped";
     setFeedback("card-feedback", key);
     $("card-wait").hidden = !session || ui.loop.running !== null;   // after a pause or a reader fault
     $("card-no-card").disabled = !session || ui.acting;
@@ -278,8 +278,10 @@ function resultView(session) {
 
 // -- errors ---------------------------------------------------------------------------------------
 
-function showError(text) {
-  $("error-text").textContent = text;
+// The banner keeps how to write its text, not the text: switching language re-writes it.
+function showError(textOf) {
+  ui.errorText = typeof textOf === "function" ? textOf : () => textOf;
+  $("error-text").textContent = ui.errorText();
   $("error").hidden = false;
 }
 
@@ -298,15 +300,15 @@ function errorText(failure) {
 async function handleFailure(failure) {
   if (!(failure instanceof ApiFailure)) {
     console.error(failure);
-    showError(t("error.generic", {code: "screen"}));
+    showError(() => t("error.generic", {code: "screen"}));
     return;
   }
   if (failure.code === "network") {
     setOffline(true);
-    showError(errorText(failure));
+    showError(() => errorText(failure));
     return;
   }
-  showError(errorText(failure));
+  showError(() => errorText(failure));
   if (SIGNED_OUT_CODES.has(failure.code)) {
     forgetSignIn();
   } else if (failure.code === "session_not_found") {
@@ -338,7 +340,7 @@ async function act(work, pendingKey) {
   try {
     await work();
   } catch (failure) {
-    try { await handleFailure(failure); } catch (again) { showError(errorText(again)); }
+    try { await handleFailure(failure); } catch (again) { showError(() => errorText(again)); }
   } finally {
     ui.acting = false;
     ui.pending = null;
@@ -358,6 +360,7 @@ async function stopWaiting() {
 function waitFor(step, attempts, stillWaiting) {
   const generation = ++ui.loop.generation;
   ui.waitStopped = false;
+  ui.cardFault = false;
   const run = (async () => {
     for (let attempt = 0; attempt < attempts; attempt += 1) {
       if (generation !== ui.loop.generation || !ui.session) return null;
@@ -382,7 +385,9 @@ function waitFor(step, attempts, stillWaiting) {
   const tracked = run.then(async (failure) => {
     if (ui.loop.running === tracked) ui.loop.running = null;
     if (failure && generation === ui.loop.generation) {
-      try { await handleFailure(failure); } catch (again) { showError(errorText(again)); }
+      // a device fault ends the wait: the panel says so (and offers to retry) instead of still asking
+      if (failure.code === "device_fault") { ui.waitStopped = true; ui.cardFault = step === "card"; }
+      try { await handleFailure(failure); } catch (again) { showError(() => errorText(again)); }
     }
     render();
   });
@@ -515,12 +520,13 @@ async function pollDevices() {
     setOffline(false);
   } catch (failure) {
     if (failure.code === "network") setOffline(true);
-    else if (SIGNED_OUT_CODES.has(failure.code)) { showError(errorText(failure)); forgetSignIn(); render(); }
+    else if (SIGNED_OUT_CODES.has(failure.code)) { showError(() => errorText(failure)); forgetSignIn(); render(); }
   }
 }
 
 function renderDevices(reply) {
   renderCommissionSync(reply.commission_sync || {configured: false});
+  $("degraded").hidden = !(reply.failed && reply.failed.length);   // failed self-test or device fault
   $("station-id").textContent = reply.station_id;
   $("kiosk-id").textContent = reply.kiosk_id;
   for (const item of document.querySelectorAll("#devices .device")) {
@@ -622,8 +628,9 @@ async function chooseLanguage(language) {
   try {
     await I18n.use(language);
     localStorage.setItem("booth.language", language);
+    if (!$("error").hidden && ui.errorText) $("error-text").textContent = ui.errorText();
   } catch (error) {
-    showError(t("error.generic", {code: "language"}));
+    showError(() => t("error.generic", {code: "language"}));
   }
   for (const button of document.querySelectorAll("#languages .lang")) {
     button.setAttribute("aria-pressed", String(button.dataset.lang === I18n.language));
