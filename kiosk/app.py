@@ -98,6 +98,9 @@ def build_services(settings: Settings, *, devices=None, biometrics=None,
     recorder = events.EventRecorder(log, PseudonymSource(registry.pseudonym_of))
     events.install(recorder)
     recorder.record("boot", reason="service_start")
+    from kiosk.recovery import recover_unlogged_votes
+
+    recover_unlogged_votes(registry, log.snapshot()[0], recorder.record, settings.kiosk_id)
     if devices is None:
         def lamp_switched(lit: bool, session: str | None = None) -> None:
             recorder.record("lamp_on" if lit else "lamp_off", session=session)

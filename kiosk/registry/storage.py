@@ -266,6 +266,14 @@ class Registry:
                  "first_kiosk_id": r["first_kiosk_id"], "first_station_id": r["first_station_id"]}
                 for r in self._read("SELECT * FROM vote_refusals WHERE voter_id = ? ORDER BY id", (voter_id,))]
 
+    def kiosk_votes(self, kiosk_id: str) -> list[dict]:
+        """The votes this kiosk marked, oldest first, each with the voter's commission pseudonym (or None)."""
+        rows = self._read("SELECT v.voter_id, v.voted_at, v.station_id, v.official_id, v.method, p.pseudonym"
+                          " FROM votes v LEFT JOIN voter_pseudonyms p ON p.voter_id = v.voter_id"
+                          " WHERE v.kiosk_id = ? ORDER BY v.voted_at, v.voter_id", (kiosk_id,))
+        return [{"voter_id": r[0], "voted_at": r[1], "station_id": r[2], "official_id": r[3], "method": r[4],
+                 "pseudonym": r[5]} for r in rows]
+
     # -- officials ----------------------------------------------------------------------------------
     def add_official(self, username: str, password_hash: str, role: str, display_name: str) -> None:
         with self.transaction() as db:
