@@ -58,7 +58,12 @@ def _run(args: argparse.Namespace) -> int:
             return 1
         control = suite.describe()["control"]
     try:
-        report = run_scenario(scenario, control=control, kiosk=kiosk)
+        variables = dict(item.split("=", 1) for item in args.set)
+        try:
+            report = run_scenario(scenario, control=control, kiosk=kiosk, variables=variables)
+        except ScenarioError as exc:
+            print(f"kiosk-sim: {args.scenario}: {exc}", file=sys.stderr)
+            return 2
         if suite is not None:
             report["started_simulators"] = suite.describe()
     finally:
@@ -69,6 +74,12 @@ def _run(args: argparse.Namespace) -> int:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     print(text)
     return 0 if report["ok"] else 1
+
+
+def _assignment(text: str) -> str:
+    if "=" not in text or not text.split("=", 1)[0]:
+        raise argparse.ArgumentTypeError("expected NAME=VALUE")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--demo-voters", metavar="FILE", help="when no kiosk-sim is running: voters for the one started")
     run.add_argument("--transport", choices=("pty", "tcp"), default="pty", help=argparse.SUPPRESS)
     run.add_argument("--output", metavar="FILE", help="also write the report to FILE")
+    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", type=_assignment,
+                     help="a scenario variable, e.g. --set official_password=... (repeatable)")
     run.set_defaults(handler=_run)
     return parser
 

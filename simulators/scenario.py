@@ -24,6 +24,10 @@ Actions on the simulators (each is one control API call): ``present_card`` (``vo
 (``method``, ``path``, ``json``, ``headers``, ``bearer``, ``expect_status``, ``expect_json`` (a subset
 the reply must contain), ``retry``).
 
+Variables: ``"variables": {"official_password": ""}`` declares values given when the scenario is run
+(``kiosk-sim run --set official_password=...``; the declared value is the default); a step refers to
+one as ``"${var.official_password}"``. ``var`` is therefore not a step name.
+
 References: a string ``"${login.body.token}"`` anywhere in a step's parameters is replaced by the
 value at that path in the reply of the earlier step named ``login`` (``status`` or ``body.<key>...``,
 list indices as numbers). A reference that is the whole string keeps the value's JSON type; inside a
@@ -39,7 +43,7 @@ import re
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -83,6 +87,7 @@ class Scenario:
     control: str | None = None
     kiosk: str | None = None
     continue_on_failure: bool = False
+    variables: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -105,7 +110,8 @@ def _expect_status(value: Any, where: str, default: tuple[int, ...]) -> tuple[in
     return tuple(values)
 
 
-def _parse_step(index: int, raw: Any, names: set[str]) -> Step:
+def _parse_step(index: int, raw: Any, names: set[str], variables: dict[str, str] | None = None) -> Step:
+    variables = variables or {}
     where = f"step {index + 1}"
     if not isinstance(raw, dict):
         raise ScenarioError(f"{where}: a step must be an object with an 'action'")
@@ -119,6 +125,8 @@ def _parse_step(index: int, raw: Any, names: set[str]) -> Step:
             raise ScenarioError(f"{where}: name must be letters, digits, '_' or '-'")
         if name in names:
             raise ScenarioError(f"{where}: the name {name!r} is used twice")
+        if name == "var":
+            raise ScenarioError(f"{where}: 'var' names the scenario's variables, not a step")
         names.add(name)
         where = f"step {index + 1} ({name})"
     params = {k: v for k, v in raw.items() if k not in STEP_KEYS}
@@ -143,6 +151,10 @@ def _parse_step(index: int, raw: Any, names: set[str]) -> Step:
     if action == "inject" and not isinstance(params.get("fault"), str):
         raise ScenarioError(f"{where}: inject needs a 'fault'")
     for ref in _references(params):
+        if ref.startswith("var."):
+            if ref.split(".")[1] not in variables:
+                raise ScenarioError(f"{where}: ${{{ref}}} is not declared in the scenario's 'variables'")
+            continue
         if ref.split(".")[0] not in names - ({name} if name else set()):
             raise ScenarioError(f"{where}: ${{{ref}}} refers to no earlier named step")
     default = (200,) if action != "http" else (200, 201, 202, 204)
@@ -164,12 +176,17 @@ def parse_scenario(doc: Any) -> Scenario:
     if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list):
         raise ScenarioError("a scenario is an object with a 'steps' list")
     names: set[str] = set()
-    steps = tuple(_parse_step(i, raw, names) for i, raw in enumerate(doc["steps"]))
+    variables = doc.get("variables", {})
+    if not isinstance(variables, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in variables.items()):
+        raise ScenarioError("'variables' must be an object of names to strings (defaults)")
+    steps = tuple(_parse_step(i, raw, names, variables) for i, raw in enumerate(doc["steps"]))
     for key in ("control", "kiosk"):
         if doc.get(key) is not None and not isinstance(doc[key], str):
             raise ScenarioError(f"'{key}' must be a URL string")
     return Scenario(name=str(doc.get("name", "scenario")), steps=steps, control=doc.get("control"),
-                    kiosk=doc.get("kiosk"), continue_on_failure=bool(doc.get("continue_on_failure", False)))
+                    kiosk=doc.get("kiosk"), continue_on_failure=bool(doc.get("continue_on_failure", False)),
+                    variables=dict(variables))
 
 
 def decode_scenario_text(text: str, suffix: str = ".json") -> Any:
@@ -205,7 +222,7 @@ def lookup(results: dict[str, Reply], ref: str) -> Any:
     name, *path = ref.split(".")
     if name not in results:
         raise UnresolvedReference(f"${{{ref}}}: step {name!r} has not run")
-    value: Any = {"status": results[name].status, "body": results[name].body}
+    value: Any = results[name].body if name == "var" else {"status": results[name].status, "body": results[name].body}
     for part in path:
         if isinstance(value, dict) and part in value:
             value = value[part]
@@ -279,9 +296,13 @@ def _sim_request(step: Step, params: dict) -> tuple[str, str, Any]:
 
 def run_scenario(scenario: Scenario, *, control: str | None, kiosk: str | None,
                  http: HttpClient = urllib_client, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> dict:
-    """Play every step; return the report (``ok``, one entry per step with the replies)."""
-    results: dict[str, Reply] = {}
+                 clock: Callable[[], float] = time.monotonic, variables: dict[str, str] | None = None) -> dict:
+    """Play every step; return the report (``ok``, one entry per step with the replies). ``variables``
+    override the scenario's declared defaults."""
+    unknown = set(variables or {}) - set(scenario.variables)
+    if unknown:
+        raise ScenarioError(f"variables not declared by the scenario: {', '.join(sorted(unknown))}")
+    results: dict[str, Reply] = {"var": Reply(None, {**scenario.variables, **(variables or {})})}
     entries: list[dict] = []
     failed = False
     for step in scenario.steps:
