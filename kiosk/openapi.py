@@ -147,6 +147,14 @@ def document(app: Flask | None = None) -> dict:
                                     ok={"type": "object", "properties": {
                                         "station_id": string, "kiosk_id": string,
                                         "counts": {"type": "object", "additionalProperties": {"type": "integer"}}}})},
+        "/api/station/summary": {"get": _op(
+            "The station's kiosks added up from the shared registry (votes, refusals, ink found, fallbacks, "
+            "second-vote attempts per kiosk and in total)", roles=("supervisor",),
+            ok={"type": "object", "properties": {
+                "station_id": string, "kiosk_id": string, "registered": {"type": "integer"},
+                "totals": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "kiosks": {"type": "object", "additionalProperties": {
+                    "type": "object", "additionalProperties": {"type": "integer"}}}}})},
         "/api/audit/export": {"post": _op("Export the signed audit bundle", roles=("auditor",), status="201",
                                           ok={"type": "object", "properties": {
                                               "bundle": string, "bytes": {"type": "integer"}, "sha256": string,

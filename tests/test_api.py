@@ -272,6 +272,18 @@ def test_summary_has_the_end_of_day_counts(client):
     assert counts["registered"] == 3
 
 
+def test_station_summary_adds_up_the_kiosks_for_a_supervisor_only(client, app):
+    registry = app.extensions["kiosk"].registry
+    voter = registry.station_voters("PS-0001")[0].voter_id
+    registry.mark_voted(voter, kiosk_id="kiosk-02", station_id="PS-0001", official_id="po-2", method="biometric")
+    registry.record_ink_found(registry.station_voters("PS-0001")[1].voter_id, station_id="PS-0001",
+                              kiosk_id="kiosk-03", official_id="po-3", session_id="s")
+    assert client.get("/api/station/summary", headers=bearer(client)).status_code == 403
+    station = client.get("/api/station/summary", headers=bearer(client, "supervisor")).json
+    assert station["kiosks"]["kiosk-02"]["votes_marked"] == 1 and station["kiosks"]["kiosk-03"]["ink_found"] == 1
+    assert station["totals"]["votes_marked"] == 1 and station["registered"] == 3
+
+
 # -- OpenAPI ------------------------------------------------------------------------------------------------
 
 def test_openapi_document_is_served_without_a_token(client):

@@ -485,6 +485,20 @@ def test_unplugged_card_reader_shows_as_a_fault(screen, kiosk):
     expect(screen.page.locator("#card-wait")).to_be_visible()          # the official retries once it is fixed
 
 
+def test_end_of_day_page_shows_a_supervisor_every_kiosk_of_the_station(screen, kiosk):
+    voter = kiosk.person("DEMO02")["registry_voter_id"]
+    kiosk.registry.mark_voted(voter, kiosk_id="kiosk-02", station_id="PS-0001", official_id="official",
+                              method="biometric")      # another booth of the station, same registry
+    screen.sign_in("supervisor")
+    screen.click("#nav-eod")
+    screen.expect_panel("eod")
+    expect(screen.page.locator("#eod-station")).to_be_visible()
+    expect(screen.page.locator('#eod-station-table [data-kiosk="kiosk-02"] [data-count="votes_marked"]')
+           ).to_have_text("1")
+    expect(screen.page.locator('#eod-station-table [data-kiosk="Station total"] [data-count="votes_marked"]')
+           ).to_have_text("1")
+
+
 def test_end_of_day_page_shows_counts_and_exports_the_audit_bundle(screen, kiosk, tmp_path):
     kiosk.steps_up("DEMO04")
     screen.sign_in()

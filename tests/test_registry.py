@@ -216,3 +216,22 @@ def test_an_ink_finding_is_seen_by_every_later_lookup_with_kiosk_station_and_tim
     found = registry.find_voter("123456789").ink_found
     assert (found.kiosk_id, found.station_id) == ("k1", "PS-0001") and found.found_at.endswith("Z")
     assert registry.get_voter(vid).public_dict()["ink_found"]["kiosk_id"] == "k1"
+
+
+def test_station_summary_adds_up_every_kiosk_sharing_the_registry(registry):
+    a, b, c = _add(registry, "111111111"), _add(registry, "222222222"), _add(registry, "333333333")
+    registry.mark_voted(a, kiosk_id="k1", station_id="PS-0001", official_id="o", method="biometric")
+    registry.mark_voted(b, kiosk_id="k2", station_id="PS-0001", official_id="o", method="fallback_face_only")
+    with pytest.raises(AlreadyVoted):
+        registry.mark_voted(a, kiosk_id="k2", station_id="PS-0001", official_id="o", method="biometric")
+    registry.record_ink_found(c, station_id="PS-0001", kiosk_id="k1", official_id="o", session_id="s")
+    registry.record_decision(session_id="s", voter_id=c, station_id="PS-0001", kiosk_id="k1", official_id="o",
+                             outcome="refused", method="biometric", reason="ink_detected")
+    registry.record_decision(session_id="t", voter_id=b, station_id="PS-0001", kiosk_id="k2", official_id="o",
+                             outcome="verified", method="fallback_face_only")
+    station = registry.station_summary("PS-0001")
+    assert station["kiosks"]["k1"] == {"votes_marked": 1, "refused": 1, "ink_found": 1, "fallbacks": 0,
+                                       "second_vote_attempts": 0}
+    assert station["kiosks"]["k2"] == {"votes_marked": 1, "refused": 0, "ink_found": 0, "fallbacks": 1,
+                                       "second_vote_attempts": 1}
+    assert station["totals"]["votes_marked"] == 2 and station["registered"] == 3

@@ -8,10 +8,10 @@ from flask import Flask
 
 
 def register_api(app: Flask) -> None:
-    from kiosk.api import audit, auth, devices, errors, registry, sessions, summary
+    from kiosk.api import audit, auth, devices, errors, registry, sessions, station, summary
     from kiosk.openapi import register_openapi
 
     errors.register(app)
-    for module in (auth, sessions, devices, registry, summary, audit):
+    for module in (auth, sessions, devices, registry, summary, station, audit):
         app.register_blueprint(module.blueprint)
     register_openapi(app)

@@ -342,6 +342,36 @@ class Registry:
             + kiosk_sql.replace("kiosk_id", "r.kiosk_id"), (station_id, *kiosk_args))[0][0]
         return counts
 
+    STATION_COUNTS = ("votes_marked", "refused", "ink_found", "fallbacks", "second_vote_attempts")
+
+    def station_summary(self, station_id: str) -> dict:
+        """Every kiosk of a station added up, from the shared registry: per kiosk and in total, votes
+        marked, refusals, ink found, fallback decisions and refused second-vote attempts."""
+        kiosks: dict[str, dict[str, int]] = {}
+
+        def add(kiosk_id: str, key: str, n: int) -> None:
+            kiosks.setdefault(kiosk_id, dict.fromkeys(self.STATION_COUNTS, 0))[key] += n
+        for kiosk_id, n in self._read("SELECT kiosk_id, count(*) FROM votes WHERE station_id = ? GROUP BY kiosk_id",
+                                      (station_id,)):
+            add(kiosk_id, "votes_marked", n)
+        for kiosk_id, outcome, method, n in self._read(
+                "SELECT kiosk_id, outcome, method, count(*) FROM decisions WHERE station_id = ?"
+                " GROUP BY kiosk_id, outcome, method", (station_id,)):
+            if outcome == "refused":
+                add(kiosk_id, "refused", n)
+            if method.startswith("fallback"):
+                add(kiosk_id, "fallbacks", n)
+        for kiosk_id, n in self._read("SELECT kiosk_id, count(*) FROM ink_findings WHERE station_id = ?"
+                                      " GROUP BY kiosk_id", (station_id,)):
+            add(kiosk_id, "ink_found", n)
+        for kiosk_id, n in self._read("SELECT kiosk_id, count(*) FROM vote_refusals WHERE station_id = ?"
+                                      " GROUP BY kiosk_id", (station_id,)):
+            add(kiosk_id, "second_vote_attempts", n)
+        totals = {key: sum(k[key] for k in kiosks.values()) for key in self.STATION_COUNTS}
+        registered = self._read("SELECT count(*) FROM voters WHERE station_id = ?", (station_id,))[0][0]
+        return {"station_id": station_id, "registered": registered, "totals": totals,
+                "kiosks": dict(sorted(kiosks.items()))}
+
     # -- imports -----------------------------------------------------------------------------------
     def record_import(self, manifest_sha256: str, voters: int) -> None:
         with self.transaction() as db:

@@ -30,6 +30,7 @@ const ui = {
   acting: false,
   loop: {generation: 0, running: null},
   summary: null,
+  station: null,          // the station's kiosks added up (supervisors only)
   exported: null,
   devicesTimer: null,
 };
@@ -234,6 +235,7 @@ const RENDERERS = {
       row.appendChild(label);
       row.insertCell().textContent = String(value);
     }
+    renderStation();
     $("export-credentials").hidden = ui.principal.role === "auditor";
     $("export-result").hidden = !ui.exported;
     if (ui.exported) {
@@ -251,6 +253,43 @@ function supervisorMode(session) {
 
 // VERIFIED only once the vote is marked; after the biometrics the screen says, neutrally, that the
 // identity is confirmed and the ink check comes next.
+// The supervisor's view of every kiosk on the station's registry: one row per kiosk and the total.
+const STATION_COLUMNS = ["votes_marked", "refused", "ink_found", "fallbacks", "second_vote_attempts"];
+
+function renderStation() {
+  $("eod-station").hidden = !ui.station;
+  if (!ui.station) return;
+  const table = $("eod-station-table");
+  const head = table.querySelector("thead");
+  head.replaceChildren();
+  const header = head.insertRow();
+  for (const key of ["eod.kiosk", ...STATION_COLUMNS.map((c) => `count.${c}`)]) {
+    const cell = document.createElement("th");
+    cell.textContent = t(key);
+    header.appendChild(cell);
+  }
+  const body = table.querySelector("tbody");
+  body.replaceChildren();
+  const rows = [...Object.entries(ui.station.kiosks), [t("eod.station_total"), ui.station.totals]];
+  for (const [kiosk, counts] of rows) {
+    const row = body.insertRow();
+    row.dataset.kiosk = kiosk;
+    const name = document.createElement("th");
+    name.textContent = kiosk;
+    row.appendChild(name);
+    for (const column of STATION_COLUMNS) {
+      const cell = row.insertCell();
+      cell.dataset.count = column;
+      cell.textContent = String(counts[column] || 0);
+    }
+  }
+}
+
+async function loadSummaries() {
+  ui.summary = await Api.get("/api/summary");
+  ui.station = ui.principal.role === "supervisor" ? await Api.get("/api/station/summary") : null;
+}
+
 function resultView(session) {
   switch (session.state) {
     case "check_ink":
@@ -480,7 +519,7 @@ async function showEndOfDay() {
   ui.mode = "eod";
   ui.exported = null;
   render();
-  ui.summary = await Api.get("/api/summary");
+  await loadSummaries();
 }
 
 async function backToBooth() {
@@ -613,7 +652,7 @@ function bind() {
   $("nav-eod").addEventListener("click", () => act(showEndOfDay));
   $("nav-booth").addEventListener("click", () => act(backToBooth));
   $("nav-sign-out").addEventListener("click", () => act(signOut));
-  $("eod-refresh").addEventListener("click", () => act(async () => { ui.summary = await Api.get("/api/summary"); }));
+  $("eod-refresh").addEventListener("click", () => act(loadSummaries));
   $("export-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const {username = "", password = ""} = formValues(event.target);
