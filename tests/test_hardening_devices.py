@@ -120,7 +120,7 @@ def test_the_simulators_and_their_control_api_do_not_burn_a_core_while_idle():
         cpu, wall = time.process_time(), time.perf_counter()
         time.sleep(1.5)
         used = (time.process_time() - cpu) / (time.perf_counter() - wall)
-    assert used < 0.3, f"{used:.0%} of a core while idle"
+    assert used < 0.05, f"{used:.0%} of a core while idle"   # idle: ~0.3 %; the 0-timeout loop: 16-100 %
 
 
 def test_a_100_kb_mrz_line_is_refused_and_the_control_api_keeps_answering(tmp_path):
