@@ -4,7 +4,7 @@ through the real kiosk API. No answer may be a server error (500); every refusal
 status (409 step not allowed, 503 device fault); when the faults are cleared the booth works again
 (a clean voter reaches the confirmation) and the day's audit bundle verifies.
 
-    python -m bench faults [--sessions N] [--seed S]     # the test suite runs 6 sessions
+    python -m bench faults [--sessions N] [--seed S]     # the test suite runs 4 sessions
 """
 from __future__ import annotations
 

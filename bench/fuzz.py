@@ -2,7 +2,7 @@
 part, kept): every operation gets generated requests, valid and invalid; no answer may be a server
 error, and every answer must match the documented status codes and schemas.
 
-    python -m bench fuzz [--examples N]      # per operation (default 200; the test suite runs 12)
+    python -m bench fuzz [--examples N]      # per operation (default 200; the test suite runs 5)
 
 Runs the real app in-process (WSGI) on a copy of the demo registry, signed in as an official.
 """

@@ -22,7 +22,7 @@ def app(demo_copy):
 def test_fuzzing_every_operation_finds_no_server_error_and_no_undocumented_answer(app):
     token = app.test_client().post("/api/auth/sign-in", json={"username": "official",
                                                               "password": PASSWORDS["official"]}).json["token"]
-    report = fuzz(app, token, examples=8)
-    assert report.requests > 100 and report.statuses[400] > 0   # invalid requests were sent too
+    report = fuzz(app, token, examples=5)
+    assert report.requests > 80 and report.statuses[400] > 0   # invalid requests were sent too
     assert report.server_errors == 0, report.failures
     assert report.failures == []
