@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -32,13 +33,37 @@ def _start(args: argparse.Namespace) -> int:
         print(f"kiosk-sim: cannot start: {exc}", file=sys.stderr)
         return 1
     try:
+        if args.links:
+            update_links(Path(args.links), suite.describe())
         print(json.dumps(suite.describe()), flush=True)
         while not stop.wait(0.2):
-            pass
+            if args.links:
+                update_links(Path(args.links), suite.describe())
     finally:
         suite.stop()
     print("kiosk-sim: stopped", file=sys.stderr)
     return 0
+
+
+def update_links(directory: Path, described: dict) -> None:
+    """Keep ``directory/<device>`` a symbolic link to each serial device's current path, as udev's
+    ``/dev/serial/by-id`` links do for real devices: a device that is unplugged and comes back on a new
+    pseudo-terminal is found again by a kiosk configured with the link. An unplugged device's link is
+    removed until it returns."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, device in described.get("devices", {}).items():
+        link = directory / name
+        path = device.get("path", "")
+        if not path.startswith("/"):        # the camera (a URL), a TCP transport, or unplugged
+            if not path and link.is_symlink():
+                link.unlink()
+            continue
+        if link.is_symlink() and os.readlink(link) == path:
+            continue
+        temporary = directory / f".{name}.new"
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(path)
+        os.replace(temporary, link)        # atomic: a kiosk opening the link sees the old or the new path
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -97,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how the MRZ reader frames a card's zone (default desko)")
     start.add_argument("--lamp-kind", choices=("lcus", "numato"), default="lcus", help="UV lamp relay board")
     start.add_argument("--seed", type=int, default=0, help="seed for the simulated sensor noise")
+    start.add_argument("--links", metavar="DIR", help="keep DIR/<device> symlinks to the current PTY paths (like "
+                       "/dev/serial/by-id): point the kiosk at them and it finds a replugged device again")
     start.set_defaults(handler=_start)
 
     run = commands.add_parser("run", help="play a scenario file and print a JSON report")

@@ -175,3 +175,37 @@ def test_an_unplugged_lamp_during_the_ink_check_is_the_lamp_not_the_camera(booth
     assert failed.status_code == 503 and failed.json["error"]["device"] == "lamp"
     devices = booth.client.get("/api/devices", headers=h).json["devices"]
     assert devices["camera"]["status"] == "ready" and devices["lamp"]["status"] == "fault"
+
+
+def test_a_kiosk_configured_with_kiosk_sim_links_finds_a_replugged_reader(hardening_demo, tmp_path):
+    """kiosk serve + kiosk-sim start --links DIR: the links follow the device like udev's by-id links."""
+    from simulators.cli import update_links
+
+    data = tmp_path / "data"
+    shutil.copytree(hardening_demo, data)
+    links = tmp_path / "by-id"
+    with SimulatorSuite(demo_voters=data / "demo" / "voters.json", control_port=None) as suite:
+        update_links(links, suite.describe())
+        devices = suite.describe()["devices"]
+        app = create_app({"data_dir": data, "key_dir": data / "keys", "card_reader_url": str(links / "card_reader"),
+                          "card_reader_framing": devices["card_reader"]["framing"], "card_timeout_seconds": 1.0})
+        try:
+            booth = Booth(app, app.test_client(), suite, data, {})
+            h = booth.headers()
+            sid = booth.start(h)
+            suite.inject("card_reader", "unplugged")
+            update_links(links, suite.describe())
+            assert booth.step(h, sid, "card").status_code == 503
+            squatter = os.openpty()
+            try:
+                suite.clear_faults("card_reader")
+                update_links(links, suite.describe())
+                assert os.readlink(links / "card_reader") == suite.describe()["devices"]["card_reader"]["path"]
+                assert booth.step(h, sid, "card").status_code == 200      # re-opened through the link
+                suite.present_voter_card("DEMO01")
+                assert booth.step(h, sid, "card").json["state"] == "capture_finger"
+            finally:
+                os.close(squatter[0])
+                os.close(squatter[1])
+        finally:
+            app.extensions["kiosk"].close()
