@@ -58,16 +58,17 @@ class Services:
 
 def load_face_calibration(path: str) -> None:
     """Make the deployment's face calibration table the one the engine uses; a bad file stops start-up."""
-    from matcher import face
+    from matcher.face.active import set_calibration
+    from matcher.face.calibration import CalibrationTable
 
     try:
         with open(path, encoding="utf-8") as fh:
-            table = face.CalibrationTable.from_json(fh.read())
+            table = CalibrationTable.from_json(fh.read())
     except OSError as exc:
         raise config_module.ConfigError(f"face calibration file cannot be read: {path}") from exc
     except ValueError as exc:
         raise config_module.ConfigError(f"face calibration file {path} is not a valid table: {exc}") from exc
-    face.set_calibration(table)
+    set_calibration(table)
 
 
 def build_services(settings: Settings, *, devices=None, biometrics=None,

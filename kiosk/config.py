@@ -79,7 +79,7 @@ class Settings:
     mrz_strictness: str = "reject"
     """``reject`` a card whose check digits fail, or ``warn`` and continue."""
     face_calibration_file: str = ""
-    """The deployment's own face distance -> FMR table (JSON from ``matcher.face.build_table(...).to_json()``
+    """The deployment's own face distance -> FMR table (JSON from ``matcher.face.calibration.build_table(...).to_json()``
     on labelled pairs of its own population). Empty means the engine's default table, which was fitted
     mostly on adult Western faces; published figures show such tables are too loose elsewhere."""
 

@@ -9,6 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matcher import face
+from matcher.face.active import DEFAULT_CALIBRATION, get_calibration, set_calibration
+from matcher.face.calibration import eer
+from matcher.face.errors import CalibrationError
+from matcher.face.quality import FaceQuality
 from matcher.face.calibration import TAIL_MIN_COUNT, CalibrationTable, build_table, fit_tail
 
 
@@ -56,7 +60,7 @@ def test_the_score_is_minus_ten_log10_fmr_and_falls_with_distance(table):
 
 @given(st.floats(min_value=1e-12, max_value=0.5))
 def test_the_distance_for_a_target_fmr_admits_that_rate(fmr):
-    table = face.DEFAULT_CALIBRATION
+    table = DEFAULT_CALIBRATION
     d = table.distance_for_fmr(fmr)
     assert table.fmr(d) == pytest.approx(fmr, rel=1e-6)
     assert table.score(d) == pytest.approx(face.threshold_for_fmr(fmr, table), abs=1e-6)
@@ -69,12 +73,12 @@ def test_threshold_for_fmr_is_the_calibrated_score():
 
 @pytest.mark.parametrize("bad", [0.0, -1e-3, 1.5, float("nan"), "1e-4"])
 def test_impossible_target_rates_are_refused(bad):
-    with pytest.raises(face.CalibrationError):
+    with pytest.raises(CalibrationError):
         face.threshold_for_fmr(bad)
 
 
 def test_a_rate_below_the_table_floor_is_refused():
-    with pytest.raises(face.CalibrationError, match="does not reach"):
+    with pytest.raises(CalibrationError, match="does not reach"):
         face.threshold_for_fmr(1e-20)
 
 
@@ -85,41 +89,41 @@ def test_a_table_survives_a_json_round_trip(table):
 @pytest.mark.parametrize("text", ["", "[]", '{"version": 2, "kind": "face-distance-fmr"}',
                                   '{"version": 1, "kind": "face-distance-fmr", "distances": [0, 1], "log10_fmr": [0, -1]}'])
 def test_broken_table_files_are_refused(text):
-    with pytest.raises(face.CalibrationError):
+    with pytest.raises(CalibrationError):
         CalibrationTable.from_json(text)
 
 
 def test_too_few_impostors_or_swapped_labels_are_refused(labelled):
     genuine, impostor = labelled
-    with pytest.raises(face.CalibrationError, match="impostor"):
+    with pytest.raises(CalibrationError, match="impostor"):
         build_table(genuine, impostor[:50])
-    with pytest.raises(face.CalibrationError, match="swapped"):
+    with pytest.raises(CalibrationError, match="swapped"):
         build_table(impostor, genuine[:200].tolist() * 2)
 
 
 def test_a_deployment_swaps_in_its_own_table_and_compare_follows_it(table):
-    a = face.Template(vector=np.eye(128, dtype=np.float32)[0], quality=face.FaceQuality(200, 120, 0, 300, 0, 0))
+    a = face.Template(vector=np.eye(128, dtype=np.float32)[0], quality=FaceQuality(200, 120, 0, 300, 0, 0))
     b_vec = np.eye(128, dtype=np.float32)[0] * math.cos(0.3) + np.eye(128, dtype=np.float32)[1] * math.sin(0.3)
     b = face.Template(vector=b_vec, quality=a.quality)
     stricter = CalibrationTable(table.distances, tuple(min(0.0, x + 2.0) for x in table.log10_fmr), "stricter")
     before = face.compare(a, b)
-    previous = face.set_calibration(stricter)
+    previous = set_calibration(stricter)
     try:
-        assert face.get_calibration() is stricter
+        assert get_calibration() is stricter
         assert face.compare(a, b) < before
         assert face.compare(a, b, calibration=previous) == pytest.approx(before)
     finally:
-        face.set_calibration(previous)
+        set_calibration(previous)
 
 
 def test_the_default_table_says_where_it_came_from():
-    assert "deepface-13" in face.DEFAULT_CALIBRATION.source
-    assert face.DEFAULT_CALIBRATION.min_fmr <= 1e-12
+    assert "deepface-13" in DEFAULT_CALIBRATION.source
+    assert DEFAULT_CALIBRATION.min_fmr <= 1e-12
 
 
 def test_eer_of_separated_and_overlapping_distances():
-    assert face.eer([0.1, 0.2, 0.3], [0.5, 0.6, 0.7])[0] == 0.0
-    rate, _ = face.eer([0.1, 0.2, 0.55, 0.3], [0.5, 0.6, 0.7, 0.8])
+    assert eer([0.1, 0.2, 0.3], [0.5, 0.6, 0.7])[0] == 0.0
+    rate, _ = eer([0.1, 0.2, 0.55, 0.3], [0.5, 0.6, 0.7, 0.8])
     assert rate == pytest.approx(0.25)
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from matcher import face
-from matcher.face import encoder
-from matcher.face.quality import Box, QualityPolicy, choose_subject
+from matcher.face.detection import detect
+from matcher.face.errors import REASONS, LowQualityError, MultipleFacesError, NoFaceError
+from matcher.face.quality import Box, choose_subject
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -43,7 +44,7 @@ def test_a_portrait_gives_a_unit_128_float32_template_with_its_quality(portrait_
     assert portrait_template.vector.shape == (128,)
     assert portrait_template.vector.dtype == np.float32
     assert np.linalg.norm(portrait_template.vector) == pytest.approx(1.0, abs=1e-5)
-    assert portrait_template.quality.face_px >= QualityPolicy().min_face_px
+    assert portrait_template.quality.face_px >= face.CAPTURE.min_face_px
     assert 0 < portrait_template.quality_score <= 100
 
 
@@ -78,21 +79,21 @@ def test_the_same_person_scores_above_a_different_person(faces_dir, portrait_tem
 # -- refused captures, each with its reason -------------------------------------------------------------
 
 def test_no_face_in_the_frame(faces_dir):
-    with pytest.raises(face.NoFaceError) as caught:
+    with pytest.raises(NoFaceError) as caught:
         face.encode(read_rgb(faces_dir / "no_face.jpg"))
     assert caught.value.reason == "no_face"
 
 
 @pytest.mark.parametrize("name", ["couple_small.jpg", "selfie-many-people.jpg"])
 def test_several_faces_of_similar_size(faces_dir, name):
-    with pytest.raises(face.MultipleFacesError) as caught:
+    with pytest.raises(MultipleFacesError) as caught:
         face.encode(read_rgb(faces_dir / name))
     assert caught.value.reason == "several_faces"
     assert caught.value.count >= 2
 
 
 def test_a_tiny_face_asks_the_voter_to_move_closer(faces_dir):
-    with pytest.raises(face.LowQualityError) as caught:
+    with pytest.raises(LowQualityError) as caught:
         face.encode(read_rgb(faces_dir / "obama-240p.jpg"))
     assert caught.value.reason == "too_small"
     assert "move closer" in str(caught.value)
@@ -118,7 +119,7 @@ def test_a_defocused_face_is_blurred(portrait, portrait_template):
 
 def test_a_half_turned_face_is_not_frontal(faces_dir):
     selfie = read_rgb(faces_dir / "selfie-many-people.jpg")
-    turned = max(encoder.detect(selfie), key=lambda b: b.width)      # the selfie-taker, looking aside
+    turned = max(detect(selfie), key=lambda b: b.width)      # the selfie-taker, looking aside
     margin = int(0.35 * turned.width)
     crop = selfie[int(turned.top) - margin:int(turned.bottom) + margin,
                   int(turned.left) - margin:int(turned.right) + margin]
@@ -126,10 +127,10 @@ def test_a_half_turned_face_is_not_frontal(faces_dir):
 
 
 def test_every_reason_is_one_the_booth_knows():
-    assert set(face.REASONS) == {"no_face", "several_faces", "too_small", "too_dark", "too_bright",
+    assert set(REASONS) == {"no_face", "several_faces", "too_small", "too_dark", "too_bright",
                                  "blurred", "not_frontal"}
     with pytest.raises(ValueError):
-        face.LowQualityError("sunglasses", "not a reason the booth knows")
+        LowQualityError("sunglasses", "not a reason the booth knows")
 
 
 # -- the bystander rule (pure) ---------------------------------------------------------------------------
@@ -140,7 +141,7 @@ def test_a_clearly_smaller_bystander_is_ignored_and_the_largest_face_chosen():
 
 
 def test_a_bystander_nearly_as_large_as_the_voter_makes_the_capture_ambiguous():
-    with pytest.raises(face.MultipleFacesError):
+    with pytest.raises(MultipleFacesError):
         choose_subject([Box(100, 100, 300, 300), Box(400, 50, 530, 180)])   # 130 px > 0.6 * 200 px
 
 
@@ -169,7 +170,7 @@ def test_an_empty_grey_frame_has_no_face():
 def test_dataset_multi_face_pictures_are_refused(datasets):
     for name in ("deepface-13/couple.jpg", "deepface-13/selfie-many-people.jpg",
                  "fr-examples/examples/two_people.jpg", "fr-examples/examples/knn_examples/test/obama_and_biden.jpg"):
-        with pytest.raises(face.MultipleFacesError):
+        with pytest.raises(MultipleFacesError):
             face.encode(read_rgb(datasets / "faces" / name))
 
 
@@ -182,7 +183,7 @@ def test_dataset_32_bit_png_is_accepted(datasets):
 
 @pytest.mark.dataset
 def test_dataset_tiny_face_is_too_small(datasets):
-    with pytest.raises(face.LowQualityError) as caught:
+    with pytest.raises(LowQualityError) as caught:
         face.encode(read_rgb(datasets / "faces" / "fr-examples" / "examples" / "obama-240p.jpg"))
     assert caught.value.reason == "too_small"
 

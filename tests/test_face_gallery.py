@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from matcher import face
+from matcher.face.errors import GalleryError
 from matcher.face import codes
 
 
@@ -82,7 +83,7 @@ def test_appended_templates_are_found_at_their_index(population):
 
 
 def test_a_probe_must_be_a_template_or_a_128_vector(gallery):
-    with pytest.raises(face.GalleryError):
+    with pytest.raises(GalleryError):
         gallery.search(np.zeros(64, np.float32))
 
 

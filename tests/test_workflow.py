@@ -467,7 +467,8 @@ def test_every_message_key_the_workflow_sets_is_in_the_catalogue():
     source = "".join(path.read_text() for path in Path(wf.__file__).parent.glob("*.py"))
     literals = set(re.findall(r'"((?:card|finger|face|ink|confirm|result|session)\.[a-z_]+)"', source))
     assert literals and literals <= wf.MESSAGE_KEYS
-    assert {f"face.{reason}" for reason in face.REASONS} <= wf.MESSAGE_KEYS
+    from matcher.face.errors import REASONS
+    assert {f"face.{reason}" for reason in REASONS} <= wf.MESSAGE_KEYS
 
 
 def test_open_sessions_lists_only_sessions_not_yet_ended(booth):

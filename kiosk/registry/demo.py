@@ -127,7 +127,7 @@ def build_demo_registry(registry: Registry, data_dir: Path, *, station_id: str =
                         nationality="KHM")
         if registered:
             finger_tpl = fingerprint.extract(_read_gray(person.finger_enrol), dpi=500)
-            face_tpl = face.encode(_read_rgb(person.face_enrol))
+            face_tpl = face.encode(_read_rgb(person.face_enrol), policy=face.ENROLMENT)
             rows.append({"id_number": id_number, "id_check": check_digit(id_number), "name": f"{surname} {given}",
                          "birth_date": birth.isoformat(), "sex": sex, "station_id": station,
                          "fingers": {"right_index": base64.b64encode(finger_tpl.to_iso()).decode()},

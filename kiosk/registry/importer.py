@@ -204,9 +204,11 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable,
                 face_bytes = encode_face(photo).to_bytes()
             else:
                 raise ValueError("face needs 'encoding' or 'photo'")
+        except face_engine.CaptureError as exc:
+            # The enrolment policy refused the photo: say which rule and what was measured.
+            raise ValueError("face_unusable", f"face photo refused ({exc.reason}): {exc}") from None
         except (binascii.Error, TypeError, ValueError, face_engine.FaceError) as exc:
-            reason = getattr(exc, "reason", None) or str(exc)
-            raise ValueError("face_unusable", f"face is unusable: {reason}") from None
+            raise ValueError("face_unusable", f"face is unusable: {exc}") from None
     if not fingers and face_bytes is None:
         raise ValueError("no_biometrics", "row has neither fingerprints nor a face")
     voter_pseudonym = obj.get("pseudonym")
@@ -230,7 +232,7 @@ def _encode_photo(path: Path):
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise ValueError("photo is not a readable image")
-    return face_engine.encode(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    return face_engine.encode(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), policy=face_engine.ENROLMENT)
 
 
 def import_export(registry: Registry, export_dir: str | Path, *, commission_keys: Sequence[Verifier],

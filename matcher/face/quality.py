@@ -2,9 +2,9 @@
 
 Pure functions on arrays: the booth needs a reason it can act on ("move closer", "more light",
 "look at the camera"), so every measure is a plain number checked against a documented threshold.
-The thresholds in :class:`QualityPolicy` were set on the photos in ``../shared/datasets/faces``
-(every usable portrait there passes with a margin) and on degraded copies of them (darkened,
-over-exposed, blurred, turned, shrunk), which the tests use as the specification.
+The thresholds live in :mod:`matcher.face.policies` (``CAPTURE`` for the booth, ``ENROLMENT`` for
+registry photos); a refusal's message is worded for the policy's audience: the voter at the booth is
+told what to do, the registry operator what is wrong with the photo.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from matcher.face.errors import LowQualityError, MultipleFacesError, NoFaceError
+from matcher.face.policies import CAPTURE, Policy
 
 
 @dataclass(frozen=True)
@@ -37,40 +38,11 @@ class Box:
         return Box(self.left * factor, self.top * factor, self.right * factor, self.bottom * factor)
 
 
-@dataclass(frozen=True)
-class QualityPolicy:
-    """Thresholds of the capture gate; every field is a documented, replaceable default."""
-
-    # The encoder aligns the face to a 150 x 150 chip; below ~80 px of face width the chip is an
-    # upsampled blur and genuine distances grow. 80 px is also the HOG detector's window.
-    min_face_px: float = 80.0
-    # Bystander rule: the voter stands closest to the camera, so their face is the largest. Other
-    # faces are tolerated when each is at most this fraction of the largest face's width (clearly
-    # further away); otherwise whom to verify is ambiguous and the capture is refused.
-    bystander_max_ratio: float = 0.6
-    # Mean grey level (0-255) of the face box. Portraits in the datasets span 87-185.
-    min_brightness: float = 40.0
-    max_brightness: float = 220.0
-    # Share of face-box pixels at 250 or above: a burnt-out face has lost its texture (datasets: <= 0.14).
-    max_saturated_share: float = 0.25
-    # Variance of the Laplacian of the face crop resized to 128 x 128 (so the measure does not
-    # depend on distance to the camera). The portraits in the datasets give 79-1560; a Gaussian blur
-    # of sigma = face width / 60 (about 4 px on a 250 px face) brings them to 7-25.
-    min_sharpness: float = 30.0
-    # Yaw as the nose tip's horizontal offset from the middle of the jaw line, as a share of the
-    # jaw width (0 = frontal, +-0.5 = nose at the cheek contour). Posed portraits in the datasets
-    # reach 0.29; the half-profile bystander in selfie-many-people.jpg is at 0.40.
-    max_yaw: float = 0.35
-    # Roll (head tilt) is undone by alignment, but a strong tilt means the voter is not facing the booth.
-    max_roll_deg: float = 30.0
-
-
-DEFAULT_POLICY = QualityPolicy()
 
 
 @dataclass(frozen=True)
 class Pose:
-    yaw: float       # signed share of jaw width, see QualityPolicy.max_yaw
+    yaw: float       # signed share of jaw width, see Policy.max_yaw
     roll_deg: float  # eye line angle, degrees
 
 
@@ -84,7 +56,7 @@ class FaceQuality:
     yaw: float
     roll_deg: float
 
-    def score(self, policy: QualityPolicy = DEFAULT_POLICY) -> int:
+    def score(self, policy: Policy = CAPTURE) -> int:
         """0-100 summary: 0 = at the gate's limits, 100 = comfortably inside every one of them."""
         margins = [
             _margin(self.face_px, policy.min_face_px, 2.5 * policy.min_face_px),
@@ -100,7 +72,7 @@ def _margin(value: float, low: float, good: float) -> float:
     return float(min(1.0, max(0.0, (value - low) / (good - low))))
 
 
-def choose_subject(boxes: list[Box], policy: QualityPolicy = DEFAULT_POLICY) -> Box:
+def choose_subject(boxes: list[Box], policy: Policy = CAPTURE) -> Box:
     """The voter's face among the detections, by the bystander rule; raises when there is none or it is ambiguous."""
     if not boxes:
         raise NoFaceError()
@@ -110,8 +82,7 @@ def choose_subject(boxes: list[Box], policy: QualityPolicy = DEFAULT_POLICY) -> 
     if rivals:
         raise MultipleFacesError(1 + len(rivals))
     if largest.width < policy.min_face_px:
-        raise LowQualityError("too_small", f"face is {largest.width:.0f} px wide, needs "
-                              f"{policy.min_face_px:.0f}: move closer to the camera")
+        raise refusal("too_small", policy, f"face is {largest.width:.0f} px wide, needs {policy.min_face_px:.0f}")
     return largest
 
 
@@ -164,16 +135,35 @@ def measure(rgb: np.ndarray, box: Box, points: np.ndarray) -> FaceQuality:
                        sharpness=sharpness(crop), yaw=pose.yaw, roll_deg=pose.roll_deg)
 
 
-def check(quality: FaceQuality, policy: QualityPolicy = DEFAULT_POLICY) -> None:
+def check(quality: FaceQuality, policy: Policy = CAPTURE) -> None:
     """Raise :class:`LowQualityError` with the first failing reason, in the order the booth should report them."""
     if quality.face_px < policy.min_face_px:
-        raise LowQualityError("too_small", "face too small: move closer to the camera")
+        raise refusal("too_small", policy, f"face is {quality.face_px:.0f} px wide, needs {policy.min_face_px:.0f}")
     if quality.brightness < policy.min_brightness:
-        raise LowQualityError("too_dark", "face too dark: more light on the face")
+        raise refusal("too_dark", policy, f"mean level {quality.brightness:.0f}, needs {policy.min_brightness:.0f}")
     if quality.brightness > policy.max_brightness or quality.saturated_share > policy.max_saturated_share:
-        raise LowQualityError("too_bright", "face over-exposed: less light or turn away from the lamp")
+        raise refusal("too_bright", policy, f"mean level {quality.brightness:.0f}, "
+                      f"{100 * quality.saturated_share:.0f} % of the face burnt out")
     # Blur before pose: landmarks found on a blurred face are unreliable, so a pose verdict would be too.
     if quality.sharpness < policy.min_sharpness:
-        raise LowQualityError("blurred", "image blurred: hold still")
+        raise refusal("blurred", policy, f"sharpness {quality.sharpness:.0f}, needs {policy.min_sharpness:.0f}")
     if abs(quality.yaw) > policy.max_yaw or abs(quality.roll_deg) > policy.max_roll_deg:
-        raise LowQualityError("not_frontal", "face turned away: look straight at the camera")
+        raise refusal("not_frontal", policy, f"yaw {quality.yaw:+.2f}, roll {quality.roll_deg:+.0f} degrees")
+
+
+# What a refusal says, by audience: the voter is told what to do, the operator what is wrong with the photo.
+WORDING = {
+    "too_small": ("face too small: move closer to the camera", "the face is too small in the photo"),
+    "too_dark": ("face too dark: more light on the face", "the photo is too dark"),
+    "too_bright": ("face over-exposed: less light or turn away from the lamp", "the photo is over-exposed"),
+    "blurred": ("image blurred: hold still", "the photo is blurred"),
+    "not_frontal": ("face turned away: look straight at the camera", "the face is not frontal"),
+}
+
+
+def refusal(reason: str, policy: Policy, measured: str) -> LowQualityError:
+    """The error for a failed check, worded for the policy's audience, with the measured value."""
+    for_voter, for_operator = WORDING[reason]
+    if policy.audience == "voter":
+        return LowQualityError(reason, for_voter)
+    return LowQualityError(reason, f"{for_operator} ({measured}; {policy.name} policy)")
