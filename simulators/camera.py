@@ -7,7 +7,9 @@ It serves, as IP cameras do,
 
 What the camera sees (``CameraSimulator.frame()``):
 
-- the *face* scene: the face image the tester showed, or the empty booth background;
+- the *face* scene: the face image the tester showed, a moving face played by a performer of
+  :mod:`simulators.face_motion` (a live voter who blinks and turns on cue, or a presentation attack),
+  or the empty booth background;
 - the *finger* scene: the finger in the shrouded UV cradle, drawn by
   ``simulators.scenes.render_finger``; the ink glows only when the lamp model reports the lamp lit
   AND the finger is inked (``lamp_lit`` is a callable the suite wires to the lamp simulator).
@@ -80,12 +82,16 @@ class CameraSimulator:
     """The camera's state and picture. Thread-safe; the HTTP side only calls :meth:`jpeg`."""
 
     def __init__(self, *, lamp_lit: Callable[[], bool] = lambda: False, rng: np.random.Generator | None = None,
-                 render_finger: Callable[..., np.ndarray] | None = None):
+                 render_finger: Callable[..., np.ndarray] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self._lock = threading.RLock()
         self._lamp_lit = lamp_lit
         self._rng = rng if rng is not None else np.random.default_rng(0)
         self._render_finger = render_finger if render_finger is not None else scenes.render_finger
         self._face: np.ndarray | None = None
+        self._clock = clock
+        self._performer = None            # simulators.face_motion performer, or None
+        self._performer_start = 0.0
         self._finger_present = False
         self._inked = False
         self._scene: str | None = None
@@ -99,6 +105,19 @@ class CameraSimulator:
             raise ValueError("a face image must be RGB uint8 HxWx3")
         with self._lock:
             self._face = None if rgb is None else rgb.copy()
+            self._performer = None
+
+    def play(self, performer) -> None:
+        """Show a moving face: ``performer.frame(t)`` renders it ``t`` seconds after this call."""
+        with self._lock:
+            self._performer, self._performer_start = performer, self._clock()
+            self._face = performer.frame(0.0)
+
+    def cue(self, instruction: str | None) -> None:
+        """What the booth screen asks now (a live performer reacts to it; photos and replays do not)."""
+        with self._lock:
+            if self._performer is not None:
+                self._performer.cue(self._clock() - self._performer_start, instruction)
 
     def set_finger(self, present: bool) -> None:
         with self._lock:
@@ -150,7 +169,9 @@ class CameraSimulator:
                 shape = self._face.shape if self._face is not None else self._background.shape
                 return np.zeros(shape, dtype=np.uint8)
             scene = self.effective_scene()
-            if scene == "face":
+            if scene == "face" and self._performer is not None:
+                base = self._performer.frame(self._clock() - self._performer_start)
+            elif scene == "face":
                 base = self._face if self._face is not None else self._background
             else:
                 lit = bool(self._lamp_lit())

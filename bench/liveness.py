@@ -1,0 +1,98 @@
+"""Presentation-attack detection at the booth: the camera simulator's scenarios through the liveness check.
+
+    python -m bench liveness [--live N] [--attacks N] [--fps F] [--seed S]
+
+Each trial plays one performer from :mod:`simulators.face_motion` (a live voter reacting to the cues,
+a printed photo held still, a photo moved about, a looped video of the voter) frame by frame on a
+simulated clock: every frame goes through a JPEG round trip as on the camera's MJPEG stream, then the
+real landmark model (:class:`matcher.face.liveness.LandmarkTracker`: HOG every 5th frame), then :class:`LivenessCheck`; the cue
+it answers is shown to the performer. The verdict's time is simulated time (what the voter waits),
+independent of this machine's load; the processing cost per frame is reported separately.
+"""
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+DEMO = Path(__file__).resolve().parent.parent / "kiosk" / "demo_data"
+MAX_TRIAL_S = 10.0
+
+
+def demo_faces():
+    from matcher.face.liveness import landmarks_in
+    from simulators.face_motion import Face
+
+    faces = []
+    for path in sorted(DEMO.glob("face*_probe.jpg")):
+        rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        faces.append(Face(rgb, landmarks_in(rgb)))
+    return faces
+
+
+def jpeg_round_trip(rgb: np.ndarray) -> np.ndarray:
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def run_trial(performer, plan_rng: random.Random, fps: float, costs: list[float]):
+    """Play one performer until the check decides; returns the final verdict."""
+    from matcher.face.liveness import LandmarkTracker, LivenessCheck, plan_for
+
+    check, tracker = LivenessCheck(plan_for(plan_rng)), LandmarkTracker()
+    t, verdict = 0.0, None
+    while t <= MAX_TRIAL_S:
+        frame = jpeg_round_trip(performer.frame(t))
+        started = time.perf_counter()
+        verdict = check.observe(t, tracker.landmarks(frame))
+        costs.append(time.perf_counter() - started)
+        if verdict.status != "pending":
+            return verdict
+        performer.cue(t, verdict.instruction)
+        t += 1.0 / fps
+    return verdict
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+    from collections import Counter
+
+    from bench.common import header, median, percentile, row
+    from simulators.face_motion import ATTACKS, performer
+
+    parser = argparse.ArgumentParser(prog="python -m bench liveness")
+    parser.add_argument("--live", type=int, default=50, help="live-voter trials")
+    parser.add_argument("--attacks", type=int, default=40, help="trials per attack kind")
+    parser.add_argument("--fps", type=float, default=15.0)
+    parser.add_argument("--seed", type=int, default=20261129)
+    args = parser.parse_args(argv)
+
+    header("liveness: camera-simulator scenarios through the blink + head-turn check")
+    faces = demo_faces()
+    print(f"   {len(faces)} demo faces, {args.fps:g} frames/s, JPEG q90 per frame; simulated clock")
+    costs: list[float] = []
+    for kind, trials in [("live", args.live)] + [(k, args.attacks) for k in ATTACKS]:
+        outcomes, times = Counter(), []
+        for i in range(trials):
+            rng = np.random.default_rng([args.seed, i, len(kind)])
+            verdict = run_trial(performer(kind, faces[i % len(faces)], rng), random.Random(args.seed * 1000 + i),
+                                args.fps, costs)
+            outcomes[verdict.status if verdict.status == "passed" else verdict.reason] += 1
+            times.append(verdict.elapsed_s)
+        detail = ", ".join(f"{k} {v}" for k, v in outcomes.most_common())
+        if kind == "live":
+            passed = outcomes["passed"]
+            row(f"live voters passed ({trials})", f"{100 * passed / trials:.1f} %", "target >= 98 %")
+            row("  time to pass, median (p95)", f"{median(times):.2f} s ({percentile(times, 95):.2f})",
+                "target <= 2 s added")
+        else:
+            caught = trials - outcomes["passed"]
+            row(f"{kind.replace('_', ' ')} caught ({trials})", f"{100 * caught / trials:.1f} %", "target >= 95 %")
+            row("  time to verdict, median", f"{median(times):.2f} s", "")
+        print(f"     outcomes: {detail}")
+    row("processing per frame, median (p95)", f"{1000 * median(costs):.0f} ms ({1000 * percentile(costs, 95):.0f})",
+        f"frame interval {1000 / args.fps:.0f} ms; machine shared")
+    return 0
