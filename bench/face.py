@@ -1,4 +1,5 @@
-"""Face engine benchmark: accuracy on the labelled photos, capture speed, 1:N speed and exactness.
+"""Face engine benchmark: accuracy on the labelled photos (booth path, held-out calibration, enrolment
+photos against stock face_recognition on generated variants), capture speed, 1:N speed and exactness.
 
     python -m bench face                      # all figures
     python -m bench face --print-calibration  # also print a default_calibration.py built from the photos
@@ -80,67 +81,18 @@ def pair_distances(vectors: np.ndarray, identities: list[str]) -> tuple[np.ndarr
     return d[same], d[~same]
 
 
-# -- synthetic identities for the 1:N speed figure ----------------------------------------------------
-
-# Shape of real dlib embeddings after unit normalisation, measured on the labelled photos above:
-# mean embedding norm ~0.91 (all faces share a cone), residual norm ~0.40, per-identity spread ~0.18.
-SYNTH_MEAN_NORM = 0.914
-SYNTH_IDENTITY_SPREAD = 0.357
-SYNTH_SAMPLE_SPREAD = 0.18
-# Identity residuals with a decaying spectrum (a few directions dominate, as in real embeddings):
-# this widens the impostor distance distribution toward the real one (1st percentile ~0.44).
-SYNTH_SPECTRUM_DECAY = 40.0
-SYNTH_CAPTURE_VARIATION = 0.2
-
-
-@dataclass
-class SyntheticPopulation:
-    centres: np.ndarray
-    rng: np.random.Generator
-    sample_spread: float
-
-    def sample(self, identities: np.ndarray) -> np.ndarray:
-        """One unit embedding per identity index: centre plus isotropic capture noise of varying
-        strength (log-normal per capture: some photos are much worse than others)."""
-        d = self.centres.shape[1]
-        strength = self.sample_spread * np.exp(SYNTH_CAPTURE_VARIATION * self.rng.standard_normal((len(identities), 1)))
-        x = self.centres[identities] + self.rng.standard_normal((len(identities), d), dtype=np.float32) * (
-            strength / np.sqrt(d)).astype(np.float32)
-        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
-
-
-def synthetic_population(n: int, rng: np.random.Generator, dimension: int = 128) -> SyntheticPopulation:
-    axis = rng.standard_normal(dimension)
-    axis /= np.linalg.norm(axis)
-    basis = np.linalg.qr(rng.standard_normal((dimension, dimension)))[0]   # random orientation of the spectrum
-    weights = np.exp(-np.arange(dimension) / SYNTH_SPECTRUM_DECAY)
-    weights *= SYNTH_IDENTITY_SPREAD / np.sqrt(np.sum(weights ** 2))
-    centres = np.empty((n, dimension), dtype=np.float32)
-    for start in range(0, n, 1 << 17):
-        stop = min(n, start + (1 << 17))
-        r = (rng.standard_normal((stop - start, dimension)) * weights) @ basis.T
-        r -= np.outer(r @ axis, axis)                                      # residuals orthogonal to the cone axis
-        centres[start:stop] = SYNTH_MEAN_NORM * axis + r
-    return SyntheticPopulation(centres, rng, SYNTH_SAMPLE_SPREAD)
-
-
 # -- figures ------------------------------------------------------------------------------------------
 
 @dataclass
 class Encoded:
-    ours: dict[str, np.ndarray]       # file path -> unit embedding (default capture path)
+    ours: dict[str, np.ndarray]       # file path -> unit embedding (booth capture path, face.CAPTURE)
     mirrored: dict[str, np.ndarray]   # with mirror averaging
-    stock: dict[str, np.ndarray]      # stock face_recognition encoding (raw, 5-point, same face box)
 
 
 def encode_files(paths: list[Path]) -> tuple[Encoded, list[str]]:
     from matcher import face
-    from matcher.face import encoder, models
 
-    models.load()   # imports face_recognition_models quietly first (its pkg_resources warning)
-    import face_recognition
-
-    out = Encoded({}, {}, {})
+    out = Encoded({}, {})
     failures = []
     for path in paths:
         rgb = load_rgb(path)
@@ -149,10 +101,6 @@ def encode_files(paths: list[Path]) -> tuple[Encoded, list[str]]:
             out.mirrored[str(path)] = face.encode(rgb, mirror=True).vector
         except face.FaceError as exc:
             failures.append(f"{path.name}: {getattr(exc, 'reason', type(exc).__name__)}")
-            continue
-        box = max(encoder.detect(rgb), key=lambda b: b.width)
-        css = (int(box.top), int(box.right), int(box.bottom), int(box.left))
-        out.stock[str(path)] = face_recognition.face_encodings(rgb, known_face_locations=[css])[0]
     return out, failures
 
 
@@ -169,11 +117,6 @@ def split_distances(vectors: dict[str, np.ndarray], pairs: list[tuple[str, str, 
         if a in vectors and b in vectors:
             (gen if same else imp).append(float(np.linalg.norm(vectors[a] - vectors[b])))
     return np.array(gen), np.array(imp)
-
-
-def rates_at(gen: np.ndarray, imp: np.ndarray, distance: float) -> tuple[float, float]:
-    """(FMR, FNMR) when accepting distance <= threshold."""
-    return float(np.mean(imp <= distance)), float(np.mean(gen > distance))
 
 
 def frame_640x480(rgb: np.ndarray) -> np.ndarray:
@@ -194,42 +137,83 @@ OPERATING_FMR = 1e-4
 
 
 def accuracy_section(root: Path) -> tuple[Encoded, list[LabelledPhoto]]:
-    from matcher import face
     from bench.common import row
+    from matcher.face.calibration import eer
 
     photos = labelled_photos(root)
     pairs = pairs_of(root)
     encoded, failures = encode_files([p.path for p in photos])
-    print("-- 1:1 accuracy, deepface-13 pairs.csv (140 genuine, 140 impostor pairs)")
+    print("-- 1:1 accuracy of the booth path (face.CAPTURE), deepface-13 pairs.csv (140 genuine, 140 impostor pairs)")
     if failures:
-        print(f"   refused by the quality gate: {', '.join(failures)}")
-    target = "target <= 0.7 %; stock reference 0.71 %"
+        print(f"   refused by the capture gate: {', '.join(failures)}")
+    target = "stock reference 0.71 %"
     gen, imp = split_distances(encoded.ours, pairs)
-    rate, at = face.eer(gen, imp)
+    rate, at = eer(gen, imp)
     row("EER ours (single pass, unit-normalised)", f"{100 * rate:.2f} % @ {at:.3f}", target)
     row("  margin: min impostor - max genuine distance", f"{imp.min() - gen.max():+.4f}", "")
     gen_m, imp_m = split_distances(encoded.mirrored, pairs)
-    rate_m, at_m = face.eer(gen_m, imp_m)
+    rate_m, at_m = eer(gen_m, imp_m)
     row("EER ours, mirror-averaged (2 encoder passes)", f"{100 * rate_m:.2f} % @ {at_m:.3f}", target)
-    row("  margin: min impostor - max genuine distance", f"{imp_m.min() - gen_m.max():+.4f}", "")
-    gen_s, imp_s = split_distances(encoded.stock, pairs)
-    rate_s, at_s = face.eer(gen_s, imp_s)
-    row("EER stock face_recognition (raw distance)", f"{100 * rate_s:.2f} % @ {at_s:.3f}", target)
-    fmr, fnmr = rates_at(gen_s, imp_s, 0.6)
-    row("stock threshold 0.6: FMR / FNMR", f"{100 * fmr:.2f} / {100 * fnmr:.2f} %", "reference FMR 1.43 %, FNMR 0 %")
-    table = face.get_calibration()
-    for fmr_target in (1e-2, 1e-3, OPERATING_FMR, 1e-5):
-        d = table.distance_for_fmr(fmr_target)
-        fmr, fnmr = rates_at(gen, imp, d)
-        chosen = "  <- chosen booth threshold" if fmr_target == OPERATING_FMR else ""
-        row(f"threshold for FMR {fmr_target:g}: score {face.threshold_for_fmr(fmr_target):.0f}, dist {d:.3f}",
-            f"FMR {100 * fmr:.2f} / FNMR {100 * fnmr:.2f} %", "measured on the 280 pairs" + chosen)
-    vecs, labels = _stack(encoded.ours, photos)
-    gen_all, imp_all = pair_distances(vecs, labels)
-    rate, at = face.eer(gen_all, imp_all)
-    row(f"EER all pairs, both sets ({len(gen_all)} gen / {len(imp_all)} imp)", f"{100 * rate:.2f} % @ {at:.3f}",
-        "calibration data")
     return encoded, photos
+
+
+def calibration_section(encoded: Encoded, photos: list[LabelledPhoto]) -> None:
+    """Operating points of a table built on one half of the identities, measured on the other half."""
+    from bench.common import row
+    from matcher.face.calibration import build_table, threshold_for_fmr
+
+    vecs, labels = _stack(encoded.ours, photos)
+    people = sorted(set(labels))
+    folds = [set(people[0::2]), set(people[1::2])]
+    print(f"-- calibration held out by identity: table built on one half of the {len(people)} people, "
+          "operating points measured on the other half (both ways, pooled)")
+    for fmr_target in (1e-2, 1e-3, OPERATING_FMR):
+        held_gen, held_imp, fmr_hits, fnmr_hits = 0, 0, 0, 0
+        for fit, held in ((folds[0], folds[1]), (folds[1], folds[0])):
+            fit_rows = [i for i, who in enumerate(labels) if who in fit]
+            held_rows = [i for i, who in enumerate(labels) if who in held]
+            table = build_table(*pair_distances(vecs[fit_rows], [labels[i] for i in fit_rows]), source="fold")
+            gen, imp = pair_distances(vecs[held_rows], [labels[i] for i in held_rows])
+            d = table.distance_for_fmr(fmr_target)
+            fmr_hits += int(np.sum(imp <= d))
+            fnmr_hits += int(np.sum(gen > d))
+            held_gen, held_imp = held_gen + len(gen), held_imp + len(imp)
+        chosen = "  <- booth threshold" if fmr_target == OPERATING_FMR else ""
+        row(f"FMR {fmr_target:g} (score {threshold_for_fmr(fmr_target, table):.0f}): held-out FMR / FNMR",
+            f"{100 * fmr_hits / held_imp:.2f} / {100 * fnmr_hits / held_gen:.2f} %",
+            f"{held_gen} gen / {held_imp} imp pairs, held-out{chosen}")
+
+
+def enrolment_section(root: Path) -> None:
+    """face.ENROLMENT against stock face_recognition on every labelled set and generated variants."""
+    from bench import _face_accuracy as acc
+    from bench.common import row
+    from matcher import face
+
+    photos = labelled_photos(root)
+    identity = {str(p.path): p.identity for p in photos}
+    originals = {str(p.path): acc.capped(load_rgb(p.path)) for p in photos}
+    widths, stock_originals = {}, {}
+    for key, rgb in originals.items():
+        stock_originals[key], width = acc.stock_encode(rgb)
+        widths[key] = width or float(max(rgb.shape[:2]) / 4)
+    sets = {"deepface-13": [k for k in originals if identity[k].startswith("deepface:")],
+            "fr-examples": [k for k in originals if identity[k].startswith("fr:")]}
+    print(f"-- enrolment photos: project (face.ENROLMENT, faces down to {face.ENROLMENT.min_face_px:.0f} px) "
+          "vs stock face_recognition, same arrays")
+    print("   FTE = refused / no face; EER over all pairs of the photos both accepted; "
+          "policy constants chosen on deepface-13, fr-examples held out")
+    print(f"   {'set / variant':<40} {'photos':>6} {'FTE ours / stock':>17} {'EER ours / stock':>17}  pairs (gen/imp)")
+    for variant in acc.VARIANTS:
+        for name, keys in sets.items():
+            enc = acc.encode_variant({k: originals[k] for k in keys}, widths, variant, stock_originals)
+            c = acc.compare_pipelines(enc, identity)
+            flag = "" if (c.fte_ours <= c.fte_stock and not c.eer_ours > c.eer_stock) else "  <- worse than stock"
+            print(f"   {name + ' / ' + variant:<40} {c.photos:>6} {100 * c.fte_ours:>7.1f} / {100 * c.fte_stock:<7.1f}"
+                  f" {100 * c.eer_ours:>7.2f} / {100 * c.eer_stock:<7.2f}  {c.genuine}/{c.impostor}{flag}")
+            if enc.refusals:
+                reasons = sorted(set(enc.refusals.values()))
+                print(f"     ours refused {len(enc.refusals)}: {', '.join(reasons)}")
 
 
 def _stack(vectors: dict[str, np.ndarray], photos: list[LabelledPhoto]) -> tuple[np.ndarray, list[str]]:
@@ -241,7 +225,7 @@ def capture_section(root: Path, repeat: int) -> None:
     import time
 
     from matcher import face
-    from matcher.face import encoder
+    from matcher.face import detection
     from bench.common import median, percentile, row, time_calls
 
     names = ["img1.jpg", "img10.jpg", "img17.jpg", "img22.jpg", "img30.jpg", "img38.jpg", "img47.jpg", "img54.jpg"]
@@ -255,7 +239,7 @@ def capture_section(root: Path, repeat: int) -> None:
             totals.append(time.perf_counter() - wall0)
             cpu.append(time.process_time() - cpu0)
         mirrored += time_calls(lambda: face.encode(frame, mirror=True), repeat=repeat)
-        detects += time_calls(lambda: encoder.detect(frame), repeat=repeat)
+        detects += time_calls(lambda: detection.detect(frame), repeat=repeat)
     print(f"-- capture to template, {len(frames)} frames of 640 x 480, {repeat} runs each")
     row("capture-to-template median (p90), single pass",
         f"{1000 * median(totals):.0f} ms ({1000 * percentile(totals, 90):.0f})", "target <= 250 ms")
@@ -264,42 +248,6 @@ def capture_section(root: Path, repeat: int) -> None:
     row("capture-to-template median (p90), mirror-averaged",
         f"{1000 * median(mirrored):.0f} ms ({1000 * percentile(mirrored, 90):.0f})", "target <= 250 ms")
     row("of which HOG detection median", f"{1000 * median(detects):.0f} ms", "stock ~50 ms")
-
-
-def gallery_section(size: int, queries: int, exhaustive_checks: int, seed: int) -> None:
-    from matcher.face import Gallery
-    from bench.common import median, percentile, row, time_calls
-    import time
-
-    rng = np.random.default_rng(seed)
-    population = synthetic_population(size, rng)
-    enrolled = population.sample(np.arange(size))
-    mates = rng.choice(size, size=queries, replace=False)
-    probes = population.sample(mates)
-    t0 = time.perf_counter()
-    gallery = Gallery.from_vectors(enrolled)
-    build_s = time.perf_counter() - t0
-    print(f"-- 1:N, {size:,} synthetic templates (cone-shaped like dlib embeddings), {queries} single queries")
-    gen_d = np.linalg.norm(enrolled[mates] - probes, axis=1)
-    imp_d = np.linalg.norm(enrolled[(mates + 1) % size] - probes, axis=1)
-    row("synthetic genuine / impostor median distance", f"{np.median(gen_d):.3f} / {np.median(imp_d):.3f}",
-        "real photos: 0.253 / 0.592")
-    times, found, agree = [], 0, 0
-    for k, probe in enumerate(probes):
-        times += time_calls(lambda: gallery.nearest(probe, top_k=10), repeat=1, warmup=1 if k == 0 else 0)
-        hits = gallery.nearest(probe, top_k=10)
-        found += hits[0][0] == mates[k]
-        if k < exhaustive_checks:
-            agree += hits[0][0] == gallery.exhaustive_nearest(probe, top_k=1)[0][0]
-    row("single query median (p90)", f"{1000 * median(times):.1f} ms ({1000 * percentile(times, 90):.1f})",
-        "target <= 20 ms on 2 cores")
-    row("top-1 equals exhaustive float32 top-1", f"{agree}/{min(exhaustive_checks, queries)}", "target: all")
-    row("true mate ranked first", f"{found}/{queries}", "")
-    row("bytes per scanned code", f"{gallery.code_bytes} B", "target <= 64 B; float32 = 512 B")
-    row("gallery build (projection + packing)", f"{build_s:.1f} s", "")
-    mv = time_calls(lambda: enrolled @ probes[0], repeat=5)
-    row("reference: numpy float32 mat-vec, all templates", f"{1000 * median(mv):.1f} ms", "anchor 60-154 ms")
-    row("speed-up over the mat-vec (same machine, same load)", f"{median(mv) / median(times):.1f} x", "")
 
 
 def print_calibration(encoded: Encoded, photos: list[LabelledPhoto]) -> None:
@@ -342,9 +290,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--exhaustive-checks", type=int, default=20)
     parser.add_argument("--capture-repeat", type=int, default=3)
+    parser.add_argument("--sections", default="accuracy,enrolment,capture,gallery",
+                        help="comma-separated subset of accuracy,enrolment,capture,gallery")
     parser.add_argument("--print-calibration", action="store_true",
                         help="print a default_calibration.py module built from the labelled photos")
     args = parser.parse_args(argv)
+    sections = set(args.sections.split(","))
 
     header("face engine: accuracy, capture speed, 1:N")
     load = os.getloadavg()
@@ -354,10 +305,18 @@ def main(argv: list[str]) -> int:
     if root is None:
         print("   ../shared/datasets is absent: accuracy and capture figures skipped")
     else:
-        encoded, photos = accuracy_section(root)
-        capture_section(root, args.capture_repeat)
-    gallery_section(args.gallery_size, args.queries, args.exhaustive_checks, seed=20261122)
-    if args.print_calibration and root is not None:
+        if "accuracy" in sections:
+            encoded, photos = accuracy_section(root)
+            calibration_section(encoded, photos)
+        if "enrolment" in sections:
+            enrolment_section(root)
+        if "capture" in sections:
+            capture_section(root, args.capture_repeat)
+    if "gallery" in sections:
+        from bench._face_gallery import gallery_section
+
+        gallery_section(args.gallery_size, args.queries, args.exhaustive_checks, seed=20261122)
+    if args.print_calibration and root is not None and "accuracy" in sections:
         print("-- calibration module")
         print_calibration(encoded, photos)
     return 0

@@ -1,10 +1,11 @@
 """Frame -> template: find the face, the policy's quality gate, align a 150 px chip, dlib's ResNet encoder."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from matcher.face import models
-from matcher.face.detection import find_faces, shrunk
+from matcher.face.detection import find_faces
 from matcher.face.image import as_rgb
 from matcher.face.policies import CAPTURE, Policy
 from matcher.face.quality import Box, check, choose_subject, measure
@@ -12,6 +13,7 @@ from matcher.face.template import Template
 
 CHIP_SIZE = 150      # the encoder's input, as trained
 CHIP_PADDING = 0.25  # face_recognition's default
+ALIGN_MARGIN = 0.6   # context around the face box for the scale-normalised re-detection
 
 
 def landmarks_68(rgb: np.ndarray, box: Box) -> np.ndarray:
@@ -21,21 +23,34 @@ def landmarks_68(rgb: np.ndarray, box: Box) -> np.ndarray:
 
 
 def aligned_chip(rgb: np.ndarray, box: Box, policy: Policy) -> np.ndarray:
-    """The 150 x 150 chip the encoder reads, aligned on the 5-point landmarks.
-
-    A face wider than ``policy.align_max_face_px`` is first shrunk with area averaging (dlib's chip
-    sampler takes one sample per chip pixel: a large face would alias); otherwise the landmarks are
-    found on the full-resolution frame.
-    """
+    """The 150 x 150 chip the encoder reads, aligned on the 5-point landmarks (see ``Policy.align_face_px``)."""
     import dlib
 
-    limit = policy.align_max_face_px
-    if limit is not None and box.width > limit:
-        h, w = rgb.shape[:2]
-        rgb, scale = shrunk(rgb, max(h, w) * limit / box.width)
-        box = box.scaled(scale)
+    if policy.align_face_px is not None:
+        rgb, box = normalised_face(rgb, box, policy.align_face_px)
     shape = models.load().landmarks_5(rgb, _rect(box))
     return dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+
+
+def normalised_face(rgb: np.ndarray, box: Box, face_px: float) -> tuple[np.ndarray, Box]:
+    """The face cut out with a margin of :data:`ALIGN_MARGIN` box sizes, resized so the face is
+    ``face_px`` wide, and its box found again in that cut-out (the original box, rescaled, if not)."""
+    h, w = rgb.shape[:2]
+    mx, my = ALIGN_MARGIN * box.width, ALIGN_MARGIN * box.height
+    left, top = max(0, int(box.left - mx)), max(0, int(box.top - my))
+    right, bottom = min(w, int(box.right + mx) + 1), min(h, int(box.bottom + my) + 1)
+    scale = face_px / max(1.0, box.width)
+    crop = rgb[top:bottom, left:right]
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    crop = np.ascontiguousarray(cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC))
+    moved = Box((box.left - left) * scale, (box.top - top) * scale, (box.right - left) * scale,
+                (box.bottom - top) * scale)
+    found = models.load().detector(crop, 0)
+    if len(found) == 0:
+        return crop, moved
+    cx, cy = (moved.left + moved.right) / 2, (moved.top + moved.bottom) / 2
+    best = min(found, key=lambda d: ((d.left() + d.right()) / 2 - cx) ** 2 + ((d.top() + d.bottom()) / 2 - cy) ** 2)
+    return crop, Box(best.left(), best.top(), best.right(), best.bottom())
 
 
 def encode(image: np.ndarray, policy: Policy = CAPTURE, mirror: bool = False) -> Template:

@@ -53,34 +53,45 @@ class Policy:
     # In-plane rotations (degrees) tried, in order, when no face is found upright: the HOG detector
     # only finds faces within about +-20 degrees of upright.
     rotations_deg: tuple[float, ...] = ()
-    # Before alignment, a face wider than this is shrunk to it with area averaging: dlib's chip
-    # sampler does not low-pass filter, so a 600 px face sampled straight to the 150 px chip aliases.
-    align_max_face_px: float | None = None
+    # Scale-normalised alignment: the face is cut out with a margin, resized so that it is this wide
+    # (area-averaged when shrinking, cubic when enlarging), found again there and aligned there. The
+    # detector's box and the 5-point landmarks are then always made at the scale they work best at,
+    # and dlib's chip sampler (one sample per chip pixel, no low-pass filter) never aliases a large
+    # face. None: align on the frame itself (the booth: its faces are already 80-250 px).
+    align_face_px: float | None = None
 
 
 # The booth camera: the values above, measured on the booth-like photos (tests/test_face_capture.py).
 CAPTURE = Policy()
 
-# Registry photos. Measured on the labelled photos and their generated variants (bench/face.py):
+# Registry photos. Chosen on deepface-13 and its generated variants, fr-examples held out; figures
+# from ``python -m bench face`` (EER over the photos both pipelines accept, project vs stock
+# face_recognition on the same arrays; 2 shared cores, 2026-11-29):
 ENROLMENT = Policy(
     name="enrolment",
     audience="operator",
-    # Face-size sweep: EER on faces shrunk to 40 px stays within a point of the full-size photos;
-    # at 28-32 px it more than doubles and detection starts to miss (FTE), so 40 px is the floor.
-    min_face_px=40.0,
+    # Face-size sweep (deepface-13 faces shrunk to N px): EER 0.03-0.12 % down to 40 px (stock
+    # 0.18-0.71 %), about 1 % at 28-32 px (0.90 / 1.28 %; stock 1.59 / 0.71 %), where stock already
+    # misses 8 % of the faces; at 24 px stock misses 70 % and the pairs left still all matched here.
+    # Below 24 px the detector itself gives out (HOG window 80 px / 4 at upsample 2 = 20 px), so
+    # 24 px is the floor: a smaller face is refused as too_small with its measured width.
+    min_face_px=24.0,
     # Darkened copies (gamma 2.2, x0.6) still match; the gate only refuses a face with no signal left.
     min_brightness=15.0,
     max_brightness=235.0,
     max_saturated_share=0.40,
-    # JPEG quality 15 and 320 px downscales pass; only a heavy defocus is refused.
+    # JPEG quality 15 and 320 px downscales are accepted and match; only a heavy defocus is refused.
     min_sharpness=8.0,
-    # Registry portraits are posed; a half-profile (yaw 0.40) still aligns, a profile does not.
+    # Not measured (no labelled pose variants): a half-profile (yaw 0.40) still aligns, a profile not.
     max_yaw=0.42,
     max_roll_deg=45.0,
+    # A copy of at most 1024 px, then upsampling passes down to faces of ~20 px (pass 2); a face not
+    # found upright is looked for turned by -25 and +25 degrees (finds the 20-degree-rotated variants).
     detect_max_side=1024,
     upsample_passes=(0, 1, 2),
     rotations_deg=(-25.0, 25.0),
-    align_max_face_px=200.0,
+    # Scale-normalised alignment: deepface-13 EER 0.06 % vs stock's 0.56 % on the 800 px photos.
+    align_face_px=160.0,
 )
 
 AUDIENCES = ("voter", "operator")
