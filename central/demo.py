@@ -57,7 +57,7 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> "ServerProcess":
+    def start(self, timeout: float = 120) -> "ServerProcess":
         log = open(self.log_path, "a")
         self.process = subprocess.Popen([sys.executable, "-m", "central", "--database-url", self.database_url,
                                          "serve", "--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT)
@@ -70,7 +70,8 @@ class ServerProcess:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"central serve exited; see {self.log_path}")
                 time.sleep(0.1)
-        raise RuntimeError("central serve did not answer /health in time")
+        self.stop()
+        raise RuntimeError(f"central serve did not answer /health within {timeout:.0f} s")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -132,33 +133,25 @@ def run_demo(*, kiosks: int = 20, stations: int = 5, voters_per_kiosk: int = 60,
     print(f"central demo: {kiosks} kiosks over {stations} stations, {voters_per_kiosk} voters each; files in {work}",
           file=out, flush=True)
     server.start()
-    token = _post(server.url + "/api/auth/sign-in", {"username": "monitor", "password": password})["token"]
-    env = dict(os.environ)
-    processes = []
-    for plan in plans:
-        path = Path(plan["dir"]) / "plan.json"
-        path.write_text(json.dumps(plan))
-        processes.append(subprocess.Popen([sys.executable, "-m", "central.demo_kiosk", str(path)], env=env))
-    started, restarted, first_seen = time.monotonic(), False, {}
-    while any(p.poll() is None for p in processes):
-        if not restarted and time.monotonic() - started > restart_at:
-            server.stop()                           # pushes during the restart fail and are retried
-            time.sleep(1.0)
-            server.start()
-            restarted = True
-            print("central demo: server restarted while kiosks were pushing", file=out, flush=True)
-        try:
-            alerts = _get(server.url + "/api/reports/alerts", token)
-            for d in alerts["double_votes"]:
-                first_seen.setdefault(d["voter"], time.time())
-        except OSError:
-            pass
-        time.sleep(0.25)
-    alerts = _get(server.url + "/api/reports/alerts", token)
-    for d in alerts["double_votes"]:
-        first_seen.setdefault(d["voter"], time.time())
-    counts = _get(server.url + "/api/reports/kiosks", token)
-    server.stop()
+    processes: list[subprocess.Popen] = []
+    try:
+        token = _post(server.url + "/api/auth/sign-in", {"username": "monitor", "password": password})["token"]
+        for plan in plans:
+            path = Path(plan["dir"]) / "plan.json"
+            path.write_text(json.dumps(plan))
+            processes.append(subprocess.Popen([sys.executable, "-m", "central.demo_kiosk", str(path)],
+                                              env=dict(os.environ)))
+        restarted, first_seen = _watch(server, processes, token, restart_at, out)
+        alerts = _get(server.url + "/api/reports/alerts", token)
+        for d in alerts["double_votes"]:
+            first_seen.setdefault(d["voter"], time.time())
+        counts = _get(server.url + "/api/reports/kiosks", token)
+    finally:
+        for process in processes:          # nothing the demo started outlives it
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        server.stop()
     forks = sorted({f["kiosk_id"] for f in alerts["forks"]})
     doubles = sorted(d["voter"] for d in alerts["double_votes"])
     latencies = _latencies(alerts["double_votes"], first_seen, {p["kiosk_id"]: Path(p["dir"]) for p in plans})
@@ -169,6 +162,25 @@ def run_demo(*, kiosks: int = 20, stations: int = 5, voters_per_kiosk: int = 60,
               "restarted": restarted, "password": password}
     _print(result, out)
     return result
+
+
+def _watch(server: ServerProcess, processes: list, token: str, restart_at: float, out: TextIO) -> tuple[bool, dict]:
+    """Wait for the kiosks, restarting the server once while they push; note when each double vote shows."""
+    started, restarted, first_seen = time.monotonic(), False, {}
+    while any(p.poll() is None for p in processes):
+        if not restarted and time.monotonic() - started > restart_at:
+            server.stop()                           # pushes during the restart fail and are retried
+            time.sleep(1.0)
+            server.start()
+            restarted = True
+            print("central demo: server restarted while kiosks were pushing", file=out, flush=True)
+        try:
+            for d in _get(server.url + "/api/reports/alerts", token)["double_votes"]:
+                first_seen.setdefault(d["voter"], time.time())
+        except OSError:
+            pass
+        time.sleep(0.25)
+    return restarted, first_seen
 
 
 def _latencies(doubles: list[dict], first_seen: dict, dirs: dict) -> list[float]:

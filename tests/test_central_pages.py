@@ -43,13 +43,14 @@ def server(tmp_path_factory):
     server = LiveServer(f"sqlite:///{root / 'central.sqlite3'}").start()
     client = server.app.test_client()
     morning = datetime(2026, 7, 26, 7, 0, tzinfo=timezone.utc)
-    kiosks = [Kiosk(root / f"k{i}", station, f"kiosk-{i:02d}", clock=Clock(morning, timedelta(seconds=40 + 9 * i)))
+    kiosks = [Kiosk(root / f"k{i}", station, f"kiosk-{i:02d}", clock=Clock(morning, timedelta(seconds=160 + 36 * i)))
               for i, station in enumerate(("PS-0001", "PS-0001", "PS-0002", "PS-0003"), start=1)]
     for n, kiosk in enumerate(kiosks):
         enrol(server.app, kiosk)
-        for v in range(60 - 12 * n):
-            kiosk.record(1, event="session_started")
-            kiosk.vote(f"{n:02x}{v:062x}")
+        votes = [{"event": "vote_marked", "official_id": "po-1", "voter": f"{n:02x}{v:062x}"}
+                 for v in range(60 - 12 * n)]
+        for start in range(0, len(votes), 4):      # a few votes per tick of the kiosk's clock
+            kiosk.log.append_many(votes[start:start + 4])
         kiosk.record(3 + n, event="refusal", reason="wrong_station")
         kiosk.record(1 + n, event="fallback", reason="fingers_unusable")
     kiosks[0].vote(VOTER)
