@@ -82,3 +82,26 @@ def test_a_forked_log_keeps_failing_and_says_so(kiosk, tmp_path):
     assert len(server.app.extensions["central"].store.forks()) == 1
     forged.close()
     server.stop()
+
+
+def test_the_kiosk_service_pushes_in_the_background_and_reports_the_last_success(kiosk, tmp_path):
+    import time
+    from types import SimpleNamespace
+
+    from kiosk.sync.service import SyncService
+
+    server = LiveServer(f"sqlite:///{tmp_path / 'central.sqlite3'}").start()
+    enrol(server.app, kiosk)
+    settings = SimpleNamespace(commission_url=server.url, data_dir=tmp_path, commission_push_seconds=0.2)
+    service = SyncService.for_log(settings, kiosk.log, kiosk.key).start()
+    try:
+        kiosk.log.append({"event": "session_started", "official_id": "po-1"})   # not yet checkpointed
+        deadline = time.monotonic() + 20
+        while _held(server) < kiosk.log.size and time.monotonic() < deadline:
+            time.sleep(0.1)
+        status = service.status()
+        assert _held(server) == kiosk.log.size     # the service signed a checkpoint over the new entry
+        assert status["configured"] and status["last_success_at"] and status["last_error"] is None
+    finally:
+        service.stop()
+        server.stop()
