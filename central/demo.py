@@ -111,6 +111,8 @@ def plan_election(work: Path, url: str, dead_url: str, *, kiosks: int, stations:
         second = next(p for p in honest[n + 1:] if p["station_id"] != first["station_id"])
         first["voters"].insert(len(first["voters"]) // 3, voter)
         second["voters"].insert(2 * len(second["voters"]) // 3, voter)
+        for plan in (first, second):
+            plan.setdefault("planted", []).append(voter)
         planted.append(voter)
     return plans, planted, rewritten["kiosk_id"]
 

@@ -27,11 +27,11 @@ REFUSALS = ("wrong_station", "not_registered", "already_voted")
 FALLBACKS = ("fingers_unusable", "face_mismatch_supervisor")
 
 
-def voter_events(voter: str, rng: random.Random) -> list[dict]:
+def voter_events(voter: str, rng: random.Random, *, may_refuse: bool = True) -> list[dict]:
     official = f"po-{rng.randint(1, 3)}"
     events = [{"event": "session_started", "official_id": official},
               {"event": "card_read", "official_id": official, "outcome": "read", "voter": voter}]
-    roll = rng.random()
+    roll = rng.random() if may_refuse else max(rng.random(), 0.05)
     if roll < 0.05:
         return events + [{"event": "refusal", "official_id": official, "voter": voter,
                           "reason": rng.choice(REFUSALS)}, {"event": "session_ended", "official_id": official}]
@@ -70,11 +70,11 @@ def run(plan: dict) -> int:
     log = open_log()
     pusher, stop, thread = start_pusher(log)
     started, cut = time.monotonic(), plan.get("link_cut")
-    voters = plan["voters"]
+    voters, planted = plan["voters"], set(plan.get("planted", ()))   # planted double voters are never refused
     for index, voter in enumerate(voters):
         now = time.monotonic() - started
         pusher.url = plan["dead_url"] + "/api/push" if cut and cut[0] <= now < cut[1] else plan["url"] + "/api/push"
-        for event in voter_events(voter, rng):
+        for event in voter_events(voter, rng, may_refuse=voter not in planted):
             log.append(event)
         if plan.get("rewrite") and index == len(voters) // 2:
             stop.set(), thread.join()
