@@ -28,7 +28,7 @@ import base64
 import binascii
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from kiosk.audit import canonical, layout
@@ -88,7 +88,6 @@ class Accepted:
     checkpoint: str
     frontier: Frontier
     duplicate: bool = False
-    fields: dict = field(default_factory=dict)
 
 
 def parse_body(body: bytes) -> dict:
