@@ -259,6 +259,11 @@ def test_registry_lookup_of_an_unknown_number_is_404(client):
     assert (reply.status_code, reply.json["error"]["code"]) == (404, "voter_not_found")
 
 
+def test_registry_lookup_of_only_spaces_is_a_bad_request_not_a_server_error(client):
+    reply = client.post("/api/registry/lookup", headers=bearer(client), json={"id_number": "\u00a0 "})
+    assert (reply.status_code, reply.json["error"]["code"]) == (400, "bad_request")
+
+
 def test_registry_lookup_needs_the_number_in_the_body(client):
     reply = client.post("/api/registry/lookup", headers=bearer(client), json={})
     assert (reply.status_code, reply.json["error"]["code"]) == (400, "bad_request")

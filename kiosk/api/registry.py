@@ -30,6 +30,8 @@ def lookup():
                        retry_after=wait)
     svc.auth.lookups.fail([key])   # counts every lookup, found or not
     id_number = body["id_number"].strip().upper()
+    if not id_number:   # only spaces (any Unicode space): nothing to look up, and no pseudonym of nothing
+        raise ApiError(400, "bad_request", "id_number is empty")
     voter = svc.registry.find_voter(id_number)
     station = svc.settings.station_id
     svc.recorder.record("registry_lookup", official_id=principal().username,
