@@ -89,14 +89,10 @@ class DeviceSet:
             return (locate(name) if locate is not None else None) or configured
 
         def card_reader():
-            import serial
-
-            from hardware.errors import DeviceUnavailable
             from hardware.idcard import IdCardReader
-            try:
-                port = serial.serial_for_url(where("card_reader", settings.card_reader_url), baudrate=9600, timeout=0.05)
-            except (OSError, ValueError) as exc:
-                raise DeviceUnavailable(f"cannot open the card reader port ({type(exc).__name__})") from exc
+            from hardware.ports import open_port
+            port = open_port(where("card_reader", settings.card_reader_url), "card reader", baudrate=9600,
+                             timeout=0.05)
             return IdCardReader(port, framing=settings.card_reader_framing, strictness=settings.mrz_strictness)
 
         def fingerprint():
