@@ -20,8 +20,9 @@ from matcher.fingerprint.template import Template
 # Files whose edits cannot change an extracted template (matching, search, calibration, codecs).
 _NOT_EXTRACTION = {"comparison.py", "cylinders.py", "gallery.py", "index.py", "calibration.py", "iso.py",
                    "bits.py", "__init__.py", "extraction.py"}
-# The learned path's own files, and the classical files it uses (segmentation, input checks).
-_LEARNED_ONLY = {"learned.py", "learned_parameters.py", "leader_model.py", "leader_graph.py", "onnx_proto.py"}
+# The learned path's own files, and the classical files it uses (segmentation, input checks). Its
+# constants (learned_parameters.py) are part of every learned cache key instead (settings).
+_LEARNED_ONLY = {"learned.py", "leader_model.py", "leader_graph.py", "onnx_proto.py"}
 _LEARNED_SHARED = {"segmentation.py", "template.py"}
 
 
@@ -35,7 +36,7 @@ def extraction_version(learned: bool) -> str:
     digest = hashlib.sha1()
     for path in sorted(Path(fp.__file__).parent.glob("*.py")):
         wanted = (path.name in _LEARNED_ONLY | _LEARNED_SHARED if learned
-                  else path.name not in _NOT_EXTRACTION | _LEARNED_ONLY)
+                  else path.name not in _NOT_EXTRACTION | _LEARNED_ONLY | {"learned_parameters.py"})
         if wanted:
             digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:12]
@@ -72,3 +73,19 @@ def cached(image: np.ndarray, dpi: float, settings: str,
                  meta=np.array([template.width, template.height, template.quality]))
     os.replace(tmp, path)
     return template, True
+
+
+def cached_number(image: np.ndarray, settings: str, compute: Callable[[np.ndarray], float]) -> float:
+    """A number computed from an image (e.g. a quality score), cached like templates."""
+    digest = hashlib.sha1(np.ascontiguousarray(image).tobytes())
+    digest.update(f"{image.shape}|{settings}".encode())
+    key = digest.hexdigest()
+    path = cache_root() / key[:2] / f"{key}.number.npy"
+    if path.exists():
+        return float(np.load(path))
+    value = float(compute(image))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npy")
+    np.save(tmp, np.float64(value))
+    os.replace(tmp, path)
+    return value

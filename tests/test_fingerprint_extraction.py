@@ -1,4 +1,7 @@
-"""Extraction: real FVC2002 images give sane minutiae; unusable images are refused with a reason."""
+"""Extraction: real FVC2002 images give sane minutiae; unusable images are refused with a reason.
+
+The stage-by-stage tests are about the classical pipeline (method="classical"); refusals hold for
+the default (learned) path; tests/test_fingerprint_learned.py covers the learned stages."""
 from __future__ import annotations
 
 import math
@@ -23,7 +26,7 @@ def db1(tests_data):
 
 def test_real_image_gives_a_sane_number_of_minutiae_inside_the_finger(db1):
     stages = {}
-    tpl = fp.extract(db1, dpi=500, trace=lambda stage, value: stages.__setitem__(stage, value))
+    tpl = fp.extract(db1, dpi=500, trace=lambda stage, value: stages.__setitem__(stage, value), method="classical")
     assert 12 <= len(tpl.minutiae) <= 80
     mask = stages["mask"]
     xs = np.round(tpl.minutiae["x"]).astype(int)
@@ -49,7 +52,7 @@ def test_higher_resolution_sensor_is_handled_at_its_own_dpi(tests_data):
 
 def test_trace_hook_sees_every_stage_in_order(db1):
     seen = []
-    fp.extract(db1, dpi=500, trace=lambda stage, value: seen.append(stage))
+    fp.extract(db1, dpi=500, trace=lambda stage, value: seen.append(stage), method="classical")
     assert seen == ["contrast", "mask", "orientation", "coherence", "period", "normalised", "enhanced",
                     "ridges", "skeleton", "candidates", "filter_duplicates", "filter_spurs",
                     "filter_broken_ridges", "filter_bridges", "filter_border", "filter_incoherent",
@@ -58,7 +61,7 @@ def test_trace_hook_sees_every_stage_in_order(db1):
 
 def test_trace_values_are_images_of_the_input_size(db1):
     images = {}
-    fp.extract(db1, dpi=500, trace=lambda stage, value: images.__setitem__(stage, value))
+    fp.extract(db1, dpi=500, trace=lambda stage, value: images.__setitem__(stage, value), method="classical")
     for stage in ("contrast", "mask", "orientation", "coherence", "enhanced", "ridges", "skeleton"):
         assert images[stage].shape == db1.shape, stage
     assert images["skeleton"].sum() < images["ridges"].sum()
