@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from matcher import fingerprint as fp
-from matcher.fingerprint import leader_graph, leader_model
+from matcher.fingerprint import leader_graph, leader_model, learned_parameters
 from matcher.fingerprint.learned import extract_learned, network_input
 
 
@@ -29,11 +29,11 @@ def learned(tests_data):
 def test_learned_minutiae_lie_inside_the_image_with_iso_fields(learned):
     tpl = learned["a1"]
     m = tpl.minutiae
-    assert 15 <= len(m) <= 80
+    assert 15 <= len(m) <= learned_parameters.MAX_MINUTIAE
     assert np.all((m["x"] >= 0) & (m["x"] < tpl.width) & (m["y"] >= 0) & (m["y"] < tpl.height))
     assert np.all((m["angle"] >= 0) & (m["angle"] < 2 * math.pi))
     assert set(np.unique(m["kind"])) <= {1, 2}
-    assert np.all((m["quality"] >= 55) & (m["quality"] <= 100))
+    assert np.all((m["quality"] >= round(learned_parameters.QUALITY_THRESHOLD * 100)) & (m["quality"] <= 100))
     assert 0 <= tpl.quality <= 100
 
 
