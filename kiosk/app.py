@@ -48,6 +48,9 @@ class Services:
         if self.sync is not None:
             self.sync.stop()
         self.devices.close()
+        close_identifier = getattr(getattr(self.workflow, "identifier", None), "close", None)
+        if close_identifier is not None:
+            close_identifier()
         if events.current_or_none() is self.recorder:
             events.install(None)
         self.recorder.record("shutdown", summary=self.registry.summary(self.settings.station_id,
@@ -122,9 +125,15 @@ def build_services(settings: Settings, *, devices=None, biometrics=None,
                          max_failures=settings.max_failed_signins, window_s=settings.signin_window_seconds,
                          clock=clock, lookup_limit=settings.lookup_limit,
                          lookup_window_s=settings.lookup_window_seconds)
+    identifier = None
+    if settings.identification_backend == "national":
+        from kiosk.workflow.national_identifier import ShardedIdentifier
+
+        identifier = ShardedIdentifier(registry, scheduler=settings.national_scheduler or None,
+                                       deadline_s=settings.identification_deadline_seconds, clock=clock)
     workflow = Workflow(registry=registry, devices=devices, rules=Rules.from_settings(settings),
                         record=recorder.record, pseudonym=recorder.pseudonym, biometrics=biometrics,
-                        clock=clock, idle_s=settings.session_idle_seconds)
+                        clock=clock, idle_s=settings.session_idle_seconds, identifier=identifier)
     sync = None
     if settings.commission_url:
         from kiosk.sync.service import SyncService

@@ -61,6 +61,13 @@ class Settings:
     """False-positive identification rate of one 1:N search (no-card fallback, dedup): the share of
     searches for someone not enrolled that would name somebody. The per-comparison threshold follows
     from it and the number of voters searched (national.operating: about fpir / N)."""
+    identification_backend: str = "gallery"
+    """1:N back end of the no-card identification: ``gallery`` (in-process galleries built from the
+    registry) or ``national`` (the sharded national search on Dask: station shard here, then the nation)."""
+    national_scheduler: str = ""
+    """``tcp://HOST:8786`` of the commission's Dask cluster for ``national``; empty: threads in this process."""
+    identification_deadline_seconds: float = 2.0
+    """A national search not answered within this is abandoned (the voter is not identified)."""
     max_finger_attempts: int = 3
     """Captures per finger before the workflow suggests another finger."""
     max_fingers: int = 3
@@ -175,6 +182,10 @@ def _coerce(name: str, raw: Any) -> Any:
 def _validate(s: Settings) -> Settings:
     if s.mrz_strictness not in {"reject", "warn"}:
         raise ConfigError("mrz_strictness must be 'reject' or 'warn'")
+    if s.identification_backend not in {"gallery", "national"}:
+        raise ConfigError("identification_backend must be 'gallery' or 'national'")
+    if not s.identification_deadline_seconds > 0:
+        raise ConfigError("identification_deadline_seconds must be positive")
     if s.lamp_kind not in {"lcus", "numato"}:
         raise ConfigError("lamp_kind must be 'lcus' or 'numato'")
     if not 0 < s.target_fmr < 1 or not 0 < s.identification_fpir < 1:

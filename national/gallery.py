@@ -210,7 +210,10 @@ class NationalGallery:
         if probes.centre is None:
             probes.centre = self.centre
         future = self.submit_search(probes, shortlist, keep, order)
-        done, _ = wait([future], timeout=timeout)
+        try:
+            done, _ = wait([future], timeout=timeout)
+        except TimeoutError:
+            done = ()
         if not done:
             future.cancel()
             raise SearchTimeout(f"national search did not finish within {timeout} s")

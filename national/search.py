@@ -46,6 +46,8 @@ class Probes:
     faces: np.ndarray
     fingers: list[list[Template | None]]
     centre: np.ndarray | None = None
+    any_position: bool = False   # a booth finger of unknown position: compared with every enrolled finger
+
 
     def __len__(self) -> int:
         return int(self.records.size)
@@ -203,12 +205,14 @@ def verify(shard: Shard, probes: Probes, chosen: list[np.ndarray], stats: Search
                 continue
             fingers: list[float | None] = []
             for f, probe_finger in enumerate(probes.fingers[p]):
-                enrolled = shard.finger(int(row), f) if probe_finger is not None and f < shard.fingers else None
-                if enrolled is None:
-                    fingers.append(None)
-                    continue
-                stats.finger_comparisons += 1
-                fingers.append(calibrated(compare_raw(probe_finger, enrolled)))
+                positions = (range(shard.fingers) if probes.any_position else [f]) if probe_finger is not None else []
+                scores = []
+                for g in positions:
+                    enrolled = shard.finger(int(row), g) if g < shard.fingers else None
+                    if enrolled is not None:
+                        stats.finger_comparisons += 1
+                        scores.append(calibrated(compare_raw(probe_finger, enrolled)))
+                fingers.append(max(scores) if scores else None)
             face_value = None if np.isnan(face_score) else float(face_score)
             fused = fusion.fuse(face=face_value, fingers=[s for s in fingers if s is not None])
             found.append(Candidate(record, fused.score, fused.fmr, face_value, tuple(fingers)))

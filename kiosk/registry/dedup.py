@@ -50,8 +50,9 @@ class DuplicateReport:
                              for s in self.suspects]}
 
 
-def registry_shards(registry: Registry, shard_size: int = SHARD_SIZE):
-    """(shards, face-code centre, voter ids by record number, finger names by position) of the registry."""
+def registry_shards(registry: Registry, shard_size: int = SHARD_SIZE, station_id: str | None = None):
+    """(shards, face-code centre, voter ids by record number, finger names by position) of the registry
+    (or of one station's voters)."""
     from matcher.face import codes as face_codes
     from national.shards import build_shard
 
@@ -59,7 +60,7 @@ def registry_shards(registry: Registry, shard_size: int = SHARD_SIZE):
     from matcher import fingerprint
     from matcher.face.template import DIMENSION
 
-    voter_ids = sorted(registry.all_voter_ids())
+    voter_ids = sorted(registry.all_voter_ids(station_id))
     enrolled = [registry.enrolment_bytes(v) for v in voter_ids]
     positions = sorted({name for fingers, _ in enrolled for name in fingers})
     faces = np.full((len(voter_ids), DIMENSION), np.nan, np.float32)

@@ -1,0 +1,59 @@
+"""The booth's no-card identification on the national search: station shard here, nation on Dask."""
+from __future__ import annotations
+
+import cv2
+import pytest
+
+from kiosk.registry import Registry
+from kiosk.registry.demo import build_demo_registry
+from kiosk.workflow.national_identifier import ShardedIdentifier
+from national.gallery import SearchTimeout
+
+KEY = bytes(range(32))
+STATION = "PS-0001"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from matcher import face, fingerprint
+
+    data_dir = tmp_path_factory.mktemp("ident")
+    registry = Registry(f"sqlite:///{data_dir / 'registry.sqlite3'}", KEY)
+    content = build_demo_registry(registry, data_dir, station_id=STATION, source="packaged")
+    probes = {}
+    for voter in content["voters"]:
+        image = cv2.imread(voter["probe_fingers"]["right_index"], cv2.IMREAD_GRAYSCALE)
+        photo = cv2.cvtColor(cv2.imread(voter["probe_face"]), cv2.COLOR_BGR2RGB)
+        probes[voter["role"], voter.get("registry_voter_id")] = (fingerprint.extract(image, dpi=500), face.encode(photo))
+    identifier = ShardedIdentifier(registry, deadline_s=60)
+    yield registry, probes, identifier
+    identifier.close()
+
+
+def test_a_station_voter_is_found_first_in_the_station_shard(demo):
+    _, probes, identifier = demo
+    (role, voter_id), (finger, face) = next(item for item in probes.items() if item[0][0] == "registered")
+    found = identifier.identify(finger, face, STATION)
+    assert found[0].voter_id == voter_id and found[0].finger is not None and found[0].face is not None
+
+
+def test_a_voter_of_another_station_is_found_only_nationally_on_dask(demo):
+    _, probes, identifier = demo
+    (role, voter_id), (finger, face) = next(item for item in probes.items() if item[0][0] == "other_station")
+    assert voter_id not in [c.voter_id for c in identifier.identify(finger, face, STATION)]
+    assert identifier.identify(finger, face, None)[0].voter_id == voter_id
+    assert identifier.identify(finger, None, None)[0].voter_id == voter_id       # no face: fingerprint index
+
+
+def test_a_national_search_past_its_deadline_raises_instead_of_answering_partly(demo):
+    _, probes, identifier = demo
+    finger, face = next(v for k, v in probes.items() if k[0] == "registered")
+    identifier.identify(finger, face, None)
+    with pytest.raises(SearchTimeout):
+        identifier.identify(finger, face, None, deadline=identifier.clock() - 1.0)
+
+
+def test_the_operating_point_counts_the_voters_searched(demo):
+    registry, _, identifier = demo
+    assert identifier.enrolled(None) == registry.count_voters() == 4
+    assert identifier.enrolled(STATION) == 3
