@@ -138,7 +138,9 @@ def merge_shortlists(parts: list[list[tuple[np.ndarray, np.ndarray]]], shortlist
     for lists in zip(*parts):
         records = np.concatenate([r for r, _ in lists])
         distance = np.concatenate([d for _, d in lists])
-        merged.append(records[np.lexsort((records, distance))[:shortlist]])
+        ranked = records[np.lexsort((records, distance))]
+        _, first = np.unique(ranked, return_index=True)        # a record proposed twice counts once
+        merged.append(ranked[np.sort(first)][:shortlist])
     return merged
 
 

@@ -57,3 +57,30 @@ def test_the_operating_point_counts_the_voters_searched(demo):
     registry, _, identifier = demo
     assert identifier.enrolled(None) == registry.count_voters() == 4
     assert identifier.enrolled(STATION) == 3
+
+
+def test_kiosk_dedup_opens_a_case_for_a_double_registration_and_exports_it(tmp_path, capsys, monkeypatch):
+    import json
+    from datetime import date
+
+    from kiosk.cli import main
+    from kiosk.registry.demo import PACKAGED
+    from matcher import face, fingerprint
+
+    data_dir, key_dir = tmp_path / "kiosk", tmp_path / "kiosk" / "keys"
+    settings = type("S", (), {"key_dir": key_dir, "effective_database_url": f"sqlite:///{data_dir / 'registry.sqlite3'}"})
+    registry = Registry.open(settings, create_keys=True)
+    build_demo_registry(registry, data_dir, station_id=STATION, source="packaged")
+    finger = fingerprint.extract(cv2.imread(str(PACKAGED / "finger1_3.png"), cv2.IMREAD_GRAYSCALE), dpi=500)
+    photo = face.encode(cv2.cvtColor(cv2.imread(str(PACKAGED / "face1_probe.jpg")), cv2.COLOR_BGR2RGB))
+    twin = registry.add_voter(id_number="987654321", name="SOK DARA-2", birth_date=date(1991, 2, 2), sex="M",
+                              station_id=STATION, fingers={"right_index": finger.to_iso()}, face=photo.to_bytes())
+    registry.close()
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("KIOSK_KEY_DIR", str(key_dir))
+    assert main(["dedup", "--csv", str(tmp_path / "cases.csv")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["cases_added"] == 1 and len(out["suspects"]) == 1 and twin in (out["suspects"][0]["voter_a"],
+                                                                            out["suspects"][0]["voter_b"])
+    assert (tmp_path / "cases.csv").read_text().count("case-00001") == 1
+    assert main(["dedup"]) == 0 and json.loads(capsys.readouterr().out)["cases_added"] == 0   # not reopened
