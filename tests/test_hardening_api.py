@@ -221,3 +221,10 @@ def test_a_failed_engine_self_test_makes_health_degraded_and_refuses_the_steps_n
 def test_health_is_ok_when_everything_passed(client):
     health = client.get("/health").json
     assert (health["status"], health["failed"]) == ("ok", [])
+
+
+def test_an_id_number_of_whitespace_only_is_a_bad_request(client):
+    """Found by the fuzzer: a no-break space passed the 'non-empty' check, was stripped to nothing and
+    answered 500."""
+    reply = client.post("/api/registry/lookup", json={"id_number": "\u00a0"}, headers=bearer(client))
+    assert (reply.status_code, reply.json["error"]["code"]) == (400, "bad_request")

@@ -100,7 +100,8 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
 def json_body(required: tuple[str, ...] = ()) -> dict[str, Any]:
     """The request's JSON object (empty when there is no body); ``required`` fields must be non-empty strings."""
     body: dict[str, Any] = parse_json_object(request.get_data()) if request.content_length or request.data else {}
-    missing = [name for name in required if not isinstance(body.get(name), str) or not body.get(name)]
+    # whitespace alone is missing too: " " or a no-break space would be stripped to nothing further on
+    missing = [name for name in required if not isinstance(body.get(name), str) or not body[name].strip()]
     if missing:
         raise ApiError(400, "bad_request", f"missing or non-string field(s): {', '.join(missing)}")
     return body
