@@ -107,8 +107,8 @@ def run_kiosk(url: str, kiosk_id: str, station_id: str, audit_dir: str, key_byte
         list(pool.map(attempt, todo))
     if export_to:
         shutil.rmtree(export_to, ignore_errors=True)    # half written by an incarnation killed while exporting
-        export_bundle(log, Path(export_to), official_id=official,
-                      summary=registry.summary(station_id, kiosk_id=kiosk_id))
+        summary, _ = patiently(lambda: registry.summary(station_id, kiosk_id=kiosk_id))  # a restart may be under way
+        export_bundle(log, Path(export_to), official_id=official, summary=summary)
     log.close()
     registry.close()
     timings.close()
