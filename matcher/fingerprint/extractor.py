@@ -19,22 +19,12 @@ from .filtering import remove_false
 from .frequency import ridge_period
 from .minutiae import detect
 from .orientation import orientation_field
-from .quality import foreground_mm2, image_quality, mean_coherence, minutia_quality
+from .quality import image_quality, mean_coherence, minutia_quality, require_foreground, usable_image
 from .segmentation import local_contrast, segment
 from .skeleton import thin
 from .template import Template, make_minutiae
 
 Trace = Optional[Callable[[str, object], None]]
-
-
-def _check_input(image: np.ndarray) -> np.ndarray:
-    if not isinstance(image, np.ndarray) or image.ndim != 2:
-        raise LowQualityError("bad_input", "expected a 2-D greyscale image")
-    if image.shape[0] < 64 or image.shape[1] < 64:
-        raise LowQualityError("bad_input", f"image of {image.shape[1]}x{image.shape[0]} px is too small")
-    if image.dtype != np.uint8:
-        image = np.clip(image, 0, 255).astype(np.uint8)
-    return image
 
 
 def extract(image: np.ndarray, dpi: float = 500, trace: Trace = None) -> Template:
@@ -43,18 +33,14 @@ def extract(image: np.ndarray, dpi: float = 500, trace: Trace = None) -> Templat
     Raises LowQualityError (with ``reason``) when the print cannot give a reliable template.
     """
     emit = trace if trace is not None else (lambda stage, value: None)
-    image = _check_input(image)
+    image = usable_image(image)
     dpi = float(dpi)
 
     contrast = local_contrast(image, dpi)
     emit("contrast", contrast)
     mask = segment(image, dpi, contrast)
     emit("mask", mask)
-    area = foreground_mm2(mask, dpi)
-    if area == 0.0:
-        raise LowQualityError("blank", "no finger found on the sensor image")
-    if area < P.MIN_FOREGROUND_MM2:
-        raise LowQualityError("too_small", f"finger area {area:.0f} mm2 is below {P.MIN_FOREGROUND_MM2:.0f} mm2")
+    area = require_foreground(mask, dpi)
 
     theta, coherence = orientation_field(image, dpi)
     emit("orientation", theta)

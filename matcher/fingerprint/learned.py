@@ -15,7 +15,7 @@ from . import learned_parameters as L
 from . import leader_model
 from . import parameters as P
 from .errors import LowQualityError
-from .quality import foreground_mm2
+from .quality import require_foreground, usable_image
 from .segmentation import segment
 from .template import Template, make_minutiae
 
@@ -71,18 +71,12 @@ def extract_learned(image: np.ndarray, dpi: float = 500, trace: Trace = None, *,
                     crop: bool = True, threads: int = L.THREADS, optimisation: str = L.OPTIMISATION, fused: bool = True,
                     threshold: float = L.QUALITY_THRESHOLD, max_minutiae: int = L.MAX_MINUTIAE) -> Template:
     """Template of the finger in ``image`` from LEADER's minutiae (raises LowQualityError)."""
-    from .extractor import _check_input
-
     emit = trace if trace is not None else (lambda stage, value: None)
-    image = _check_input(image)
+    image = usable_image(image)
     dpi = float(dpi)
     mask = segment(image, dpi)
     emit("mask", mask)
-    area = foreground_mm2(mask, dpi)
-    if area == 0.0:
-        raise LowQualityError("blank", "no finger found on the sensor image")
-    if area < P.MIN_FOREGROUND_MM2:
-        raise LowQualityError("too_small", f"finger area {area:.0f} mm2 is below {P.MIN_FOREGROUND_MM2:.0f} mm2")
+    area = require_foreground(mask, dpi)
     x0, y0, x1, y1 = (_crop_box(mask, P.at_dpi(L.CROP_MARGIN, dpi)) if crop
                       else (0, 0, image.shape[1], image.shape[0]))
     factor = L.NETWORK_DPI * scale / dpi

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import parameters as P
+from .errors import LowQualityError
 
 GOOD_AREA_MM2 = 120.0
 GOOD_COHERENCE = 0.55
@@ -18,6 +19,27 @@ GOOD_MINUTIAE = 25
 def foreground_mm2(mask: np.ndarray, dpi: float) -> float:
     pixel_mm = 25.4 / dpi
     return float(mask.sum()) * pixel_mm * pixel_mm
+
+
+def usable_image(image: np.ndarray) -> np.ndarray:
+    """The image as 2-D uint8, or LowQualityError("bad_input") when it cannot be a fingerprint image."""
+    if not isinstance(image, np.ndarray) or image.ndim != 2:
+        raise LowQualityError("bad_input", "expected a 2-D greyscale image")
+    if image.shape[0] < 64 or image.shape[1] < 64:
+        raise LowQualityError("bad_input", f"image of {image.shape[1]}x{image.shape[0]} px is too small")
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    return image
+
+
+def require_foreground(mask: np.ndarray, dpi: float) -> float:
+    """The finger's area in mm2; LowQualityError when there is no finger or too little of it."""
+    area = foreground_mm2(mask, dpi)
+    if area == 0.0:
+        raise LowQualityError("blank", "no finger found on the sensor image")
+    if area < P.MIN_FOREGROUND_MM2:
+        raise LowQualityError("too_small", f"finger area {area:.0f} mm2 is below {P.MIN_FOREGROUND_MM2:.0f} mm2")
+    return area
 
 
 def mean_coherence(coherence: np.ndarray, mask: np.ndarray) -> float:
