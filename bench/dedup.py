@@ -1,6 +1,7 @@
 """National de-duplication on Dask: synthetic registry checked against FVC2002, then scale figures.
 
     python -m bench dedup                          # 1,000,000 voters on a 2-worker LocalCluster
+    python -m bench dedup --skip-fvc               # re-run: reuses the cached registry (same parameters)
     python -m bench dedup --size 200000 --probes 500
     python -m bench dedup --scheduler tcp://HOST:8786
 
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench._dedup_profile import phase_breakdown, print_phases, task_breakdown
 from bench.common import header, percentile, row
 from matcher import fingerprint as fp
 from matcher import fusion
@@ -30,13 +32,15 @@ from national.dedup import deduplicate
 from national.gallery import NationalGallery, connect, dashboard_note
 from national.search import Probes, SearchStats, face_shortlist, finger_shortlist, merge_shortlists, verify
 from national.shards import Shard, build_shard
-from national.synthetic.build import shard_set
+from national import sealing
+from national.synthetic.build import GENERATOR_VERSION, generation_of, shard_set
 from national.synthetic.registry import SyntheticRegistry
 from national.synthetic.statistics import comparison_rows, ks_distance, statistics
 
 NATIONAL_VOTERS = 9_710_000
 PROJECTION_CORES = 100
 FPIR = 0.01
+DEFAULT_KEY_FILE = Path.home() / ".config" / "national" / "bench-shards.key"
 
 
 def fvc_section(synthetic: SyntheticRegistry) -> None:
@@ -165,6 +169,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--root", default=os.environ.get("NATIONAL_BENCH_DIR", "/tmp/national-bench"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-fvc", action="store_true")
+    parser.add_argument("--key-file", default=os.environ.get("NATIONAL_SHARD_KEY_FILE", str(DEFAULT_KEY_FILE)),
+                        help="the shards' AES-256 key (base64), kept away from --root; made when missing")
     args = parser.parse_args(argv)
     header("bench dedup: national de-duplication on Dask")
     print(f"   load average at start {os.getloadavg()[0]:.1f} (machine shared with other work)")
@@ -182,14 +188,24 @@ def main(argv: list[str]) -> int:
           f"{workers} Dask workers x {threads // max(workers, 1)} thread")
     print(f"   {dashboard_note(client)}")
     memory_before = client.run(_rss)
+    key = sealing.key_from_file(args.key_file, create=True)
+    cache = Path(args.root) / f"n{args.size}-d{args.duplicates}-s{args.seed}-shard{args.shard_size}-v{GENERATOR_VERSION}"
+    from national.gallery import current
+
+    reused = current(cache, generation_of(registry)) is not None
     t0 = time.perf_counter()
-    shards = shard_set(registry, Path(args.root) / f"n{args.size}-s{args.seed}", args.shard_size, client=client)
+    shards = shard_set(registry, cache, args.shard_size, key, client=client)
     build_seconds = time.perf_counter() - t0
-    gallery = NationalGallery(client, shards)
+    t0 = time.perf_counter()
+    gallery = NationalGallery(client, shards, key=key)
+    load_seconds = time.perf_counter() - t0
     memory_after = client.run(_rss)
     held = sum(client.gather(client.map(Shard.nbytes, gallery.shards)))
     rss_delta = sum(memory_after.values()) - sum(memory_before.values())
-    row("build (generate + persist, or reuse)", f"{build_seconds:,.0f} s", f"{len(shards.shards)} shards")
+    row("registry cache", str(cache), "reused" if reused else "built now")
+    row("build (generate + seal + persist)" if not reused else "build (reused: manifest check only)",
+        f"{build_seconds:,.1f} s", f"{len(shards.shards)} shards on {workers} workers")
+    row("load (read + decrypt, kept by the workers)", f"{load_seconds:,.1f} s")
     row("shard arrays per voter", f"{held / len(gallery):,.0f} B", "goal <= 2 KB")
     row("worker RSS growth per voter", f"{rss_delta / len(gallery):,.0f} B", "(includes allocator slack)")
 
@@ -200,7 +216,12 @@ def main(argv: list[str]) -> int:
     nonmated = np.array([r for r in candidates if r not in everyone_mated][:args.probes], np.int64)
     probes = np.concatenate([mated, nonmated])
     report = operating.per_comparison_fmr(FPIR, len(gallery))
-    run = deduplicate(gallery, report_fmr=report, records=probes, batch=32)
+    from distributed import get_task_stream
+
+    cpu_before = client.run(_cpu)
+    with get_task_stream(client) as stream:
+        run = deduplicate(gallery, report_fmr=report, records=probes, batch=32)
+    cpu_seconds = sum(client.run(_cpu).values()) - sum(cpu_before.values())
     rate = len(probes) / run.seconds
     mates = registry.mates()
     mate_fmr = np.array([run.best_fmr_of(int(p), mates[int(p)]) for p in mated])
@@ -208,7 +229,10 @@ def main(argv: list[str]) -> int:
     fpir, fnir = operating.fpir_fnir(mate_fmr, best_nonmated, report)
     print(f"\n-- de-duplication searches over {len(gallery):,} enrolled ({len(mated)} mated + {len(nonmated)} non-mated "
           f"searches, each against every shard)")
-    row("probes/s", f"{rate:,.2f}", f"{workers} workers, {run.seconds:,.0f} s")
+    row("probes/s", f"{rate:,.2f}", f"{workers} workers, {run.seconds:,.1f} s wall")
+    row("worker CPU per search", f"{1e3 * cpu_seconds / len(probes):,.1f} ms",
+        f"{len(probes) / cpu_seconds * workers:,.2f} probes/s on {workers} idle cores")
+    task_breakdown(stream.data, len(probes), run.seconds, workers)
     row("operating point: fused FMR per comparison", f"{report:.3g}", f"FPIR {FPIR:.0%} over {len(gallery):,}")
     row("FNIR at that point (calibrated, not fitted)", f"{fnir:.2%}", f"{int(round(fnir * len(mated)))} of {len(mated)} mates missed")
     row("FPIR measured there (non-mated searches)", f"{fpir:.2%}", f"target {FPIR:.0%}")
@@ -218,7 +242,7 @@ def main(argv: list[str]) -> int:
     in_list = np.mean(mate_fmr < 1.0)
     row("mate returned at all (face short list recall)", f"{in_list:.2%}")
 
-    projection_section(gallery, run, len(probes), workers, registry)
+    projection_section(gallery, cpu_seconds / len(probes), key)
     identification_section(gallery, registry, args.identifications, everyone_mated)
     gallery.close()
     client.close()
@@ -231,30 +255,41 @@ def _rss() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
-def projection_section(gallery: NationalGallery, run, probes: int, workers: int, registry) -> None:
-    """Split the measured per-probe cost into the part that grows with N (the code scan) and the rest."""
-    shard = Shard.load(gallery.shard_set.paths()[0])
+def _cpu() -> float:
+    import psutil
+
+    times = psutil.Process().cpu_times()
+    return float(times.user + times.system)
+
+
+def projection_section(gallery: NationalGallery, per_probe: float, key: bytes) -> None:
+    """De-duplication is N searches against N enrolled: the scan part of a search grows with N, the
+    verification part (a fixed short list) does not, so the whole run costs N^2 x scan + N x rest."""
+    shard = Shard.load(gallery.shard_set.paths()[0], key)
     rows = np.arange(min(32, len(shard)))
     probe = Probes(shard.records[rows], shard.face_vectors[rows].astype(np.float32),
                    [[None] * shard.fingers for _ in rows], gallery.centre)
     face_shortlist(shard, probe, 16)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     face_shortlist(shard, probe, 16)
-    scan_per_entry = (time.perf_counter() - t0) / (len(rows) * len(shard))
+    scan_per_entry = (time.process_time() - t0) / (len(rows) * len(shard))
     n = len(gallery)
-    per_probe = run.seconds * workers / probes
     fixed = max(per_probe - scan_per_entry * n, 0.0)
     at_national = scan_per_entry * NATIONAL_VOTERS + fixed
     wall = NATIONAL_VOTERS * at_national / PROJECTION_CORES
-    print(f"\n-- projection to {NATIONAL_VOTERS:,} voters on {PROJECTION_CORES} cores")
-    print(f"   measured: {per_probe * 1e3:,.1f} core-ms per search at N = {n:,} "
-          f"({workers} workers x {run.seconds:,.1f} s / {probes} searches)")
-    print(f"   face-code scan: {scan_per_entry * 1e9:.1f} ns per enrolled voter per probe (one shard, batch of 32, in-process)")
+    print(f"\n-- projection to {NATIONAL_VOTERS:,} voters on {PROJECTION_CORES} cores (CPU time, so the shared "
+          f"machine's load does not enter it)")
+    print_phases(phase_breakdown(shard, gallery.centre, np.arange(0, len(shard), max(1, len(shard) // 64))[:64]),
+                 len(shard))
+    print(f"   measured: {per_probe * 1e3:,.1f} worker CPU-ms per search at N = {n:,} (all tasks, Dask included)")
+    print(f"   face-code scan: {scan_per_entry * 1e9:.2f} ns CPU per enrolled voter per search (one shard, batch of 32)")
     print(f"   => scan {scan_per_entry * n * 1e3:,.1f} ms + verification/overhead {fixed * 1e3:,.1f} ms per search at N")
-    print(f"   at 9.71 M: {scan_per_entry * 1e9:.1f} ns x {NATIONAL_VOTERS:,} + {fixed * 1e3:,.1f} ms = "
-          f"{at_national * 1e3:,.1f} core-ms per search")
-    print(f"   wall = {NATIONAL_VOTERS:,} searches x {at_national:.3f} s / {PROJECTION_CORES} cores = "
-          f"{wall:,.0f} s = {wall / 3600:.1f} h   (goal <= 24 h)")
+    print(f"   dedup = N searches x (N x scan + rest): the scan term grows as N^2, the rest as N")
+    print(f"   one search at 9.71 M: {scan_per_entry * 1e9:.2f} ns x {NATIONAL_VOTERS:,} + {fixed * 1e3:,.1f} ms = "
+          f"{at_national * 1e3:,.1f} CPU-ms")
+    print(f"   wall = {NATIONAL_VOTERS:,} searches x {at_national:.4f} s / {PROJECTION_CORES} cores = "
+          f"{wall:,.0f} s = {wall / 3600:.1f} h   (goal <= 24 h; "
+          f"scan share {scan_per_entry * NATIONAL_VOTERS / at_national:.0%})")
 
 
 def identification_section(gallery: NationalGallery, registry: SyntheticRegistry, count: int, mated: set) -> None:

@@ -16,6 +16,7 @@ On a real cluster the shard directory must be readable by the workers (a shared 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -26,7 +27,8 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .search import KEEP, SHORTLIST, Candidate, Probes, face_shortlist, finger_shortlist, merge, merge_shortlists, verify
-from .shards import Shard, ShardError, build_shard
+from . import sealing
+from .shards import Shard, ShardError
 
 MANIFEST = "manifest.json"
 
@@ -101,8 +103,8 @@ def current(root: str | os.PathLike, generation: str) -> ShardSet | None:
 
 
 def build(root: str | os.PathLike, generation: str, centre: np.ndarray, fingers: int,
-          shard_builders: list[Callable[[], tuple[np.ndarray, np.ndarray, list]]], client=None) -> ShardSet:
-    """Write a new shard set: each builder returns (records, faces, finger templates) of one shard.
+          shard_builders: list[Callable[[], Shard]], key: bytes, client=None) -> ShardSet:
+    """Write a new shard set sealed under ``key``: each builder returns one shard (national.shards).
     With a ``client`` the builders run on the workers (the synthetic generator); without, here (an
     enrolment export decrypted by its owner). The manifest is written last."""
     root = Path(root)
@@ -110,8 +112,8 @@ def build(root: str | os.PathLike, generation: str, centre: np.ndarray, fingers:
     (root / MANIFEST).unlink(missing_ok=True)
     np.save(root / "centre.npy", np.asarray(centre, np.float32), allow_pickle=False)
     names = [f"shard-{i:04d}" for i in range(len(shard_builders))]
-    jobs = [(builder, str(root / name), np.asarray(centre, np.float32), generation)
-            for builder, name in zip(shard_builders, names)]
+    key = sealing.checked_key(key)
+    jobs = [(builder, str(root / name), generation, key) for builder, name in zip(shard_builders, names)]
     if client is None:
         counts = [_build_one(*job) for job in jobs]
     else:
@@ -120,10 +122,11 @@ def build(root: str | os.PathLike, generation: str, centre: np.ndarray, fingers:
     return ShardSet.open(root)
 
 
-def _build_one(builder, folder: str, centre: np.ndarray, generation: str) -> int:
-    records, faces, fingers = builder()
-    build_shard(records, faces, fingers, centre, generation).save(folder)
-    return len(records)
+def _build_one(builder, folder: str, generation: str, key: bytes) -> int:
+    shard = builder()
+    shard.generation = generation
+    shard.save(folder, key)
+    return len(shard)
 
 
 def probes_from_shard(shard: Shard, lo: int, hi: int, centre: np.ndarray) -> Probes:
@@ -162,17 +165,24 @@ def _merge(keep: int, *parts: list[list[Candidate]]) -> list[list[Candidate]]:
 class NationalGallery:
     """A shard set held in the workers' memory; searched by probe batches."""
 
-    def __init__(self, client, shard_set: ShardSet | None = None, *, shards: list[Shard] | None = None,
-                 centre: np.ndarray | None = None) -> None:
-        """From a persisted ``shard_set`` (each worker loads its shards from disk), or from in-memory
+    def __init__(self, client, shard_set: ShardSet | None = None, *, key: bytes | None = None,
+                 shards: list[Shard] | None = None, centre: np.ndarray | None = None) -> None:
+        """From a persisted ``shard_set`` opened with ``key`` (each worker loads and decrypts its shards
+        once and keeps them decoded), or from in-memory
         ``shards`` scattered to the workers (nothing written to disk: templates never rest unencrypted)."""
         self.client = client
         self.shard_set = shard_set
         workers = sorted(client.scheduler_info()["workers"])
         if shard_set is not None:
+            if key is None:
+                raise ValueError("a persisted shard set is sealed: pass its key")
+            key = sealing.checked_key(key)
+            # the task key names the key too (a one-way tag): a gallery opened with another key must not
+            # be handed shards another gallery already decrypted under the same name
+            tag = hashlib.sha256(b"national-shard-task|" + key).hexdigest()[:12]
             self.centre = shard_set.centre
             self.count = shard_set.count
-            self.shards = [client.submit(Shard.load, path, key=f"national-shard-{shard_set.generation}-{i}",
+            self.shards = [client.submit(Shard.load, path, key, key=f"national-shard-{shard_set.generation}-{tag}-{i}",
                                          workers=[workers[i % len(workers)]], allow_other_workers=True)
                            for i, path in enumerate(shard_set.paths())]
         else:

@@ -7,12 +7,15 @@ per minutia, with an int64 offset per finger. Two fingers of ~40 minutiae: about
 Cylinders and pre-filter codes are not stored: the face code short list picks the few records whose
 fingers are compared, and their cylinders are rebuilt then (see national.search).
 
-On disk a shard is a directory of .npy files and ``meta.json`` (written last: a directory without it is
-incomplete). ``generation`` names the enrolment state it was built from; a shard set whose generation
+On disk a shard is a directory of sealed .npy files (``<array>.npy.sealed``: AES-256-GCM under a key the
+caller passes in and keeps elsewhere, see national.sealing) and ``meta.json`` (counts and generation only,
+no biometric data; written last: a directory without it is incomplete). Workers decrypt a shard once when
+they load it and keep it decoded in memory. ``generation`` names the enrolment state it was built from; a shard set whose generation
 differs from the registry's is rebuilt (national.gallery).
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -24,14 +27,20 @@ import numpy as np
 from matcher.face import codes as face_codes
 from matcher.fingerprint.template import MINUTIA_DTYPE, Template
 
+from . import sealing
+
 FORMAT = "national-shard"
-VERSION = 1
+VERSION = 2                  # 2: arrays sealed at rest (1 was plain .npy)
 ANGLE_STEPS = 256
 _ARRAYS = ("records", "face_codes", "face_vectors", "finger_offsets", "minutia_xy", "minutia_angle")
 
 
 class ShardError(Exception):
     """A shard directory that is missing, incomplete or inconsistent."""
+
+
+class ShardKeyError(ShardError):
+    """A shard that does not open with the key given (wrong key, or files altered or moved)."""
 
 
 @dataclass
@@ -63,33 +72,52 @@ class Shard:
         return Template(m, 0, 0, 500.0, 0)
 
     # -- files ------------------------------------------------------------------------------------
-    def save(self, folder: str | os.PathLike) -> Path:
+    def save(self, folder: str | os.PathLike, key: bytes) -> Path:
+        """Write the shard sealed under ``key`` (never stored here); meta.json last."""
+        key = sealing.checked_key(key)
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "meta.json").unlink(missing_ok=True)
         for name in _ARRAYS:
-            tmp = folder / f"{name}.npy.tmp"
-            with open(tmp, "wb") as f:
-                np.save(f, np.ascontiguousarray(getattr(self, name)), allow_pickle=False)
-            os.replace(tmp, folder / f"{name}.npy")
+            buffer = io.BytesIO()
+            np.save(buffer, np.ascontiguousarray(getattr(self, name)), allow_pickle=False)
+            aad = sealing.associated_data(self.generation, folder.name, name, len(self))
+            blob = sealing.seal(key, buffer.getvalue(), aad)
+            tmp = folder / f"{name}.npy.sealed.tmp"
+            tmp.write_bytes(blob)
+            os.replace(tmp, folder / f"{name}.npy.sealed")
         meta = {"format": FORMAT, "version": VERSION, "count": len(self), "fingers": self.fingers,
-                "generation": self.generation}
+                "generation": self.generation, "sealed": "AES-256-GCM"}
         (folder / "meta.json.tmp").write_text(json.dumps(meta))
         os.replace(folder / "meta.json.tmp", folder / "meta.json")
         return folder
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> "Shard":
+    def load(cls, folder: str | os.PathLike, key: bytes) -> "Shard":
+        """Open a shard sealed under ``key``: ShardError when incomplete or inconsistent, ShardKeyError when
+        the key is wrong (or a file was altered or moved from another shard)."""
+        key = sealing.checked_key(key)        # a malformed key is the caller's error (SealingError)
         folder = Path(folder)
         try:
             meta = json.loads((folder / "meta.json").read_text())
-            arrays = {name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in _ARRAYS}
         except (OSError, ValueError) as exc:
             raise ShardError(f"no complete shard at {folder} ({type(exc).__name__})") from exc
         if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-            raise ShardError(f"{folder} is not a version-{VERSION} national shard")
-        shard = cls(**arrays, fingers=int(meta["fingers"]), generation=str(meta.get("generation", "")))
-        n = int(meta["count"])
+            raise ShardError(f"{folder} is not a version-{VERSION} (sealed) national shard")
+        n, generation = int(meta["count"]), str(meta.get("generation", ""))
+        arrays = {}
+        for name in _ARRAYS:
+            try:
+                blob = (folder / f"{name}.npy.sealed").read_bytes()
+            except OSError as exc:
+                raise ShardError(f"no complete shard at {folder} ({type(exc).__name__})") from exc
+            try:
+                plain = sealing.open_sealed(key, blob, sealing.associated_data(generation, folder.name, name, n),
+                                            f"{folder / name}.npy.sealed")
+            except sealing.SealingError as exc:
+                raise ShardKeyError(str(exc)) from exc
+            arrays[name] = np.load(io.BytesIO(plain), allow_pickle=False)
+        shard = cls(**arrays, fingers=int(meta["fingers"]), generation=generation)
         if (shard.records.shape != (n,) or shard.face_codes.shape != (face_codes.CODE_WORDS, n)
                 or shard.face_vectors.shape[0] != n or shard.finger_offsets.shape != (n * shard.fingers + 1,)
                 or shard.minutia_xy.shape[0] != shard.finger_offsets[-1]):

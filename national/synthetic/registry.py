@@ -46,6 +46,9 @@ class SyntheticRegistry:
     def person(self, records: np.ndarray) -> np.ndarray:
         return self._person_and_capture[0][np.asarray(records, np.int64)]
 
+    def capture(self, records: np.ndarray) -> np.ndarray:
+        return self._person_and_capture[1][np.asarray(records, np.int64)]
+
     def mates(self) -> dict[int, int]:
         """Every planted record -> the record it duplicates, both ways."""
         out = {int(d): int(o) for d, o in self.planted}
