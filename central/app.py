@@ -50,4 +50,7 @@ def create_app(config: CentralSettings | Mapping[str, Any] | None = None, *,
     from central import audit_report
 
     app.register_blueprint(audit_report.blueprint)
+    from central import cases
+
+    app.register_blueprint(cases.blueprint(settings), url_prefix=cases.URL_PREFIX)
     return app

@@ -51,6 +51,13 @@ def _token() -> str | None:
     return request.cookies.get(COOKIE)
 
 
+def official_of_request() -> tuple[str, str] | None:
+    """(username, role) of the signed-in official making this request, or None."""
+    services = current_app.extensions["central"]
+    token = _token()
+    return services.store.token_user(token, services.clock()) if token else None
+
+
 def requires(role: str = "monitor", *, page: bool = False):
     """Allow officials whose role is ``role`` or higher (admin > monitor)."""
     needed = ROLES.index(role)

@@ -20,6 +20,8 @@ class CentralSettings:
     """A kiosk with no successful push for longer than this is listed as silent."""
     token_ttl_seconds: int = 12 * 3600
     threads: int = 8
+    cases_path: str = "var/central/national/cases.json"
+    """The national adjudication case book (``kiosk dedup --cases``), shown at /national/cases."""
 
 
 def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> CentralSettings:

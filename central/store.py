@@ -3,7 +3,8 @@
 Tables: ``kiosks`` (enrolment by audit key, and the Merkle frontier of what was accepted), ``entries``
 (every accepted audit entry, verbatim as evidence, with the columns the reports group by), ``votes``
 (the ``vote_marked`` pseudonyms, indexed for the double-vote match), ``checkpoints`` (every accepted
-signed checkpoint), ``alerts`` (forks and double votes; never deleted), ``officials`` and ``tokens``.
+signed checkpoint), ``alerts`` (forks and double votes; never deleted), ``officials`` and ``tokens``,
+``case_decisions`` (adjudication decisions on national duplicate cases, one per case; never deleted).
 """
 from __future__ import annotations
 
@@ -40,7 +41,10 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE TABLE IF NOT EXISTS officials (
     username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL, display_name TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (
-    token_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL, expires_at TEXT NOT NULL)
+    token_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS case_decisions (
+    case_id TEXT PRIMARY KEY, outcome TEXT NOT NULL, official TEXT NOT NULL, recorded_at TEXT NOT NULL,
+    detail TEXT NOT NULL)
 """
 
 
@@ -203,6 +207,20 @@ class Store:
         rows = self.db.read("SELECT o.username, o.role FROM tokens t JOIN officials o ON o.username = t.username "
                             "WHERE t.token_sha256 = ? AND t.expires_at > ?", (_sha(token), now))
         return rows[0] if rows else None
+
+
+    # -- national adjudication ----------------------------------------------------------------------
+    def record_case_decision(self, event: dict, now: str) -> None:
+        """Keep a case decision (national.cases' audit event); a second decision of a case is refused."""
+        with self.db.transaction() as cur:
+            cur.execute("INSERT INTO case_decisions(case_id, outcome, official, recorded_at, detail) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id) DO NOTHING",
+                        (event["case"], event["outcome"], event["official_id"], now, json.dumps(event)))
+            if cur.rowcount != 1:
+                raise ValueError(f"{event['case']} was already decided")
+
+    def case_decisions(self) -> list[tuple[str, str]]:
+        return self.db.read("SELECT recorded_at, detail FROM case_decisions ORDER BY recorded_at, case_id")
 
 
 def _sha(token: str) -> str:
