@@ -251,7 +251,9 @@ def main(argv: list[str]) -> int:
 def held_out_figures(databases, args) -> None:
     """The headline: leave-one-database-out EER per extractor variant, then the robustness sets."""
     print("\n   HEADLINE: held-out figures (leave-one-database-out; robustness sets never tuned on)")
-    curve = variants.report(databases, DPI, eer, every=args.variants)
+    variants.report(databases, DPI, eer, every=args.variants)
+    if args.variants:
+        variants.batching_figure(databases, DPI)
     if args.no_robustness:
         return
     extractors = {}

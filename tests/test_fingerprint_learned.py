@@ -106,3 +106,13 @@ def test_blank_images_are_refused_by_the_learned_path_too():
     with pytest.raises(fp.LowQualityError) as refused:
         fp.extract(np.full((300, 300), 200, np.uint8), method="learned")
     assert refused.value.reason == "blank"
+
+
+def test_another_model_file_runs_in_place_of_the_packaged_one(tests_data, tmp_path, learned):
+    """The bench's int8 variants pass their own ONNX file; the same graph gives the same template."""
+    copy = tmp_path / "leader-copy.onnx"
+    copy.write_bytes(leader_model.model_bytes(fused=True))
+    tpl = extract_learned(load(tests_data, "DB1_B_101_1"), 500, model_file=str(copy))
+    assert np.array_equal(tpl.minutiae, learned["a1"].minutiae)
+    with pytest.raises(FileNotFoundError):
+        extract_learned(load(tests_data, "DB1_B_101_1"), 500, model_file=str(tmp_path / "absent.onnx"))

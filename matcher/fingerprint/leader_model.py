@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -45,9 +46,11 @@ def model_bytes(fused: bool = True) -> bytes:
     return data
 
 
-def session(threads: int = L.THREADS, optimisation: str = L.OPTIMISATION, fused: bool = True):
-    """A shared onnxruntime session (thread-safe to run concurrently)."""
-    key = (int(threads), optimisation, bool(fused))
+def session(threads: int = L.THREADS, optimisation: str = L.OPTIMISATION, fused: bool = True,
+            model_file: Optional[str] = None):
+    """A shared onnxruntime session (thread-safe to run concurrently). ``model_file``: another ONNX
+    file with the same input and output (e.g. an int8 copy made by bench/_fingerprint_int8.py)."""
+    key = (int(threads), optimisation, bool(fused), model_file)
     found = _SESSIONS.get(key)
     if found is not None:
         return found
@@ -68,12 +71,13 @@ def session(threads: int = L.THREADS, optimisation: str = L.OPTIMISATION, fused:
                 "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
                 "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
                 "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}[optimisation]
-            found = ort.InferenceSession(model_bytes(fused), options, providers=["CPUExecutionProvider"])
+            data = model_bytes(fused) if model_file is None else Path(model_file).read_bytes()
+            found = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
             _SESSIONS[key] = found
         return found
 
 
 def run(batch: np.ndarray, threads: int = L.THREADS, optimisation: str = L.OPTIMISATION,
-        fused: bool = True) -> np.ndarray:
+        fused: bool = True, model_file: Optional[str] = None) -> np.ndarray:
     """Network output (N, H, W, 4) for a float32 batch (N, H, W, 1)."""
-    return session(threads, optimisation, fused).run(None, {"input": np.ascontiguousarray(batch, np.float32)})[0]
+    return session(threads, optimisation, fused, model_file).run(None, {"input": np.ascontiguousarray(batch, np.float32)})[0]

@@ -69,8 +69,10 @@ def learned_quality(area_mm2: float, confidence: np.ndarray) -> int:
 
 def extract_learned(image: np.ndarray, dpi: float = 500, trace: Trace = None, *, scale: float = L.SCALE,
                     crop: bool = True, threads: int = L.THREADS, optimisation: str = L.OPTIMISATION, fused: bool = True,
-                    threshold: float = L.QUALITY_THRESHOLD, max_minutiae: int = L.MAX_MINUTIAE) -> Template:
-    """Template of the finger in ``image`` from LEADER's minutiae (raises LowQualityError)."""
+                    threshold: float = L.QUALITY_THRESHOLD, max_minutiae: int = L.MAX_MINUTIAE,
+                    model_file: Optional[str] = None) -> Template:
+    """Template of the finger in ``image`` from LEADER's minutiae (raises LowQualityError).
+    The keywords are the bench's variants (resolution, crop, threads, graph, another model file)."""
     emit = trace if trace is not None else (lambda stage, value: None)
     image = usable_image(image)
     dpi = float(dpi)
@@ -82,7 +84,7 @@ def extract_learned(image: np.ndarray, dpi: float = 500, trace: Trace = None, *,
     factor = L.NETWORK_DPI * scale / dpi
     net_in, left, top = network_input(image[y0:y1, x0:x1], factor)
     emit("crop", net_in)
-    out = leader_model.run(net_in[None, :, :, None], threads, optimisation, fused)[0]
+    out = leader_model.run(net_in[None, :, :, None], threads, optimisation, fused, model_file)[0]
     emit("output", out)
     return template_from_output(out, left, top, factor, x0, y0, image.shape, dpi, area, threshold,
                                 max_minutiae, emit)
