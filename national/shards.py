@@ -116,13 +116,32 @@ class Shard:
                                             f"{folder / name}.npy.sealed")
             except sealing.SealingError as exc:
                 raise ShardKeyError(str(exc)) from exc
-            arrays[name] = np.load(io.BytesIO(plain), allow_pickle=False)
+            arrays[name] = _array_in(plain, f"{folder / name}.npy.sealed")
         shard = cls(**arrays, fingers=int(meta["fingers"]), generation=generation)
         if (shard.records.shape != (n,) or shard.face_codes.shape != (face_codes.CODE_WORDS, n)
                 or shard.face_vectors.shape[0] != n or shard.finger_offsets.shape != (n * shard.fingers + 1,)
                 or shard.minutia_xy.shape[0] != shard.finger_offsets[-1]):
             raise ShardError(f"shard files in {folder} do not agree with meta.json (count {n})")
         return shard
+
+
+def _array_in(plain: bytes, where: str) -> np.ndarray:
+    """The .npy array held in ``plain``, read-only and without a copy (a decrypted shard's memory is its
+    plaintext once, not twice)."""
+    stream = io.BytesIO(plain)
+    try:
+        version = np.lib.format.read_magic(stream)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read_header(stream)
+    except ValueError as exc:
+        raise ShardError(f"{where} does not hold a .npy array") from exc
+    if fortran or dtype.hasobject:
+        raise ShardError(f"{where} holds an unexpected array layout")
+    count = int(np.prod(shape)) if shape else 1
+    if len(plain) - stream.tell() != count * dtype.itemsize:
+        raise ShardError(f"{where} is truncated")
+    return np.frombuffer(plain, dtype, count, stream.tell()).reshape(shape)
 
 
 def build_shard(records: np.ndarray, faces: np.ndarray, fingers: list[list[Template | None]],
