@@ -33,6 +33,9 @@ const ui = {
   station: null,          // the station's kiosks added up (supervisors only)
   exported: null,
   devicesTimer: null,
+  registryLost: false,    // /health says the station's registry server cannot be reached
+  resumeCardWait: false,  // the card wait was stopped for the lost registry: start it again on return
+  errorCode: null,        // code of the failure in the error banner
 };
 
 const $ = (id) => document.getElementById(id);
@@ -75,6 +78,7 @@ function render() {
   $("cancel-row").hidden = !(signedIn && ui.mode === "booth" && running);
   const busy = ui.acting || ui.loop.running !== null;
   for (const button of document.querySelectorAll(".step-action")) button.disabled = busy;
+  blockRegistrySteps();
 }
 
 // A new panel takes the keyboard focus on its first field or main button, so Enter does the step.
@@ -326,6 +330,7 @@ function showError(textOf) {
 
 function hideError() {
   $("error").hidden = true;
+  ui.errorCode = null;
 }
 
 function errorText(failure) {
@@ -337,6 +342,7 @@ function errorText(failure) {
 }
 
 async function handleFailure(failure) {
+  ui.errorCode = failure && failure.code;
   if (!(failure instanceof ApiFailure)) {
     console.error(failure);
     showError(() => t("error.generic", {code: "screen"}));
@@ -591,6 +597,56 @@ function renderCommissionSync(sync) {
   $("commission-sync").title = sync.last_error || "";
 }
 
+// -- the station's registry server ----------------------------------------------------------------
+
+// /health (no sign-in needed) is polled all the time: while the registry server is lost the banner
+// tells the official what to do, the card wait stops and every step that needs the registry is
+// refused on the screen (not only when it fails); when the server is back everything clears by itself.
+const HEALTH_POLL_MS = 2000;
+const REGISTRY_STEPS = ".step-action, #card-wait, #card-no-card";
+
+function startHealthPolling() {
+  pollHealth();
+  setInterval(pollHealth, HEALTH_POLL_MS);
+}
+
+async function pollHealth() {
+  if (ui.healthPolling) return;      // a slow answer (the kiosk's ping waits up to 1 s) is not stacked
+  ui.healthPolling = true;
+  let lost = null;                   // null: the kiosk itself did not answer (the offline banner's case)
+  try {
+    const response = await fetch("/health", {cache: "no-store", headers: {Accept: "application/json"}});
+    lost = (await response.json()).registry === "unavailable";
+  } catch (error) {
+    lost = null;
+  } finally {
+    ui.healthPolling = false;
+  }
+  if (lost !== null && lost !== ui.registryLost) await setRegistryLost(lost);
+}
+
+async function setRegistryLost(lost) {
+  ui.registryLost = lost;
+  $("registry-lost").hidden = !lost;
+  document.body.dataset.registry = lost ? "lost" : "ok";
+  const waitingForCard = ui.mode === "booth" && ui.session && ui.session.state === "waiting_for_card"
+    && !ui.noCardRequested;
+  if (lost) {
+    ui.resumeCardWait = Boolean(waitingForCard);
+    await stopWaiting();             // each card read would look the voter up in the lost registry
+  } else {
+    if (ui.errorCode === "registry_unavailable") hideError();
+    if (ui.resumeCardWait && waitingForCard && ui.loop.running === null) waitForCard();
+    ui.resumeCardWait = false;
+  }
+  render();
+}
+
+function blockRegistrySteps() {
+  if (!ui.registryLost) return;
+  for (const button of document.querySelectorAll(REGISTRY_STEPS)) button.disabled = true;
+}
+
 // -- wiring ---------------------------------------------------------------------------------------
 
 function formValues(form) {
@@ -706,6 +762,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   I18n.urlTemplate = CONFIG.messages_url;
   const saved = localStorage.getItem("booth.language");
   bind();
+  startHealthPolling();
   await chooseLanguage(CONFIG.languages.includes(saved) ? saved : CONFIG.default_language);
   try {
     await resume();
