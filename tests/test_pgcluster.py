@@ -41,3 +41,38 @@ def test_restart_cuts_open_connections_and_the_server_comes_back(pg_private_clus
 def test_missing_binaries_are_reported_with_how_to_install_them(tmp_path):
     with pytest.raises(PostgresUnavailable, match="postgresql"):
         PostgresCluster(bin_dir=tmp_path).start()
+
+
+OWNER = """
+import sys, time
+from kiosk.registry.pgcluster import PostgresCluster
+cluster = PostgresCluster().start()
+print(cluster.base_dir, cluster.postmaster_pid(), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_cluster_whose_owner_is_killed_with_sigkill_is_stopped_and_removed(pg_cluster):  # binaries present
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from kiosk.registry.pgcluster import _alive
+
+    owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True)
+    try:
+        base_dir, pid = owner.stdout.readline().split()
+        assert Path(base_dir).is_dir() and _alive(int(pid))
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait()
+        deadline = time.monotonic() + 10
+        while (_alive(int(pid)) or Path(base_dir).exists()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(int(pid)), "the server outlived its owner"
+        assert not Path(base_dir).exists(), "the cluster's directory outlived its owner"
+    finally:
+        owner.kill()
+        owner.wait()

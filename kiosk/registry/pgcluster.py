@@ -13,6 +13,10 @@ runs as the ``postgres`` system user (``nobody`` if there is none) and the direc
 ``durable=False`` (the default, for tests) turns off fsync: a killed server or a killed client still
 loses nothing (every committed write is in the operating system's page cache), only a power cut
 would. A station server is set up durably (see the README), not with this class.
+
+No cluster outlives its owner: the first start also starts a watchdog (pgwatchdog.py) holding a pipe
+from this process; if this process dies without cleaning up (``kill -9``, a crash), the watchdog stops
+the server and removes the directory.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -88,6 +93,7 @@ class PostgresCluster:
             "shared_buffers": "32MB", "log_min_messages": "warning", "logging_collector": "off",
         }
         self._init_done = (self.data_dir / "PG_VERSION").exists()
+        self._watchdog: subprocess.Popen | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def _run(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -123,7 +129,35 @@ class PostgresCluster:
                       "--timeout", str(int(timeout)), "start", timeout=timeout + 10)
         except subprocess.CalledProcessError as exc:
             raise PostgresUnavailable(f"pg_ctl start failed: {exc.stderr.strip()}\n{self.server_log()}") from exc
+        self._guard()
         return self
+
+    def _guard(self) -> None:
+        """Start the parent-death watchdog once: it holds the read end of a pipe whose write end only
+        this process has, and cleans up when that pipe ends without a release."""
+        if self._watchdog is not None:
+            return
+        owner = f"{self._user.pw_uid}:{self._user.pw_gid}" if self._user is not None else "-"
+        self._watchdog = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("pgwatchdog.py")), str(self.bin_dir / "pg_ctl"),
+             str(self.data_dir), str(self.base_dir) if self._own_dir else "-", owner],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)    # not in the owner's process group: a signal to the group spares it
+
+    def _release_guard(self) -> None:
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is None:
+            return
+        try:
+            watchdog.stdin.write(b"release\n")
+            watchdog.stdin.close()
+        except OSError:
+            pass
+        try:
+            watchdog.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            watchdog.kill()
+            watchdog.wait()
 
     def stop(self, mode: str = "fast", timeout: float = 60) -> None:
         """``pg_ctl stop``: ``fast`` (roll back open transactions, clean shut-down), ``smart`` or
@@ -176,6 +210,7 @@ class PostgresCluster:
             self.kill()
         if self._own_dir:
             shutil.rmtree(self.base_dir, ignore_errors=True)
+        self._release_guard()
 
     def __enter__(self) -> "PostgresCluster":
         return self.start()
