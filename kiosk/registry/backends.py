@@ -35,12 +35,14 @@ POOL_TIMEOUT_SECONDS = 3.0
 CONNECT_TIMEOUT_SECONDS = 3
 
 
-def open_backend(database_url: str, *, pool_max_size: int = POOL_MAX_SIZE):
+def open_backend(database_url: str, *, pool_max_size: int = POOL_MAX_SIZE, connection_trace=None):
+    """``connection_trace(waited_s, held_s)``, if given, is called after each use of a pooled
+    connection (PostgreSQL): how long the caller waited for it (checking it included) and held it."""
     scheme = database_url.split(":", 1)[0].lower()
     if scheme == "sqlite":
         return SqliteBackend(database_url)
     if scheme in ("postgresql", "postgres"):
-        return PostgresBackend(database_url, pool_max_size=pool_max_size)
+        return PostgresBackend(database_url, pool_max_size=pool_max_size, connection_trace=connection_trace)
     raise RegistryError(f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH or postgresql://...")
 
 
@@ -103,6 +105,15 @@ class SqliteBackend:
     def read(self, sql: str, params: Iterable = ()) -> list:
         with _sqlite_errors():
             return self._connection().execute(sql, tuple(params)).fetchall()
+
+    @contextmanager
+    def statements(self) -> Iterator[sqlite3.Connection]:
+        """Statements each committed on its own (autocommit); inside a transaction, part of it."""
+        with _sqlite_errors():
+            yield self._connection()
+
+    def pool_stats(self) -> dict:
+        return {}
 
     def ping(self, timeout: float = 1.0) -> None:
         self.read("SELECT 1")
@@ -193,10 +204,13 @@ def _steady_pool_class():
 
 
 CHECK_IDLE_AFTER_SECONDS = 0.0
-"""A pooled connection idle longer than this is checked (one round trip) before it is handed out, so
-the first request after a server restart does not fail on a connection the restart cut. 0: always
-(a 1 s grace saved a round trip under load but let a connection cut within that second fail the
-first health check after the server returned)."""
+"""A pooled connection idle longer than this is checked (one round trip) before it is handed out for a
+write, so the first write after a server restart does not fail on a connection the restart cut. 0:
+always (a 1 s grace saved a round trip under load but let a connection cut within that second fail the
+first health check after the server returned). Reads and pings are not checked: they are safe to run
+again, so they retry on the next connection when the one they got turns out cut (``_retried``)."""
+
+_unchecked = threading.local()    # set while a read takes a connection: the pool's check skips it
 
 
 def _note_return(conn) -> None:
@@ -206,6 +220,8 @@ def _note_return(conn) -> None:
 def _check_if_idle(conn) -> None:
     from psycopg_pool import ConnectionPool
 
+    if getattr(_unchecked, "on", False):
+        return
     if time.monotonic() - getattr(conn, "_kiosk_returned_at", 0.0) > CHECK_IDLE_AFTER_SECONDS:
         ConnectionPool.check_connection(conn)
 
@@ -214,10 +230,11 @@ class PostgresBackend:
     name = "postgresql"
     fingers_aggregate = "string_agg(finger, ',')"
 
-    def __init__(self, database_url: str, *, pool_max_size: int = POOL_MAX_SIZE):
+    def __init__(self, database_url: str, *, pool_max_size: int = POOL_MAX_SIZE, connection_trace=None):
         import psycopg
 
         self.url = database_url
+        self._trace = connection_trace
         self.integrity_errors = (psycopg.IntegrityError,)
         self._psycopg = psycopg
         pool_class = _steady_pool_class()
@@ -246,12 +263,45 @@ class PostgresBackend:
                                       ) from exc
 
     @contextmanager
+    def _lend(self, *, checked: bool = True, timeout: float | None = None):
+        """A pooled connection (checked first unless ``checked`` is false), timed for
+        ``connection_trace`` when one is set."""
+        asked = time.perf_counter()
+        _unchecked.on = not checked
+        try:
+            conn = self._pool.getconn(timeout)
+        finally:
+            _unchecked.on = False
+        lent = time.perf_counter()
+        try:
+            with conn:       # as psycopg_pool's connection(): ends a transaction left open
+                yield conn
+        finally:
+            self._pool.putconn(conn)     # a broken connection is replaced by a new one
+            if self._trace is not None:
+                self._trace(lent - asked, time.perf_counter() - lent)
+
+    def _retried(self, work, timeout: float | None = None):
+        """``work(conn)`` on an unchecked pooled connection; on a connection a server restart cut (it
+        fails at once), again on the next one, until one works or the pool has to wait for a new one
+        (PoolTimeout: the server is still away). Only for statements safe to run twice."""
+        for _ in range(self._pool.max_size + 1):
+            with self._errors(), self._lend(checked=False, timeout=timeout) as conn:
+                try:
+                    return work(conn)
+                except self._psycopg.OperationalError:
+                    if not conn.broken:
+                        raise
+        with self._errors(), self._lend(timeout=timeout) as conn:
+            return work(conn)
+
+    @contextmanager
     def transaction(self) -> Iterator[_PgConnection]:
         current = getattr(self._local, "conn", None)
         if current is not None:          # nested: join the outer transaction
             yield current
             return
-        with self._errors(), self._pool.connection() as conn, conn.transaction():
+        with self._errors(), self._lend() as conn, conn.transaction():
             self._local.conn = _PgConnection(conn)
             try:
                 yield self._local.conn
@@ -274,12 +324,26 @@ class PostgresBackend:
         current = getattr(self._local, "conn", None)
         if current is not None:
             return current.execute(sql, params).fetchall()
-        with self._errors(), self._pool.connection() as conn:
-            return conn.execute(_pg_sql(sql), tuple(params)).fetchall()
+        return self._retried(lambda conn: conn.execute(_pg_sql(sql), tuple(params)).fetchall())
+
+    @contextmanager
+    def statements(self) -> Iterator[_PgConnection]:
+        """Several statements on one pooled connection, each committed on its own (autocommit): one
+        round trip each, where a transaction would add BEGIN and COMMIT; inside a transaction, part of it."""
+        current = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        with self._errors(), self._lend() as conn:
+            yield _PgConnection(conn)
+
+    def pool_stats(self) -> dict:
+        """psycopg_pool's counters since the pool opened: requests, time waiting for a connection
+        (``requests_wait_ms``) and time connections were lent out (``usage_ms``)."""
+        return dict(self._pool.get_stats())
 
     def ping(self, timeout: float = 1.0) -> None:
-        with self._errors(), self._pool.connection(timeout=timeout) as conn:
-            conn.execute("SELECT 1")
+        self._retried(lambda conn: conn.execute("SELECT 1"), timeout=timeout)
 
     def close(self) -> None:
         self._pool.close()

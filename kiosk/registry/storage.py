@@ -32,12 +32,13 @@ class Registry:
     """Voters, their encrypted templates, voting status, officials and booth decisions."""
 
     def __init__(self, database_url: str, registry_key: bytes, *, clock: Callable[[], str] = utc_now,
-                 pool_max_size: int | None = None):
+                 pool_max_size: int | None = None, connection_trace: Callable[[float, float], None] | None = None):
         if len(registry_key) != 32:
             raise RegistryError("registry key must be 32 bytes (AES-256)")
         self._key = registry_key
         self._clock = clock
-        self._db = open_backend(database_url, **({"pool_max_size": pool_max_size} if pool_max_size else {}))
+        self._db = open_backend(database_url, connection_trace=connection_trace,
+                                **({"pool_max_size": pool_max_size} if pool_max_size else {}))
         try:
             migrate(self._db)
         except BaseException:
@@ -69,6 +70,10 @@ class Registry:
     def ping(self, timeout: float = 1.0) -> None:
         """Raise :class:`RegistryUnavailable` unless the database answers within about ``timeout``."""
         self._db.ping(timeout)
+
+    def pool_stats(self) -> dict:
+        """The connection pool's counters (PostgreSQL; empty on SQLite), for benchmarks and diagnosis."""
+        return self._db.pool_stats()
 
     def close(self) -> None:
         self._db.close()
@@ -212,7 +217,10 @@ class Registry:
         and station. :class:`VoterNotFound` for an unknown record id; :class:`RegistryUnavailable`
         when the database cannot commit (then nothing was acknowledged)."""
         at = self._clock()
-        with self.transaction() as db:
+        # Each statement commits on its own (no BEGIN/COMMIT round trips): the vote is one INSERT, and
+        # the refusal needs no atomicity with it, since a vote once inserted never changes. A kiosk
+        # dying before the refusal INSERT never answered the attempt, and its retry records it.
+        with self._db.statements() as db:
             # ON CONFLICT DO NOTHING waits for a concurrent insert of the same voter to commit or roll
             # back (PostgreSQL), or never meets one (SQLite's write lock), then inserts or skips. The
             # only other way it can fail is the foreign key: no such voter.
@@ -220,7 +228,9 @@ class Registry:
                 inserted = db.execute(
                     "INSERT INTO votes(voter_id, voted_at, kiosk_id, station_id, official_id, method, session_id)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (voter_id) DO NOTHING RETURNING voter_id",
-                    (voter_id, at, kiosk_id, station_id, official_id, method, session_id)).fetchone()
+                    (voter_id, at, kiosk_id, station_id, official_id, method, session_id)).fetchall()
+                # fetchall, not fetchone: SQLite commits an autocommit INSERT ... RETURNING only once the
+                # statement has run to its end
             except self._db.integrity_errors as exc:
                 raise VoterNotFound("no voter with this record id") from exc
             if inserted:
@@ -236,7 +246,7 @@ class Registry:
                        (voter_id, at, kiosk_id, official_id, station_id, session_id, existing.kiosk_id,
                         existing.station_id))
             refused = AlreadyVoted(existing)
-        # raised after COMMIT so the refused attempt is kept
+        # raised after the refusal's INSERT committed (or with the caller's transaction) so it is kept
         raise refused
 
     def record_ink_found(self, voter_id: str, *, station_id: str, kiosk_id: str, official_id: str,
