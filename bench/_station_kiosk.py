@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,9 +40,11 @@ def _answered_sessions(log) -> set[str]:
 
 def run_kiosk(url: str, kiosk_id: str, station_id: str, audit_dir: str, key_bytes: bytes,
               attempts: list[tuple[str, str, str, str]], concurrency: int, timings_path: str,
-              export_to: str | None, ready=None, go=None) -> None:
+              export_to: str | None, ready=None, go=None, pool_size: int = 10) -> None:
     """``attempts``: (voter_id, id_number, session_id, voter_pseudonym). Appends one JSON line per
-    answered attempt to ``timings_path``; exports a bundle with the kiosk's summary at the end."""
+    answered attempt to ``timings_path``, and at the end one line to ``stats.jsonl`` beside it (the
+    pool's counters and this process's CPU time for the attempts); exports a bundle with the kiosk's
+    summary at the end."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from kiosk.audit import AuditLog, default_origin, export_bundle
@@ -51,10 +54,15 @@ def run_kiosk(url: str, kiosk_id: str, station_id: str, audit_dir: str, key_byte
     log = AuditLog.open(audit_dir, key, default_origin(kiosk_id, station_id), kiosk_id=kiosk_id,
                         station_id=station_id, checkpoint_every=200)
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)   # a reconnect warning per outage per connection
+    spent = threading.local()      # per attempt (one thread each): connection waits and holds, summed
+
+    def trace(waited: float, held: float) -> None:
+        spent.wait, spent.held, spent.calls = (getattr(spent, "wait", 0.0) + waited,
+                                               getattr(spent, "held", 0.0) + held, getattr(spent, "calls", 0) + 1)
     registry = None
     while registry is None:        # started while the server is down: wait for it, as a supervisor restarting
         try:                       # the kiosk service would
-            registry = Registry(url, bytes(32), pool_max_size=10)
+            registry = Registry(url, bytes(32), pool_max_size=pool_size, connection_trace=trace)
         except RegistryUnavailable:
             time.sleep(RETRY_PAUSE_S)
     done = _answered_sessions(log)
@@ -74,6 +82,7 @@ def run_kiosk(url: str, kiosk_id: str, station_id: str, audit_dir: str, key_byte
 
     def attempt(item) -> None:
         voter_id, id_number, session, voter = item
+        spent.wait, spent.held, spent.calls = 0.0, 0.0, 0
         t0 = time.perf_counter()
         _, waits_lookup = patiently(lambda: registry.find_voter(id_number))
         t1 = time.perf_counter()
@@ -96,15 +105,26 @@ def run_kiosk(url: str, kiosk_id: str, station_id: str, audit_dir: str, key_byte
         t2 = time.perf_counter()
         timings.write(json.dumps({"kiosk": kiosk_id, "voter": voter_id, "session": session,
                                   "outcome": "marked" if vote is not None else "refused",
-                                  "lookup_ms": (t1 - t0) * 1e3, "confirm_ms": (t2 - t1) * 1e3, "mark_ms": (t_mark - t1) * 1e3, "end": time.time(),
-                                  "waits": waits_lookup + waits_confirm}) + "\n")
+                                  "lookup_ms": (t1 - t0) * 1e3, "confirm_ms": (t2 - t1) * 1e3,
+                                  "mark_ms": (t_mark - t1) * 1e3, "audit_ms": (t2 - t_mark) * 1e3,
+                                  "pool_wait_ms": spent.wait * 1e3, "connection_ms": spent.held * 1e3,
+                                  "registry_calls": spent.calls,
+                                  "end": time.time(), "waits": waits_lookup + waits_confirm}) + "\n")
 
     todo = [a for a in attempts if a[2] not in done]
     if ready is not None:      # all kiosks start together, after their start-up, so marks/s is the load's
         ready.release()
         go.wait()
+    cpu_before, stats_before = time.process_time(), registry.pool_stats()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         list(pool.map(attempt, todo))
+    stats_after = registry.pool_stats()
+    with open(Path(timings_path).with_name("stats.jsonl"), "a", encoding="utf-8") as out:
+        out.write(json.dumps({"attempts": len(todo), "cpu_s": time.process_time() - cpu_before,
+                              "pool_size": pool_size, "threads": concurrency,
+                              **{key: stats_after.get(key, 0) - stats_before.get(key, 0)
+                                 for key in ("requests_num", "requests_queued", "requests_wait_ms", "usage_ms")}})
+                  + "\n")
     if export_to:
         shutil.rmtree(export_to, ignore_errors=True)    # half written by an incarnation killed while exporting
         summary, _ = patiently(lambda: registry.summary(station_id, kiosk_id=kiosk_id))  # a restart may be under way
