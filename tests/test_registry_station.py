@@ -83,6 +83,23 @@ def test_reads_after_a_server_restart_answer_although_every_pooled_connection_wa
     reg.close()
 
 
+def test_a_confirmation_after_a_server_restart_marks_at_the_first_try_and_exactly_once(pg_private_cluster):
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = _fresh(pg_private_cluster)
+    reg = Registry(url, KEY, pool_max_size=4)
+    voters = [_voter(reg, n) for n in range(1, 5)]
+    with ThreadPoolExecutor(4) as pool:        # four connections open in the pool
+        list(pool.map(lambda _: reg.find_voter("000000001") and time.sleep(0.2), range(4)))
+    pg_private_cluster.restart("immediate")
+    # a confirmation carries its session: run again on the next connection it is the same vote
+    assert [_mark(reg, vid, session=f"S-{vid}").session_id for vid in voters] == [f"S-{vid}" for vid in voters]
+    with pytest.raises(AlreadyVoted):
+        _mark(reg, voters[0], kiosk="k2", session="S-other")
+    assert reg.summary("PS-0001")["votes_marked"] == 4 and reg.summary("PS-0001")["second_vote_attempts"] == 1
+    reg.close()
+
+
 def _hold_a_vote_open(url: str, vid: str, ready) -> None:
     reg = Registry(url, KEY)
     with reg.transaction() as db:

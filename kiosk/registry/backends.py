@@ -106,11 +106,11 @@ class SqliteBackend:
         with _sqlite_errors():
             return self._connection().execute(sql, tuple(params)).fetchall()
 
-    @contextmanager
-    def statements(self) -> Iterator[sqlite3.Connection]:
-        """Statements each committed on its own (autocommit); inside a transaction, part of it."""
+    def statements(self, work, *, idempotent: bool = False):
+        """``work(db)``: statements each committed on its own (autocommit); inside a transaction, part
+        of it."""
         with _sqlite_errors():
-            yield self._connection()
+            return work(self._connection())
 
     def pool_stats(self) -> dict:
         return {}
@@ -326,16 +326,18 @@ class PostgresBackend:
             return current.execute(sql, params).fetchall()
         return self._retried(lambda conn: conn.execute(_pg_sql(sql), tuple(params)).fetchall())
 
-    @contextmanager
-    def statements(self) -> Iterator[_PgConnection]:
-        """Several statements on one pooled connection, each committed on its own (autocommit): one
-        round trip each, where a transaction would add BEGIN and COMMIT; inside a transaction, part of it."""
+    def statements(self, work, *, idempotent: bool = False):
+        """``work(db)``: several statements on one pooled connection, each committed on its own
+        (autocommit): one round trip each, where a transaction would add BEGIN and COMMIT; inside a
+        transaction, part of it. ``idempotent`` work (the same answer when run twice) skips the
+        connection check and runs again on the next connection if a server restart cut this one."""
         current = getattr(self._local, "conn", None)
         if current is not None:
-            yield current
-            return
+            return work(current)
+        if idempotent:
+            return self._retried(lambda conn: work(_PgConnection(conn)))
         with self._errors(), self._lend() as conn:
-            yield _PgConnection(conn)
+            return work(_PgConnection(conn))
 
     def pool_stats(self) -> dict:
         """psycopg_pool's counters since the pool opened: requests, time waiting for a connection

@@ -217,20 +217,21 @@ class Registry:
         and station. :class:`VoterNotFound` for an unknown record id; :class:`RegistryUnavailable`
         when the database cannot commit (then nothing was acknowledged)."""
         at = self._clock()
+
         # Each statement commits on its own (no BEGIN/COMMIT round trips): the vote is one INSERT, and
         # the refusal needs no atomicity with it, since a vote once inserted never changes. A kiosk
         # dying before the refusal INSERT never answered the attempt, and its retry records it.
-        with self._db.statements() as db:
+        def mark(db) -> VoteRecord:
             # ON CONFLICT DO NOTHING waits for a concurrent insert of the same voter to commit or roll
             # back (PostgreSQL), or never meets one (SQLite's write lock), then inserts or skips. The
             # only other way it can fail is the foreign key: no such voter.
             try:
+                # fetchall, not fetchone: SQLite commits an autocommit INSERT ... RETURNING only once
+                # the statement has run to its end
                 inserted = db.execute(
                     "INSERT INTO votes(voter_id, voted_at, kiosk_id, station_id, official_id, method, session_id)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (voter_id) DO NOTHING RETURNING voter_id",
                     (voter_id, at, kiosk_id, station_id, official_id, method, session_id)).fetchall()
-                # fetchall, not fetchone: SQLite commits an autocommit INSERT ... RETURNING only once the
-                # statement has run to its end
             except self._db.integrity_errors as exc:
                 raise VoterNotFound("no voter with this record id") from exc
             if inserted:
@@ -245,9 +246,12 @@ class Registry:
                        " ON CONFLICT (voter_id, session_id) DO NOTHING",
                        (voter_id, at, kiosk_id, official_id, station_id, session_id, existing.kiosk_id,
                         existing.station_id))
-            refused = AlreadyVoted(existing)
-        # raised after the refusal's INSERT committed (or with the caller's transaction) so it is kept
-        raise refused
+            # raised after the refusal's INSERT committed (or with the caller's transaction): it is kept
+            raise AlreadyVoted(existing)
+
+        # With a session id, running it twice gives the same answer (the same vote, or the same one
+        # refusal), so a connection cut by a server restart is simply retried on the next one.
+        return self._db.statements(mark, idempotent=session_id is not None)
 
     def record_ink_found(self, voter_id: str, *, station_id: str, kiosk_id: str, official_id: str,
                          session_id: str | None = None) -> None:
