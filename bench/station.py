@@ -39,6 +39,7 @@ from pathlib import Path
 from bench.common import header, median, percentile, row
 
 STATION = "PS-0001"
+GOAL_LOOKUP_MS, GOAL_CONFIRM_MS = 20.0, 50.0     # p95 goals of issue 13
 
 
 def _session_id(rng: random.Random) -> str:
@@ -225,7 +226,10 @@ def _breakdown(result: dict, checked: dict, in_flight: int, throughput: float) -
     audit = _mean([x["audit_ms"] for x in t])
     row("attempts in flight (kiosks x concurrency)", f"{in_flight}")
     row("Little's law: attempts/s x mean attempt time", f"{throughput:.0f}/s x {total:.1f} ms = "
-        f"{throughput * total / 1e3:.0f} in flight", f"vs {in_flight} offered")
+        f"{throughput * total / 1e3:.0f} in flight on average", f"vs {in_flight} offered (fewer at each kiosk's end)")
+    goal_s = (GOAL_LOOKUP_MS + GOAL_CONFIRM_MS) / 1e3
+    row("attempts/s the goals need with this many in flight", f"{in_flight / goal_s:.0f}",
+        f"{in_flight} / ({GOAL_LOOKUP_MS:.0f} + {GOAL_CONFIRM_MS:.0f} ms)")
     row("mean attempt (lookup + confirmation), ms", f"{total:.1f} = pool wait {wait:.1f} + connection held "
         f"{held:.1f} + audit entry {audit:.1f} + rest {total - wait - held - audit:.1f}",
         f"{_mean([x['registry_calls'] for x in t]):.1f} registry calls per attempt")
@@ -238,9 +242,12 @@ def _breakdown(result: dict, checked: dict, in_flight: int, throughput: float) -
         server = result.get("server_cpu_s")
         server_cpu = server / attempts * 1e3 if server is not None else None
         both = kiosk_cpu + (server_cpu or 0.0)
+        bound = cores / both * 1e3
         row("CPU per attempt: kiosk processes / PostgreSQL (ms)",
             f"{kiosk_cpu:.2f} / {server_cpu:.2f}" if server_cpu is not None else f"{kiosk_cpu:.2f} / n/a",
-            f"at {cores} cores at most {cores / both * 1e3:.0f} attempts/s")
+            f"at {cores} cores at most {bound:.0f} attempts/s")
+        row("  so with this many in flight an attempt takes at least", f"{in_flight / bound * 1e3:.0f} ms",
+            "in flight / CPU-bound attempts/s (Little's law)")
 
 
 def station_run(cluster, database: str, args, *, kills: int, restarts: int, fault_every_s: float = 1.0) -> dict:
