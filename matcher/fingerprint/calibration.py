@@ -4,14 +4,13 @@ The impostor distribution of raw scores is modelled, not memorised: below ``TAIL
 monotone piecewise-linear map (in log FMR) through three empirical impostor quantiles; above it a
 power-law (Pareto) tail, log10 FMR falling linearly with log10 of the raw score.
 
-Fitting data: the templates of the default (learned) extractor on FVC2002 DB1-4 (re-fitted for its
-35-minutiae cap; against the 40-cap fit the knots moved by under 0.4 %), 2,800 same-database
+Fitting data: the templates of the default (learned) extractor on FVC2002 DB1-4, 2,800 same-database
 impostor pairs per database (same sensor, the realistic case: cross-sensor impostors score lower and
 would make the calibration optimistic). Sensors differ (DB4's impostors score highest), so the model
 is fitted per database and the worst kept: at each body FMR the highest raw score any database needs,
-and the lowest tail exponent (5.21, DB3; the others 6-16), set below it to 5. Checked on held-out
-pairs (fit on three databases, measure on the fourth; bench/_fingerprint_calibration.py): FMR 0.035 %
-at score 30 (model 0.1 %) and none of 11,200 at score 40, but 5.8 % at score 20 on DB4 when DB4 is
+and the lowest tail exponent (5.19, DB4; the others 6-16), set below it to 5. Checked on held-out
+pairs (fit on three databases, measure on the fourth; bench/_fingerprint_calibration.py): FMR 0.04 %
+at score 30 (model 0.1 %) and none of 11,200 at score 40, but 5.7 % at score 20 on DB4 when DB4 is
 left out: a sensor with a heavier impostor body than any fitted on is under-estimated near FMR 1 %,
 which is why the booth operates at 40. (Before 2026-11-29 the fit was on the classical extractor's
 templates; against this model those score conservatively.)
@@ -26,8 +25,8 @@ import numpy as np
 # (raw score, FMR) knots of the body: raw ascending, FMR descending (fit_tail output).
 BODY_KNOTS = (
     (0.0, 1.0),
-    (0.014125, 0.5),
-    (0.018114, 0.1),
+    (0.014135, 0.5),
+    (0.018051, 0.1),
     (0.024129, 0.01),
 )
 # Above TAIL_START: log10 FMR = log10(FMR at TAIL_START) - TAIL_EXPONENT * log10(raw / TAIL_START).
