@@ -77,9 +77,12 @@ def load_face_calibration(path: str) -> None:
 def build_services(settings: Settings, *, devices=None, biometrics=None,
                    clock: Callable[[], float] = time.monotonic,
                    locate_device: Callable[[str], str | None] | None = None,
-                   self_test: Callable[[], dict] | None = None) -> Services:
+                   self_test: Callable[[], dict] | None = None,
+                   show_instruction: Callable[[str, str | None], None] | None = None) -> Services:
     """Open the registry and the audit log, create the workflow. ``devices`` and ``biometrics``
     replace the real ones (tests without hardware); ``clock`` drives token expiry and sessions.
+    ``show_instruction(session_id, instruction)`` hears each liveness cue the booth screen shows (the
+    simulated voter of ``kiosk demo`` and the tests; a real voter reads the screen).
     ``self_test`` replaces the engines' boot self-test (which runs when the real devices are used)."""
     from kiosk import events, keys
     from kiosk.audit import AuditLog, default_origin
@@ -133,7 +136,8 @@ def build_services(settings: Settings, *, devices=None, biometrics=None,
                                        deadline_s=settings.identification_deadline_seconds, clock=clock)
     workflow = Workflow(registry=registry, devices=devices, rules=Rules.from_settings(settings),
                         record=recorder.record, pseudonym=recorder.pseudonym, biometrics=biometrics,
-                        clock=clock, idle_s=settings.session_idle_seconds, identifier=identifier)
+                        clock=clock, idle_s=settings.session_idle_seconds, identifier=identifier,
+                        show_instruction=show_instruction)
     sync = None
     if settings.commission_url:
         from kiosk.sync.service import SyncService
@@ -145,7 +149,8 @@ def build_services(settings: Settings, *, devices=None, biometrics=None,
 def create_app(config: Settings | Mapping[str, Any] | None = None, *, devices=None, biometrics=None,
                clock: Callable[[], float] = time.monotonic,
                locate_device: Callable[[str], str | None] | None = None,
-               self_test: Callable[[], dict] | None = None) -> Flask:
+               self_test: Callable[[], dict] | None = None,
+               show_instruction: Callable[[str, str | None], None] | None = None) -> Flask:
     """Build the kiosk API. ``config`` is a :class:`Settings`, a mapping of overrides, or None
     (defaults, then ``KIOSK_CONFIG`` file, then ``KIOSK_*`` environment variables).
 
@@ -164,7 +169,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *, devices=No
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES   # larger bodies answer 413 before being read
     app.json.sort_keys = False
     services = build_services(settings, devices=devices, biometrics=biometrics, clock=clock,
-                              locate_device=locate_device, self_test=self_test)
+                              locate_device=locate_device, self_test=self_test, show_instruction=show_instruction)
     app.extensions["kiosk"] = services
 
     @app.get("/health")

@@ -115,7 +115,13 @@ def _demo(settings, args) -> int:
             fingerprint_baud=int(d["fingerprint"].get("baud", settings.fingerprint_baud)),
             lamp_url=d["lamp"].get("path", ""), lamp_kind=d["lamp"].get("kind", settings.lamp_kind),
             camera_source=d["camera"].get("url", ""))
-        app = create_app(settings, locate_device=lambda name: suite_path(suite, name))
+        if d["camera"].get("stream_url"):
+            # the booth's liveness check on the simulated camera's MJPEG stream; the simulated voter
+            # "sees" each cue the booth screen shows (a real voter reads the screen)
+            settings = dataclasses.replace(settings, liveness_check=True,
+                                           camera_stream_url=f"{d['camera']['stream_url']}?fps=15")
+        app = create_app(settings, locate_device=lambda name: suite_path(suite, name),
+                         show_instruction=lambda _session, instruction: suite.cue_face(instruction))
         base = f"http://{settings.host}:{settings.port}"
         print(json.dumps({"simulators": devices}), flush=True)
         print("\nDemo officials (passwords for this run only):")
@@ -127,10 +133,12 @@ Try it (another terminal):
   J='Content-Type: application/json'
   TOKEN=$(curl -s -X POST {base}/api/auth/sign-in -H "$J" \\
           -d '{{"username": "official", "password": "{prepared['passwords']['official']}"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-  for device in card finger face; do                                  # simulators: DEMO01 steps up
+  for device in card finger; do                                       # simulators: DEMO01 steps up
     curl -s -X POST {control}/$device -H "$J" -d '{{"voter_id": "DEMO01"}}'; done
+  curl -s -X POST {control}/face -H "$J" -d '{{"voter_id": "DEMO01", "performance": "live"}}'
+  # (or "printed_photo", "moved_photo", "video_loop": the liveness check should refuse those)
   SID=$(curl -s -X POST {base}/api/sessions -H "Authorization: Bearer $TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["session_id"])')
-  for step in card finger face; do curl -s -X POST {base}/api/sessions/$SID/$step -H "Authorization: Bearer $TOKEN"; echo; done
+  for step in card finger liveness face; do curl -s -X POST {base}/api/sessions/$SID/$step -H "Authorization: Bearer $TOKEN"; echo; done
   curl -s -X DELETE {control}/face                                    # the ink check looks at the finger
   for step in ink confirm; do curl -s -X POST {base}/api/sessions/$SID/$step -H "Authorization: Bearer $TOKEN"; echo; done
 Demo voters: DEMO01-DEMO03 registered here, DEMO04 at another station, DEMO05 an impostor with DEMO02's card

@@ -83,6 +83,13 @@ class Settings:
     lamp_max_on_seconds: float = 5.0
     camera_source: str = ""
     """Camera: a device index ("0"), a file or a URL. Empty means no camera configured."""
+    camera_stream_url: str = ""
+    """The booth camera's MJPEG stream (``http://.../stream.mjpg``), read by the liveness check."""
+    liveness_check: bool = False
+    """Active liveness before the face capture (a blink, then a head turn on cue, over ``camera_stream_url``);
+    a failed check waits for a supervisor. ``kiosk demo`` turns it on."""
+    liveness_deadline_seconds: float = 6.0
+    """A liveness check with no verdict this long after its first frame ends (failed, or nobody seen)."""
     mrz_strictness: str = "reject"
     """``reject`` a card whose check digits fail, or ``warn`` and continue."""
     face_calibration_file: str = ""
@@ -184,6 +191,10 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError("mrz_strictness must be 'reject' or 'warn'")
     if s.identification_backend not in {"gallery", "national"}:
         raise ConfigError("identification_backend must be 'gallery' or 'national'")
+    if s.liveness_check and not s.camera_stream_url:
+        raise ConfigError("liveness_check needs camera_stream_url (the camera's MJPEG stream)")
+    if not 1 <= s.liveness_deadline_seconds <= 60:
+        raise ConfigError("liveness_deadline_seconds must be between 1 and 60")
     if not s.identification_deadline_seconds > 0:
         raise ConfigError("identification_deadline_seconds must be positive")
     if s.lamp_kind not in {"lcus", "numato"}:

@@ -72,7 +72,9 @@ class DeviceSet:
 
     def __init__(self, openers: dict[str, Callable[[], Any] | None], *, card_timeout_s: float = 5.0,
                  finger_timeout_s: float = 10.0, ink_settle_s: float = 0.15,
-                 on_lamp: Callable[..., None] | None = None):
+                 on_lamp: Callable[..., None] | None = None,
+                 camera_stream: Callable[[], Any] | None = None):
+        self._camera_stream = camera_stream
         self._slots = {name: _Slot(name, openers.get(name) is not None, openers.get(name) or _not_configured(name),
                                    _closer_for(name)) for name in DEVICE_NAMES}
         self.card_timeout_s = card_timeout_s
@@ -107,13 +109,17 @@ class DeviceSet:
             from hardware.camera import Camera
             return Camera(settings.camera_source)
 
+        def camera_stream():
+            from hardware.mjpeg import MjpegStream
+            return MjpegStream(settings.camera_stream_url)
+
         openers = {"card_reader": card_reader if settings.card_reader_url else None,
                    "fingerprint": fingerprint if settings.fingerprint_url else None,
                    "lamp": lamp if settings.lamp_url else None,
                    "camera": camera if settings.camera_source else None}
         return cls(openers, card_timeout_s=settings.card_timeout_seconds,
                    finger_timeout_s=settings.finger_timeout_seconds, ink_settle_s=settings.ink_settle_seconds,
-                   on_lamp=on_lamp)
+                   on_lamp=on_lamp, camera_stream=camera_stream if settings.camera_stream_url else None)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def open_all(self) -> dict[str, dict]:
@@ -212,6 +218,15 @@ class DeviceSet:
     def capture_face(self):
         with self.use("camera") as camera:
             return camera.read_frame()
+
+    def watch_camera(self, consume: Callable[[Any], Any]) -> Any:
+        """``consume(stream)`` on the camera's MJPEG stream (:class:`hardware.mjpeg.MjpegStream`), the
+        camera held meanwhile; a stream that breaks off marks the camera faulty like any camera error."""
+        if self._camera_stream is None:
+            raise DeviceNotConfigured("no camera stream is configured (camera_stream_url)")
+        with self.use("camera"):
+            with self._camera_stream() as stream:
+                return consume(stream)
 
     def capture_ink_frames(self, session: str | None = None):
         """(lamp off, lamp on) frames; each switch of the lamp is reported to ``on_lamp(lit, session=...)``

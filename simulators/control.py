@@ -13,7 +13,10 @@ Routes (bodies are JSON; every success answers ``{"ok": true, "state": {...}}``,
                             optional ``"dpi"`` when the image is not at the sensor's resolution
 ``DELETE /finger``          lift the finger
 ``POST /ink``               ``{"inked": true}``
-``POST /face``              ``{"voter_id": ...}``, ``{"path": ...}``, ``{"dataset": ...}`` or ``{"image_b64": ...}``
+``POST /face``              ``{"voter_id": ...}``, ``{"path": ...}``, ``{"dataset": ...}`` or ``{"image_b64": ...}``;
+                            optional ``"performance"``: ``still`` (default), ``live``, ``printed_photo``,
+                            ``moved_photo`` or ``video_loop`` (what the camera sees the face do)
+``POST /face/cue``          ``{"instruction": "blink"}``: what the booth screen asks now (a live voter reacts)
 ``DELETE /face``            nobody in front of the camera
 ``POST /camera``            ``{"scene": "face" | "finger" | null}``
 ``POST /faults/<device>``   ``{"fault": "slow", "delay_s": 2}`` (see docs/simulators.md for every fault)
@@ -181,18 +184,29 @@ def create_app(suite: SimulatorSuite) -> Flask:
     @app.post("/face")
     def show_face():
         body = _body()
+        performance = body.get("performance", "still")
+        if not isinstance(performance, str):
+            raise BadRequest("performance must be a string (still, live, printed_photo, moved_photo, video_loop)")
         if "voter_id" in body:
-            suite.show_voter_face(str(body["voter_id"]))
+            suite.show_voter_face(str(body["voter_id"]), performance=performance)
         elif "path" in body:
-            suite.show_face_file(str(body["path"]))
+            suite.show_face_file(str(body["path"]), performance=performance)
         elif "dataset" in body:
             path = _dataset_file(str(body["dataset"]))
-            suite.show_face(read_rgb_image(path), source={"dataset": str(body["dataset"])})
+            suite.show_face(read_rgb_image(path), source={"dataset": str(body["dataset"])}, performance=performance)
         elif "image_b64" in body:
             bgr = _decode_b64_image(body["image_b64"], cv2.IMREAD_COLOR)
-            suite.show_face(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), source={"upload": True})
+            suite.show_face(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), source={"upload": True}, performance=performance)
         else:
             raise BadRequest("POST /face needs 'voter_id', 'path', 'dataset' or 'image_b64'")
+        return done()
+
+    @app.post("/face/cue")
+    def cue_face():
+        body = _body()
+        if "instruction" not in body:
+            raise BadRequest("POST /face/cue needs {'instruction': 'blink' | 'turn_left' | 'turn_right' | null}")
+        suite.cue_face(body["instruction"])
         return done()
 
     @app.delete("/face")

@@ -226,6 +226,14 @@ class VideoLoop:
         return turn(self.face, amount, blink(self.face, closure))
 
 
+def face_from_photo(rgb: np.ndarray) -> Face | None:
+    """The photo and its 68 landmarks (found by the matcher's shipped landmark model), or None without a face."""
+    from matcher.face.liveness import landmarks_in
+
+    points = landmarks_in(rgb)
+    return None if points is None else Face(np.ascontiguousarray(rgb), np.asarray(points, dtype=np.float64))
+
+
 def performer(kind: str, face: Face, rng: np.random.Generator):
     """The performer of one scenario kind (see :data:`KINDS`)."""
     table = {"live": LiveVoter, "printed_photo": PrintedPhoto, "moved_photo": MovedPhoto, "video_loop": VideoLoop}

@@ -18,8 +18,9 @@ A scenario is JSON (or YAML when PyYAML happens to be installed)::
 
 Actions on the simulators (each is one control API call): ``present_card`` (``voter_id`` or
 ``mrz``), ``remove_card``, ``place_finger`` (``voter_id`` + ``finger``, ``path`` or ``dataset``),
-``lift_finger``, ``set_ink`` (``inked``), ``show_face`` (``voter_id``, ``path`` or ``dataset``),
-``hide_face``, ``camera_scene`` (``scene``), ``inject`` (``device``, ``fault``, parameters),
+``lift_finger``, ``set_ink`` (``inked``), ``show_face`` (``voter_id``, ``path`` or ``dataset``; optional
+``performance``: ``still``, ``live``, ``printed_photo``, ``moved_photo``, ``video_loop``), ``cue_face``
+(``instruction``), ``hide_face``, ``camera_scene`` (``scene``), ``inject`` (``device``, ``fault``, parameters),
 ``clear_faults`` (``device``), ``state``. Other actions: ``wait`` (``seconds``) and ``http``
 (``method``, ``path``, ``json``, ``headers``, ``bearer``, ``expect_status``, ``expect_json`` (a subset
 the reply must contain), ``retry``).
@@ -54,6 +55,7 @@ SIM_ACTIONS: dict[str, tuple[str, str]] = {
     "present_card": ("POST", "/card"), "remove_card": ("DELETE", "/card"),
     "place_finger": ("POST", "/finger"), "lift_finger": ("DELETE", "/finger"),
     "set_ink": ("POST", "/ink"), "show_face": ("POST", "/face"), "hide_face": ("DELETE", "/face"),
+    "cue_face": ("POST", "/face/cue"),
     "camera_scene": ("POST", "/camera"), "inject": ("POST", "/faults/{device}"),
     "clear_faults": ("DELETE", "/faults/{device}"), "state": ("GET", "/state"),
 }

@@ -58,6 +58,7 @@ class SimulatorSuite:
         self._face: dict | None = None
         self._inked = False
         self._camera_scene: str | None = None
+        self._performances = 0
         self._device_faults: dict[str, dict[str, dict]] = {name: {} for name in DEVICE_NAMES}
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -195,23 +196,50 @@ class SimulatorSuite:
             self._update_camera()
 
     # -- face and camera ------------------------------------------------------------------------
-    def show_face(self, rgb: np.ndarray | None, *, source: dict | None = None) -> None:
+    def show_face(self, rgb: np.ndarray | None, *, source: dict | None = None, performance: str = "still") -> None:
+        """Put a face in front of the camera. ``performance`` says what the camera sees it do next:
+        ``still`` (the photo itself, unchanging), ``live`` (a voter who blinks and turns when the booth
+        screen asks), or a presentation attack made from the photo: ``printed_photo`` held still,
+        ``moved_photo`` moved about, ``video_loop`` (a recording of the voter replayed)."""
+        from simulators.face_motion import KINDS
+
+        if performance not in ("still", *KINDS):
+            raise BadRequest(f"performance must be one of: still, {', '.join(KINDS)}")
         if rgb is not None and (not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8
                                 or rgb.ndim != 3 or rgb.shape[2] != 3):
             raise BadImage("a face image must be an RGB uint8 HxWx3 array (or None for nobody)")
         with self._lock:
-            self._binding(CameraBinding).camera.show_face(rgb)
+            camera = self._binding(CameraBinding).camera
+            if rgb is None or performance == "still":
+                camera.show_face(rgb)
+            else:
+                from simulators.face_motion import face_from_photo, performer
+
+                self._performances += 1
+                face = face_from_photo(rgb)
+                if face is None:
+                    raise BadImage("no face found in the photo: it cannot be performed")
+                rng = np.random.default_rng([self._options.seed, self._performances])
+                camera.play(performer(performance, face, rng))
             self._face = None if rgb is None else {"height": int(rgb.shape[0]), "width": int(rgb.shape[1]),
-                                                   **(source or {})}
+                                                   **(source or {}), "performance": performance}
 
-    def show_face_file(self, path: str | Path) -> None:
-        self.show_face(read_rgb_image(path), source={"file": Path(path).name})
+    def cue_face(self, instruction: str | None) -> None:
+        """What the booth screen asks of the voter now (``blink``, ``turn_left``, ``turn_right``...): a
+        ``live`` performance reacts to it after a human reaction time; photos and replays do not."""
+        if instruction is not None and not isinstance(instruction, str):
+            raise BadRequest("a cue is a string (blink, turn_left, turn_right, look_at_camera) or null")
+        with self._lock:
+            self._binding(CameraBinding).camera.cue(instruction)
 
-    def show_voter_face(self, voter_id: str) -> None:
+    def show_face_file(self, path: str | Path, performance: str = "still") -> None:
+        self.show_face(read_rgb_image(path), source={"file": Path(path).name}, performance=performance)
+
+    def show_voter_face(self, voter_id: str, performance: str = "still") -> None:
         voter = self._voter(voter_id)
         if not voter.probe_face:
             raise BadRequest(f"demo voter {voter_id} has no probe face photo")
-        self.show_face(read_rgb_image(voter.probe_face), source={"voter_id": voter_id})
+        self.show_face(read_rgb_image(voter.probe_face), source={"voter_id": voter_id}, performance=performance)
 
     def set_camera_scene(self, scene: str | None) -> None:
         with self._lock:

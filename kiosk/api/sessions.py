@@ -99,6 +99,25 @@ def approve_ink_on_record(session_id: str):
     return _session_response(services().workflow.approve_ink_on_record(session_id, supervisor, reason))
 
 
+@blueprint.post("/<session_id>/liveness")
+@requires(*BOOTH_ROLES)
+def check_liveness(session_id: str):
+    """The liveness check over the camera's stream: answers when it has a verdict (a few seconds; the
+    booth screen polls the session meanwhile for the instruction to show)."""
+    _require_engines("face")
+    return _session_response(services().workflow.check_liveness(session_id))
+
+
+@blueprint.post("/<session_id>/liveness-override")
+@requires(*BOOTH_ROLES)
+def approve_liveness(session_id: str):
+    """A supervisor who has seen the person lets a session whose liveness check failed go on to the face
+    capture, with their own credentials and a reason code."""
+    _require_engines("face")
+    supervisor, reason = _approving_supervisor(session_id)
+    return _session_response(services().workflow.approve_liveness(session_id, supervisor, reason))
+
+
 @blueprint.post("/<session_id>/face")
 @requires(*BOOTH_ROLES)
 def capture_face(session_id: str):

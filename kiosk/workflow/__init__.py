@@ -18,6 +18,8 @@ Fallbacks, each counted (the decision's ``method`` starts with ``fallback``):
 
 * no card: ``waiting_for_card --no_card--> identify_finger --> identify_face``; the voter is found
   1:N by fused fingerprint and face scores, first among this station's voters, then nationally.
+* liveness (when configured): before the face, ``check_liveness`` (a blink, then a head turn on cue,
+  over the camera's MJPEG stream); a failed check waits in ``liveness_failed`` for a supervisor.
 * fingers unusable: after ``max_finger_attempts`` failed captures on each of up to ``max_fingers``
   enrolled fingers the session waits in ``fingers_unusable`` until a supervisor approves; then the
   face alone decides.
@@ -45,7 +47,8 @@ from kiosk.workflow.rules import (IDENTIFICATION_TOP_K, MAX_FACE_ATTEMPTS, MAX_I
                                   ink_next, lookup_outcome, pick_identified, score_band)
 from kiosk.workflow.session import Session
 from kiosk.workflow.states import (ALREADY_VOTED, AWAITING_CONFIRMATION, CANCELLED, CAPTURE_FACE, CAPTURE_FINGER,
-                                   CHECK_INK, FACE_CAPTURE_REASONS, FACE_ONLY_REASONS, FINGERS_UNUSABLE,
+                                   CHECK_INK, CHECK_LIVENESS, FACE_CAPTURE_REASONS, LIVENESS_FAILED,
+                                   LIVENESS_FAILURES, LIVENESS_REASONS, FACE_ONLY_REASONS, FINGERS_UNUSABLE,
                                    INK_ON_RECORD, INK_ON_RECORD_REASONS, IDENTIFY_FACE, IDENTIFY_FINGER, MESSAGE_KEYS, METHOD_BIOMETRIC, METHOD_FACE_ONLY,
                                    METHOD_NO_CARD, METHOD_NO_CARD_FACE_ONLY, NEXT_ACTION, NO_CARD_REASONS, REFUSED,
                                    TERMINAL, VOTED, WAITING_FOR_CARD, WRONG_STATION, Action, State)
@@ -54,7 +57,8 @@ from kiosk.workflow.transitions import TRANSITIONS, allowed_actions, require_ste
 
 __all__ = [
     "ALREADY_VOTED", "AWAITING_CONFIRMATION", "Action", "BadReason", "Biometrics", "BoothDevices", "CANCELLED",
-    "CAPTURE_FACE", "CAPTURE_FINGER", "CHECK_INK", "Candidate", "DeviceFailed", "FACE_CAPTURE_REASONS",
+    "CAPTURE_FACE", "CAPTURE_FINGER", "CHECK_INK", "CHECK_LIVENESS", "LIVENESS_FAILED", "LIVENESS_FAILURES",
+    "LIVENESS_REASONS", "Candidate", "DeviceFailed", "FACE_CAPTURE_REASONS",
     "FACE_ONLY_REASONS", "FINGERS_UNUSABLE", "GalleryIdentifier", "IDENTIFICATION_TOP_K", "IDENTIFY_FACE",
     "IDENTIFY_FINGER", "INK_ON_RECORD", "INK_ON_RECORD_REASONS", "Identifier", "IllegalTransition", "InvalidStep", "MAX_FACE_ATTEMPTS", "MAX_INK_INCONCLUSIVE",
     "MESSAGE_KEYS", "METHOD_BIOMETRIC", "METHOD_FACE_ONLY", "METHOD_NO_CARD", "METHOD_NO_CARD_FACE_ONLY",

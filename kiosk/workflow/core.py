@@ -2,6 +2,7 @@
 it through the transition table, auditing, and ending it. The steps are in :mod:`kiosk.workflow.steps`."""
 from __future__ import annotations
 
+import random
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -18,11 +19,16 @@ from kiosk.workflow.transitions import require_step, require_transition
 class WorkflowCore:
     """Everything the workflow touches is passed in: the devices, the registry, the biometric
     functions (default: the matcher's), the 1:N identifier (default: in-process galleries over the
-    registry), the audit recorder ``record(event_type, **fields)``, ``pseudonym(id_number)`` and the clock."""
+    registry), the audit recorder ``record(event_type, **fields)``, ``pseudonym(id_number)``, the clock,
+    the randomness of the liveness cues (default: the system's, so an attacker cannot predict them) and
+    ``show_instruction(session_id, instruction)``, told each liveness cue as the booth screen shows it
+    (the screen itself reads it from the session; the simulators' voter listens here)."""
 
     def __init__(self, *, registry, devices: BoothDevices, rules: Rules, record: Callable[..., int],
                  pseudonym: Callable[[str], str], biometrics: Biometrics | None = None,
-                 clock: Callable[[], float], idle_s: float = 900.0, identifier: Identifier | None = None):
+                 clock: Callable[[], float], idle_s: float = 900.0, identifier: Identifier | None = None,
+                 rng: random.Random | None = None,
+                 show_instruction: Callable[[str, str | None], None] | None = None):
         self.registry = registry
         self.devices = devices
         self.rules = rules
@@ -31,6 +37,8 @@ class WorkflowCore:
         self._pseudonym = pseudonym
         self._bio = biometrics
         self._clock = clock
+        self._rng = rng if rng is not None else random.SystemRandom()
+        self._show_instruction = show_instruction
         self._sessions = SessionStore(clock, idle_s)
 
     @property
@@ -79,6 +87,7 @@ class WorkflowCore:
         session.outcome, session.reason = outcome, reason
         session.enrolment = None
         session.finger_probe = None
+        session.live_frame = None
         record_ending(session, registry=self.registry, rules=self.rules, audit=self._audit)
         discard = getattr(self.devices, "discard_card_reads", None)   # optional in BoothDevices
         if discard is not None:

@@ -13,6 +13,7 @@ class BoothDevices(Protocol):
     def capture_finger(self) -> tuple[Any, int]: ...            # (2-D uint8 image, dpi)
     def capture_face(self) -> Any: ...                          # RGB uint8 frame
     def capture_ink_frames(self, session: str | None = None) -> tuple[Any, Any]: ...  # (lamp off, lamp on) RGB
+    def watch_camera(self, consume: Callable[[Any], Any]) -> Any: ...  # consume(hardware.mjpeg.MjpegStream)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,20 @@ class Biometrics:
     finger_low_quality: tuple[type[BaseException], ...]
     face_capture_errors: tuple[type[BaseException], ...]
     detect_ink: Callable[[Any, Any], Any]
+    liveness_check: Callable[[Any], Any] | None = None     # (random.Random) -> matcher.face.liveness.LivenessCheck
+    landmark_tracker: Callable[[], Any] | None = None      # () -> object with .landmarks(rgb) -> 68x2 | None
+
+    def new_liveness_check(self, rng):
+        if self.liveness_check is not None:
+            return self.liveness_check(rng)
+        from matcher.face.liveness import LivenessCheck, plan_for
+        return LivenessCheck(plan_for(rng))
+
+    def new_landmark_tracker(self):
+        if self.landmark_tracker is not None:
+            return self.landmark_tracker()
+        from matcher.face.liveness import LandmarkTracker
+        return LandmarkTracker()
 
     @classmethod
     def default(cls) -> "Biometrics":

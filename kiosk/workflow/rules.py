@@ -25,13 +25,17 @@ class Rules:
     max_finger_attempts: int = 3
     max_fingers: int = 3
     min_finger_quality: int = 20
+    liveness: bool = False
+    """Run the active liveness check (blink, then a head turn on cue) before the face capture."""
+    liveness_deadline_s: float = 6.0
 
     @classmethod
     def from_settings(cls, settings) -> "Rules":
         return cls(station_id=settings.station_id, kiosk_id=settings.kiosk_id, target_fmr=settings.target_fmr,
                    identification_fpir=settings.identification_fpir,
                    max_finger_attempts=settings.max_finger_attempts, max_fingers=settings.max_fingers,
-                   min_finger_quality=settings.min_finger_quality)
+                   min_finger_quality=settings.min_finger_quality, liveness=settings.liveness_check,
+                   liveness_deadline_s=settings.liveness_deadline_seconds)
 
 
 def score_band(score: float | None) -> str | None:

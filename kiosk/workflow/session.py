@@ -39,6 +39,11 @@ class Session:
     finger_failures: int = 0
     finger_scores: dict[str, float] = field(default_factory=dict)
     finger_probe: Any = None             # no-card: the probe template kept for the face step
+    liveness_attempts: int = 0
+    liveness_instruction: str | None = None   # what the booth screen asks while the check runs
+    liveness_outcome: str | None = None       # passed | failed | no_face | approved (a supervisor let it go on)
+    liveness_reason: str | None = None
+    live_frame: Any = None               # a frame of the live face from the check, for the face capture
     face_attempts: int = 0
     face_score: float | None = None
     fused_fmr: float | None = None
@@ -89,6 +94,8 @@ class Session:
                 "score_band": score_band(self.fused_score), "fmr": self.fused_fmr,
                 "finger_score_band": score_band(max(self.finger_scores.values())) if self.finger_scores else None,
                 "face_score_band": score_band(self.face_score)},
+            "liveness": {"instruction": self.liveness_instruction, "outcome": self.liveness_outcome,
+                         "reason": self.liveness_reason, "attempts": self.liveness_attempts},
             "ink": self.ink_decision,
             "fallbacks": list(self.fallbacks),
             "supervisor_id": self.supervisor_id,

@@ -14,6 +14,8 @@ class State(StrEnum):
     WAITING_FOR_CARD = "waiting_for_card"
     CAPTURE_FINGER = "capture_finger"
     FINGERS_UNUSABLE = "fingers_unusable"
+    CHECK_LIVENESS = "check_liveness"
+    LIVENESS_FAILED = "liveness_failed"
     CAPTURE_FACE = "capture_face"
     IDENTIFY_FINGER = "identify_finger"
     IDENTIFY_FACE = "identify_face"
@@ -35,6 +37,8 @@ class Action(StrEnum):
     CAPTURE_FINGER = "capture_finger"
     APPROVE_FACE_ONLY = "approve_face_only"
     APPROVE_INK_ON_RECORD = "approve_ink_on_record"
+    CHECK_LIVENESS = "check_liveness"
+    APPROVE_LIVENESS = "approve_liveness"
     CAPTURE_FACE = "capture_face"
     CHECK_INK = "check_ink"
     CONFIRM = "confirm"
@@ -46,6 +50,8 @@ WAITING_FOR_CARD = State.WAITING_FOR_CARD
 CAPTURE_FINGER = State.CAPTURE_FINGER
 FINGERS_UNUSABLE = State.FINGERS_UNUSABLE
 CAPTURE_FACE = State.CAPTURE_FACE
+CHECK_LIVENESS = State.CHECK_LIVENESS
+LIVENESS_FAILED = State.LIVENESS_FAILED
 IDENTIFY_FINGER = State.IDENTIFY_FINGER
 IDENTIFY_FACE = State.IDENTIFY_FACE
 CHECK_INK = State.CHECK_INK
@@ -64,6 +70,8 @@ NEXT_ACTION = {
     CAPTURE_FINGER: "capture_finger",
     FINGERS_UNUSABLE: "supervisor_approval",
     INK_ON_RECORD: "supervisor_approval",
+    CHECK_LIVENESS: "check_liveness",
+    LIVENESS_FAILED: "supervisor_approval",
     CAPTURE_FACE: "capture_face",
     IDENTIFY_FINGER: "capture_finger",
     IDENTIFY_FACE: "capture_face",
@@ -86,6 +94,7 @@ MESSAGE_KEYS = frozenset({
     "finger.place", "finger.not_placed", "finger.press_harder", "finger.retry", "finger.too_dry", "finger.too_wet",
     "finger.try_another", "finger.unusable",
     "face.look_at_camera", *(f"face.{reason}" for reason in FACE_CAPTURE_REASONS),
+    "liveness.look_at_camera", "liveness.no_face", "liveness.failed",
     "ink.place_finger", "ink.on_record", "ink.retry", "ink.check_by_eye", "confirm.ready",
     "result.voted", "result.not_verified", "result.not_identified", "result.not_registered",
     "result.wrong_station", "result.already_voted", "result.ink_detected", "session.cancelled",
@@ -106,3 +115,12 @@ FACE_ONLY_REASONS = ("worn_fingerprints", "injury", "amputation", "skin_conditio
 INK_ON_RECORD_REASONS = ("not_election_ink", "detector_error_confirmed", "other")
 """Reason codes a supervisor gives when letting a person go on whom ink was found earlier (at this or
 another kiosk of the station): the earlier finding was not election ink, or the detector was wrong."""
+
+LIVENESS_REASONS = ("checked_in_person", "disability", "camera_fault", "other")
+"""Reason codes a supervisor gives when letting a voter whose liveness check failed go on to the face
+capture: they saw the person in front of the camera themselves, the person cannot follow the cues
+(a disability), or the camera misbehaved."""
+
+LIVENESS_FAILURES = ("no_response", "wrong_direction", "moved_instead_of_blink", "face_lost", "too_early", "timeout")
+"""Why a liveness check failed (matcher.face.liveness.FAILURES, plus ``timeout``: a face was seen but
+the check had no verdict by the deadline)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hardware.errors import DeviceError
 from hardware.mrz import MrzError
 from kiosk.workflow import rules as rule
-from kiosk.workflow.core import WorkflowCore
+from kiosk.workflow.liveness_steps import LivenessSteps
 from kiosk.workflow.errors import BadReason, DeviceFailed, InvalidStep, ink_device
 from kiosk.workflow.rules import score_band
 from kiosk.workflow.session import Session
@@ -25,7 +25,7 @@ _LOOKUP_ENDINGS = {  # lookup outcome -> (state, outcome, reason, message key)
 }
 
 
-class Workflow(WorkflowCore):
+class Workflow(LivenessSteps):
     """Runs booth sessions. Thread-safe: steps on one session are serialised by its lock; the
     registry makes marking a vote atomic across sessions, threads and kiosks."""
 
@@ -129,12 +129,12 @@ class Workflow(WorkflowCore):
                         attempt=session.finger_attempts, quality=int(probe.quality))
             if session.state == State.IDENTIFY_FINGER:
                 session.finger_probe = probe
-                self._move(session, Action.CAPTURE_FINGER, State.IDENTIFY_FACE, "face.look_at_camera")
+                self._to_face(session, Action.CAPTURE_FINGER)
                 return session
             score = self.bio.compare_finger(probe, session.enrolment.fingers[finger])
             session.finger_scores[finger] = score
             self._audit("match", session, modality="finger", finger=finger, score_band=score_band(score))
-            self._move(session, Action.CAPTURE_FINGER, State.CAPTURE_FACE, "face.look_at_camera")
+            self._to_face(session, Action.CAPTURE_FINGER)
             return session
 
     def _finger_failed(self, session: Session, reason: str, message_key: str, quality: int | None = None) -> None:
@@ -169,8 +169,7 @@ class Workflow(WorkflowCore):
             session.finger_scores.clear()
             self._audit("override", session, kind="face_only_approved", reason=reason_code,
                         supervisor_id=supervisor_id)
-            self._move(session, Action.APPROVE_FACE_ONLY, State.IDENTIFY_FACE if no_card else State.CAPTURE_FACE,
-                       "face.look_at_camera")
+            self._to_face(session, Action.APPROVE_FACE_ONLY)
             return session
 
     def approve_ink_on_record(self, session_id: str, supervisor_id: str, reason_code: str) -> Session:
@@ -188,8 +187,11 @@ class Workflow(WorkflowCore):
     # -- step: face and the decision ------------------------------------------------------------------
     def capture_face(self, session_id: str) -> Session:
         with self._step(session_id, Action.CAPTURE_FACE) as session:
+            # the frame the liveness check saw live, once; a retry takes a new picture
+            frame, session.live_frame = session.live_frame, None
             try:
-                frame = self.devices.capture_face()
+                if frame is None:
+                    frame = self.devices.capture_face()
             except DeviceError as exc:
                 self._audit("capture", session, modality="face", outcome="device_fault", reason=exc.code)
                 raise DeviceFailed("camera", exc) from exc

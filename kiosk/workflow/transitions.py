@@ -15,6 +15,11 @@ No card: ``waiting_for_card --start_without_card--> identify_finger --capture_fi
 identify_face --capture_face--> check_ink``. Fingers unusable: ``capture_finger`` (or
 ``identify_finger``) ``--capture_finger--> fingers_unusable --approve_face_only--> capture_face``
 (or ``identify_face``). Every non-terminal state may be cancelled.
+
+Liveness (``Rules.liveness``): every step above that leads to ``capture_face`` or ``identify_face``
+leads to ``check_liveness`` instead; ``--check_liveness-->`` then goes on to the face state the
+session needed, stays (nobody in front of the camera) or stops in ``liveness_failed``, where a
+supervisor may let the voter go on to the face capture (``--approve_liveness-->``).
 """
 from __future__ import annotations
 
@@ -34,10 +39,16 @@ _STEPS: dict[tuple[State, Action], frozenset[State]] = {
         *_ENDS_AFTER_LOOKUP}),
     (State.WAITING_FOR_CARD, Action.START_WITHOUT_CARD): frozenset({State.IDENTIFY_FINGER}),
     (State.CAPTURE_FINGER, Action.CAPTURE_FINGER): frozenset({
-        State.CAPTURE_FINGER, State.CAPTURE_FACE, State.FINGERS_UNUSABLE}),
+        State.CAPTURE_FINGER, State.CAPTURE_FACE, State.CHECK_LIVENESS, State.FINGERS_UNUSABLE}),
     (State.IDENTIFY_FINGER, Action.CAPTURE_FINGER): frozenset({
-        State.IDENTIFY_FINGER, State.IDENTIFY_FACE, State.FINGERS_UNUSABLE}),
-    (State.FINGERS_UNUSABLE, Action.APPROVE_FACE_ONLY): frozenset({State.CAPTURE_FACE, State.IDENTIFY_FACE}),
+        State.IDENTIFY_FINGER, State.IDENTIFY_FACE, State.CHECK_LIVENESS, State.FINGERS_UNUSABLE}),
+    (State.FINGERS_UNUSABLE, Action.APPROVE_FACE_ONLY): frozenset({
+        State.CAPTURE_FACE, State.IDENTIFY_FACE, State.CHECK_LIVENESS}),
+    (State.CHECK_LIVENESS, Action.CHECK_LIVENESS): frozenset({
+        State.CHECK_LIVENESS,             # nobody in front of the camera before the deadline: try again
+        State.CAPTURE_FACE, State.IDENTIFY_FACE,
+        State.LIVENESS_FAILED}),          # a presentation attack, or a voter who did not follow the cues
+    (State.LIVENESS_FAILED, Action.APPROVE_LIVENESS): frozenset({State.CAPTURE_FACE, State.IDENTIFY_FACE}),
     (State.CAPTURE_FACE, Action.CAPTURE_FACE): frozenset({State.CAPTURE_FACE, State.CHECK_INK, State.REFUSED}),
     (State.IDENTIFY_FACE, Action.CAPTURE_FACE): frozenset({
         State.IDENTIFY_FACE, State.CHECK_INK, State.INK_ON_RECORD, *_ENDS_AFTER_LOOKUP}),
@@ -52,6 +63,8 @@ _STEPS: dict[tuple[State, Action], frozenset[State]] = {
 _PHRASES = {Action.READ_CARD: "read a card", Action.START_WITHOUT_CARD: "start the no-card fallback",
             Action.CAPTURE_FINGER: "capture a finger", Action.APPROVE_FACE_ONLY: "approve the face-only fallback",
             Action.APPROVE_INK_ON_RECORD: "approve going on despite ink on record",
+            Action.CHECK_LIVENESS: "check liveness",
+            Action.APPROVE_LIVENESS: "approve going on after a failed liveness check",
             Action.CAPTURE_FACE: "capture the face", Action.CHECK_INK: "check for ink", Action.CONFIRM: "confirm",
             Action.CANCEL: "cancel"}
 
