@@ -42,6 +42,8 @@ STEP_CALLS = {
     Action.CAPTURE_FINGER: lambda booth, sid: booth.capture_finger(sid),
     Action.APPROVE_FACE_ONLY: lambda booth, sid: booth.approve_face_only(sid, "sup-1", "injury"),
     Action.APPROVE_INK_ON_RECORD: lambda booth, sid: booth.approve_ink_on_record(sid, "sup-1", "not_election_ink"),
+    Action.CHECK_LIVENESS: lambda booth, sid: booth.check_liveness(sid),
+    Action.APPROVE_LIVENESS: lambda booth, sid: booth.approve_liveness(sid, "sup-1", "checked_in_person"),
     Action.CAPTURE_FACE: lambda booth, sid: booth.capture_face(sid),
     Action.CHECK_INK: lambda booth, sid: booth.check_ink(sid),
     Action.CONFIRM: lambda booth, sid: booth.confirm(sid, "po-1"),
@@ -84,6 +86,8 @@ def test_what_each_waiting_state_allows():
     assert allowed_actions("capture_finger") == {"capture_finger", "cancel"}
     assert allowed_actions("identify_finger") == {"capture_finger", "cancel"}
     assert allowed_actions("fingers_unusable") == {"approve_face_only", "cancel"}
+    assert allowed_actions("check_liveness") == {"check_liveness", "cancel"}
+    assert allowed_actions("liveness_failed") == {"approve_liveness", "cancel"}
     assert allowed_actions("capture_face") == {"capture_face", "cancel"}
     assert allowed_actions("identify_face") == {"capture_face", "cancel"}
     assert allowed_actions("check_ink") == {"check_ink", "cancel"}
@@ -101,6 +105,13 @@ def test_the_normal_path_and_the_fallbacks_are_in_the_table():
          ("fingers_unusable", "approve_face_only", "capture_face")],
         [("identify_finger", "capture_finger", "fingers_unusable"),
          ("fingers_unusable", "approve_face_only", "identify_face")],
+        # liveness on: the check comes between the fingers (or the face-only approval) and the face
+        [("capture_finger", "capture_finger", "check_liveness"), ("check_liveness", "check_liveness", "capture_face")],
+        [("identify_finger", "capture_finger", "check_liveness"), ("check_liveness", "check_liveness", "identify_face")],
+        [("fingers_unusable", "approve_face_only", "check_liveness"),
+         ("check_liveness", "check_liveness", "liveness_failed"),
+         ("liveness_failed", "approve_liveness", "capture_face")],
+        [("liveness_failed", "approve_liveness", "identify_face")],
     ]
     for walk in walks:
         for state, action, to in walk:
@@ -130,7 +141,8 @@ def test_refused_step_names_what_to_do_next():
 
 
 def test_next_action_names_an_action_the_state_allows():
-    spoken = {"supervisor_approval": {Action.APPROVE_FACE_ONLY, Action.APPROVE_INK_ON_RECORD}}
+    spoken = {"supervisor_approval": {Action.APPROVE_FACE_ONLY, Action.APPROVE_INK_ON_RECORD,
+                                      Action.APPROVE_LIVENESS}}
     for state, next_action in wf.NEXT_ACTION.items():
         assert spoken.get(next_action, {next_action}) & allowed_actions(state)
 
@@ -173,3 +185,11 @@ def test_every_state_is_reachable_and_every_session_can_end():
                                 if action != Action.CANCEL and targets & ends_without_cancel}
         grew = len(ends_without_cancel) > before
     assert ends_without_cancel == set(State)
+
+
+def test_a_failed_liveness_check_can_only_wait_for_a_supervisor_or_be_cancelled():
+    assert TRANSITIONS[(State.LIVENESS_FAILED, Action.APPROVE_LIVENESS)] == {State.CAPTURE_FACE, State.IDENTIFY_FACE}
+    with pytest.raises(wf.IllegalTransition):
+        require_transition("check_liveness", "check_liveness", "check_ink")   # the face was never compared
+    with pytest.raises(wf.InvalidStep):
+        require_step("liveness_failed", "capture_face")                         # no way round the supervisor

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, url_for
 
 from kiosk.booth import catalogue
-from kiosk.workflow import FACE_ONLY_REASONS, INK_ON_RECORD_REASONS, NO_CARD_REASONS
+from kiosk.workflow import FACE_ONLY_REASONS, INK_ON_RECORD_REASONS, LIVENESS_REASONS, NO_CARD_REASONS
 
 blueprint = Blueprint("booth", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/booth/static")
@@ -35,6 +35,7 @@ def screen():
         "face_only_reasons": list(FACE_ONLY_REASONS),
         "no_card_reasons": list(NO_CARD_REASONS),
         "ink_on_record_reasons": list(INK_ON_RECORD_REASONS),
+        "liveness_reasons": list(LIVENESS_REASONS),
         "show_photo": _show_photo(),
     }
     english = catalogue.load(catalogue.DEFAULT_LANGUAGE)

@@ -8,10 +8,12 @@ const CARD_WAIT_ATTEMPTS = 100;    // each read waits up to the kiosk's card tim
 const FINGER_WAIT_ATTEMPTS = 12;   // each capture waits up to the kiosk's finger timeout
 const PAUSE_MS = 250;              // between two waits, so a device that answers at once is not hammered
 const DEVICE_POLL_MS = 2000;
+const LIVENESS_POLL_MS = 150;      // how often the screen asks which instruction the liveness check shows
 const SIGNED_OUT_CODES = new Set(["invalid_token", "token_expired", "unauthorized"]);
 const WARNING_KEYS = new Set([
   "card.unreadable", "card.waiting_stopped", "card.reader_fault", "finger.too_dry", "finger.too_wet", "finger.press_harder",
   "finger.retry", "finger.try_another", "finger.unusable", "finger.waiting_stopped", "ink.retry", "ink.check_by_eye",
+  "liveness.no_face", "liveness.failed",
 ]);
 const DEVICE_ICONS = {ready: "icon-ok", busy: "icon-busy", fault: "icon-no", not_configured: "icon-off"};
 const STEP_OF_PANEL = {card: "card", voter: "voter", finger: "finger", face: "face", result: "result", ink: "ink",
@@ -36,6 +38,7 @@ const ui = {
   registryLost: false,    // /health says the station's registry server cannot be reached
   resumeCardWait: false,  // the card wait was stopped for the lost registry: start it again on return
   errorCode: null,        // code of the failure in the error banner
+  livenessCue: null,      // the instruction the running liveness check shows the voter ("blink", ...)
 };
 
 const $ = (id) => document.getElementById(id);
@@ -50,8 +53,8 @@ function panelFor(session) {
     case "waiting_for_card": return ui.noCardRequested ? "supervisor" : "card";
     case "capture_finger": return ui.voterChecked ? "finger" : "voter";
     case "identify_finger": return "finger";
-    case "fingers_unusable": case "ink_on_record": return "supervisor";
-    case "capture_face": case "identify_face": return "face";
+    case "fingers_unusable": case "ink_on_record": case "liveness_failed": return "supervisor";
+    case "capture_face": case "identify_face": case "check_liveness": return "face";
     case "check_ink": return ui.verifiedSeen ? "ink" : "result";
     case "awaiting_confirmation": return "confirm";
     default: return "result";
@@ -112,7 +115,8 @@ function renderSteps(panel) {
   steps.hidden = !(ui.principal && ui.mode === "booth");
   let current = STEP_OF_PANEL[panel];
   const state = ui.session && ui.session.state;
-  if (panel === "supervisor") current = state === "fingers_unusable" ? "finger" : state === "ink_on_record" ? "voter" : "card";
+  if (panel === "supervisor") current = state === "fingers_unusable" ? "finger" : state === "ink_on_record" ? "voter"
+    : state === "liveness_failed" ? "face" : "card";
   const done = stepsDone(ui.session);
   const ended = ui.session && ui.session.terminal;
   for (const item of steps.querySelectorAll("li")) {
@@ -176,13 +180,15 @@ const RENDERERS = {
     const mode = supervisorMode(session);
     const earlier = (session && session.ink_on_record) || {};
     $("supervisor-title").textContent = t(`panel.supervisor.${mode}`);
+    const failure = session && session.liveness && session.liveness.reason;
     $("supervisor-explain").textContent = t(`supervisor.explain_${mode}`,
-      {kiosk: earlier.kiosk_id, station: earlier.station_id, time: (earlier.found_at || "").slice(11, 16)});
-    $("supervisor-explain").dataset.tone = mode === "ink_on_record" ? "warn" : "";
+      {kiosk: earlier.kiosk_id, station: earlier.station_id, time: (earlier.found_at || "").slice(11, 16),
+        failure: failure && I18n.has(`liveness_failure.${failure}`) ? t(`liveness_failure.${failure}`) : ""});
+    $("supervisor-explain").dataset.tone = mode === "ink_on_record" || mode === "liveness" ? "warn" : "";
     $("supervisor-back").hidden = mode !== "no_card";
     const select = $("supervisor-reason");
     const reasons = {face_only: CONFIG.face_only_reasons, no_card: CONFIG.no_card_reasons,
-      ink_on_record: CONFIG.ink_on_record_reasons}[mode];
+      ink_on_record: CONFIG.ink_on_record_reasons, liveness: CONFIG.liveness_reasons}[mode];
     const chosen = select.dataset.mode === mode ? select.value : "";
     select.replaceChildren();
     const blank = new Option(t("supervisor.choose_reason"), "");
@@ -194,7 +200,14 @@ const RENDERERS = {
 
   face(session) {
     $("face-voter").textContent = voterLine(session);
-    setFeedback("face-feedback", ui.pending || session.message_key);
+    if (ui.livenessCue) {   // the instruction for the voter, large, while the liveness check runs
+      setFeedback("face-feedback", `liveness.cue_${ui.livenessCue}`, undefined, "cue");
+    } else {
+      setFeedback("face-feedback", ui.pending || session.message_key);
+    }
+    const key = session.state === "check_liveness" ? "button.check_liveness" : "button.take_photo";
+    $("face-capture").dataset.i18n = key;
+    $("face-capture").textContent = t(key);
   },
 
   result(session) {
@@ -252,7 +265,8 @@ const RENDERERS = {
 // Which approval the supervisor panel asks for.
 function supervisorMode(session) {
   const state = session && session.state;
-  return state === "fingers_unusable" ? "face_only" : state === "ink_on_record" ? "ink_on_record" : "no_card";
+  return state === "fingers_unusable" ? "face_only" : state === "ink_on_record" ? "ink_on_record"
+    : state === "liveness_failed" ? "liveness" : "no_card";
 }
 
 // VERIFIED only once the vote is marked; after the biometrics the screen says, neutrally, that the
@@ -520,6 +534,35 @@ async function approveInkOnRecord(username, password, reason) {
   setSession(await Api.post(sessionPath("ink-on-record"), approval(username, password, reason)));
 }
 
+async function approveLiveness(username, password, reason) {
+  setSession(await Api.post(sessionPath("liveness-override"), approval(username, password, reason)));
+}
+
+// The liveness check answers when it has a verdict (a few seconds); meanwhile the screen asks for the
+// session again and again to show the voter the instruction the check gives now.
+async function checkLiveness() {
+  let running = true;
+  const watch = (async () => {
+    while (running) {
+      await sleep(LIVENESS_POLL_MS);
+      try {
+        const seen = await Api.get(sessionPath());
+        if (running && seen.liveness && seen.liveness.instruction !== ui.livenessCue) {
+          ui.livenessCue = seen.liveness.instruction;
+          render();
+        }
+      } catch (failure) { /* the check's own answer reports what went wrong */ }
+    }
+  })();
+  try {
+    setSession(await Api.post(sessionPath("liveness")));
+  } finally {
+    running = false;
+    await watch;
+    ui.livenessCue = null;
+  }
+}
+
 async function showEndOfDay() {
   await stopWaiting();
   ui.mode = "eod";
@@ -675,7 +718,7 @@ function bind() {
     event.preventDefault();
     const {username, password, reason} = formValues(event.target);
     const approve = {face_only: approveFaceOnly, no_card: approveNoCard,
-      ink_on_record: approveInkOnRecord}[supervisorMode(ui.session)];
+      ink_on_record: approveInkOnRecord, liveness: approveLiveness}[supervisorMode(ui.session)];
     act(() => approve(username.trim(), password, reason));
   });
   $("voter-continue").addEventListener("click", () => {
@@ -684,9 +727,18 @@ function bind() {
     waitForFinger();
   });
   $("finger-capture").addEventListener("click", () => { hideError(); waitForFinger(); });
-  $("face-capture").addEventListener("click", () => act(async () => {
-    setSession(await Api.post(sessionPath("face")));
-  }, "face.capturing"));
+  $("face-capture").addEventListener("click", () => {
+    const liveness = ui.session && ui.session.state === "check_liveness";
+    act(async () => {
+      if (liveness) {
+        await checkLiveness();   // passed: the photo is taken at once, from the live check's frame
+        if (ui.session.state !== "capture_face" && ui.session.state !== "identify_face") return;
+        ui.pending = "face.capturing";
+        render();
+      }
+      setSession(await Api.post(sessionPath("face")));
+    }, liveness ? "liveness.checking" : "face.capturing");
+  });
   $("result-continue").addEventListener("click", () => { ui.verifiedSeen = true; hideError(); render(); });
   $("result-next").addEventListener("click", () => act(newSession));
   $("ink-check").addEventListener("click", () => act(async () => {
