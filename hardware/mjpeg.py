@@ -118,6 +118,7 @@ class MjpegStream:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise CameraUnavailable("the camera stream URL must be http(s)://host[:port]/path")
+        self.clock = clock
         self._clock = clock
         self._timeout_s = timeout_s
         cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection

@@ -116,6 +116,12 @@ def document(app: Flask | None = None) -> dict:
         "/api/sessions/{session_id}/ink-on-record": _step(
             "Ink was found on this person earlier (ink_on_record: when, which kiosk and station): a supervisor "
             "approves going on, with a reason", body=_approval(_ink_on_record_reasons()), extra_errors=("400", "429")),
+        "/api/sessions/{session_id}/liveness": _step(
+            "Liveness check on the camera's MJPEG stream (a blink, then a head turn on cue; answers within "
+            "liveness_deadline_seconds); the session's liveness.instruction is the cue to show meanwhile"),
+        "/api/sessions/{session_id}/liveness-override": _step(
+            "After a failed liveness check: a supervisor who has seen the person approves going on to the face "
+            "capture, with a reason", body=_approval(_liveness_reasons()), extra_errors=("400", "429")),
         "/api/sessions/{session_id}/face": _step("Capture the face and take the fused decision at the target FMR"),
         "/api/sessions/{session_id}/ink": _step(
             "UV ink check; after repeated inconclusive checks the official may report a check by eye",
@@ -202,6 +208,11 @@ def document(app: Flask | None = None) -> dict:
                                 "registered_station": {"type": "string", "nullable": True},
                                 "finger": {"type": "object"}, "match": {"type": "object", "nullable": True},
                                 "ink": {"type": "string", "nullable": True},
+                                "liveness": {"type": "object", "properties": {
+                                    "instruction": {"type": "string", "nullable": True},
+                                    "outcome": {"type": "string", "nullable": True},
+                                    "reason": {"type": "string", "nullable": True},
+                                    "attempts": {"type": "integer"}}},
                                 "fallbacks": {"type": "array", "items": string},
                                 "supervisor_id": {"type": "string", "nullable": True},
                                 "official_id": string, "voted_at": {"type": "string", "nullable": True},
@@ -254,6 +265,12 @@ def _face_only_reasons() -> tuple[str, ...]:
     from kiosk.workflow import FACE_ONLY_REASONS
 
     return FACE_ONLY_REASONS
+
+
+def _liveness_reasons() -> tuple[str, ...]:
+    from kiosk.workflow import LIVENESS_REASONS
+
+    return LIVENESS_REASONS
 
 
 def _ink_on_record_reasons() -> tuple[str, ...]:

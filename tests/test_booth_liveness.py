@@ -25,7 +25,9 @@ from kiosk.audit import layout, records
 from kiosk.booth import catalogue
 from kiosk.workflow import LIVENESS_FAILURES, LIVENESS_REASONS
 from simulators.suite import SimulatorSuite
-from test_e2e import PASSWORDS, SUPERVISOR, demo_dir  # noqa: F401  (module fixture: demo registry)
+from liveness_fixtures import PASSWORDS, liveness_kiosk_settings
+
+SUPERVISOR = {"supervisor_username": "supervisor", "supervisor_password": PASSWORDS["supervisor"]}
 
 
 @dataclass
@@ -61,19 +63,11 @@ class LiveBooth:
 
 
 @pytest.fixture(scope="module")
-def booth(demo_dir, tmp_path_factory):  # noqa: F811
+def booth(liveness_demo_dir, tmp_path_factory):
     data = tmp_path_factory.mktemp("liveness") / "data"
-    shutil.copytree(demo_dir, data)
+    shutil.copytree(liveness_demo_dir, data)
     suite = SimulatorSuite(demo_voters=data / "demo" / "voters.json", control_port=None).start()
-    camera = suite.describe()["devices"]["camera"]
-    devices = suite.describe()["devices"]
-    app = create_app({"data_dir": data, "key_dir": data / "keys", "create_keys": True,
-                      "card_reader_url": devices["card_reader"]["path"],
-                      "card_reader_framing": devices["card_reader"]["framing"],
-                      "fingerprint_url": devices["fingerprint"]["path"], "lamp_url": devices["lamp"]["path"],
-                      "camera_source": camera["url"], "camera_stream_url": camera["stream_url"] + "?fps=15",
-                      "liveness_check": True, "liveness_deadline_seconds": 6.0,
-                      "card_timeout_seconds": 1.0, "finger_timeout_seconds": 1.0},
+    app = create_app(liveness_kiosk_settings(data, suite.describe()["devices"]),
                      show_instruction=lambda _session, instruction: suite.cue_face(instruction))
     client = app.test_client()
     token = client.post("/api/auth/sign-in", json={"username": "official", "password": PASSWORDS["official"]})

@@ -25,8 +25,9 @@ class LivenessRun:
 
 
 def run_liveness(stream, check, landmarks: Callable[[Any], Any], *, deadline_s: float,
-                 show: Callable[[str | None], None]) -> LivenessRun:
-    """Feed the newest frames to ``check`` until it decides or ``deadline_s`` has passed since the first frame."""
+                 show: Callable[[str | None], None], clock: Callable[[], float]) -> LivenessRun:
+    """Feed the newest frames to ``check`` until it decides or ``deadline_s`` has passed since the first
+    frame. ``clock`` is the stream's clock: a cue's response window starts when it was shown."""
     first = None
     seen_face = False
     frames = 0
@@ -52,6 +53,7 @@ def run_liveness(stream, check, landmarks: Callable[[Any], Any], *, deadline_s: 
         if verdict.instruction != shown:
             shown = verdict.instruction
             show(shown)
+            check.shown(clock())
         if frame.t - first > deadline_s:
             outcome, reason = ("failed", "timeout") if seen_face else ("no_face", None)
             return LivenessRun(outcome, reason, frame.t - first, frames, stream.dropped)

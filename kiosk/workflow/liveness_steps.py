@@ -51,7 +51,8 @@ class LivenessSteps(WorkflowCore):
             session.liveness_outcome = session.liveness_reason = None
             try:
                 run = self.devices.watch_camera(lambda stream: run_liveness(
-                    stream, check, tracker.landmarks, deadline_s=self.rules.liveness_deadline_s, show=show))
+                    stream, check, tracker.landmarks, deadline_s=self.rules.liveness_deadline_s, show=show,
+                    clock=stream.clock))
             except DeviceError as exc:
                 self._audit("capture", session, modality="liveness", outcome="device_fault", reason=exc.code,
                             attempt=session.liveness_attempts)

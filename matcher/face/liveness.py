@@ -121,6 +121,13 @@ class LivenessCheck:
     def cue(self) -> str | None:
         return self.plan[self._cue] if self._base is not None and self._cue < len(self.plan) else None
 
+    def shown(self, t: float) -> None:
+        """The current cue reached the screen at ``t`` (same clock as the frames). A booth that is slow
+        to process a frame shows the cue after the frame that prompted it; the voter's reaction time,
+        and so the response window, starts when the cue could be seen."""
+        if self._base is not None and self._verdict is None and t > self._cue_at:
+            self._cue_at = t
+
     def observe(self, t: float, points: np.ndarray | None) -> Verdict:
         """One frame taken at ``t`` seconds (any monotonic clock), its 68 landmarks or None."""
         if self._verdict is not None:
