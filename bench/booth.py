@@ -177,7 +177,9 @@ def _booth_latency(api: Api, suite, people: list[str], runs: int, liveness: bool
             for name, seconds in timings.items():
                 steps[name].append(seconds)
         if i >= len(people) and liveness and "liveness" in timings:
-            verdict = reply.get("liveness", {}).get("outcome") or "none"
+            seen = reply.get("liveness") or {}
+            verdict = seen.get("outcome") or "none"
+            verdict += f" ({seen['reason']})" if seen.get("reason") else ""
             outcomes["_liveness"][verdict] = outcomes["_liveness"].get(verdict, 0) + 1
         if i >= len(people):
             key = reply.get("outcome") or ("accepted" if reply.get("state") == "check_ink" else reply.get("state"))
