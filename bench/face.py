@@ -3,6 +3,7 @@ photos against stock face_recognition on generated variants), capture speed, 1:N
 
     python -m bench face                      # all figures
     python -m bench face --print-calibration  # also print a default_calibration.py built from the photos
+    python -m bench face --sections mixed     # only the ENROLMENT-photo vs CAPTURE-frame calibration check
 """
 from __future__ import annotations
 
@@ -290,8 +291,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--exhaustive-checks", type=int, default=20)
     parser.add_argument("--capture-repeat", type=int, default=3)
-    parser.add_argument("--sections", default="accuracy,enrolment,capture,gallery",
-                        help="comma-separated subset of accuracy,enrolment,capture,gallery")
+    parser.add_argument("--sections", default="accuracy,enrolment,mixed,capture,gallery",
+                        help="comma-separated subset of accuracy,enrolment,mixed,capture,gallery")
     parser.add_argument("--print-calibration", action="store_true",
                         help="print a default_calibration.py module built from the labelled photos")
     args = parser.parse_args(argv)
@@ -310,6 +311,12 @@ def main(argv: list[str]) -> int:
             calibration_section(encoded, photos)
         if "enrolment" in sections:
             enrolment_section(root)
+        if "mixed" in sections:
+            from bench._face_accuracy import capped
+            from bench._face_mixed import mixed_calibration_section
+
+            mixed_calibration_section(labelled_photos(root), load_rgb=load_rgb, frame_640x480=frame_640x480,
+                                      capped=capped)
         if "capture" in sections:
             capture_section(root, args.capture_repeat)
     if "gallery" in sections:
