@@ -177,3 +177,36 @@ def test_every_liveness_instruction_reason_and_failure_has_a_text(language):
     cues = {f"liveness.cue_{cue}" for cue in ("look_at_camera", "blink", "turn_left", "turn_right")}
     assert cues | {f"reason.{r}" for r in LIVENESS_REASONS} | {f"liveness_failure.{f}" for f in LIVENESS_FAILURES} \
         <= set(texts)
+
+
+# -- the run's deadline (pure: the stream, the check and the clock are passed in) -----------------------
+
+class ScriptedStream:
+    """Frames arriving every 0.1 s; the run looks at each one (none dropped)."""
+    dropped = 0
+
+    def next_frame(self, after: int):
+        from hardware.mjpeg import StreamFrame
+
+        return StreamFrame(after + 1, 0.1 * after, rgb=None)
+
+
+class UnsettledCheck:
+    """A check still waiting for a still, frontal face (what a fidgeting voter gets)."""
+    cue = None
+
+    def observe(self, t, points):
+        from matcher.face.liveness import Verdict
+        return Verdict("pending", "look_at_camera", None, t)
+
+
+@pytest.mark.parametrize(("face", "outcome", "reason"), [(None, "no_face", None), ("a face", "failed", "timeout")])
+def test_a_run_without_a_verdict_ends_at_its_deadline(face, outcome, reason):
+    from kiosk.workflow.liveness import run_liveness
+
+    shown = []
+    run = run_liveness(ScriptedStream(), UnsettledCheck(), lambda rgb: face, deadline_s=2.0, show=shown.append,
+                       clock=lambda: 0.0)
+    assert (run.outcome, run.reason, run.live_frame) == (outcome, reason, None)
+    assert 2.0 < run.elapsed_s <= 2.1 and run.frames == 22
+    assert shown == ["look_at_camera"]

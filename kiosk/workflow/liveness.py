@@ -28,14 +28,12 @@ def run_liveness(stream, check, landmarks: Callable[[Any], Any], *, deadline_s: 
                  show: Callable[[str | None], None], clock: Callable[[], float]) -> LivenessRun:
     """Feed the newest frames to ``check`` until it decides or ``deadline_s`` has passed since the first
     frame. ``clock`` is the stream's clock: a cue's response window starts when it was shown."""
-    first = None
+    first: float | None = None
     seen_face = False
-    frames = 0
+    frames = last = 0
     live_frame = None
-    shown: str | None = None
-    last = 0
-    show("look_at_camera")
-    shown = "look_at_camera"
+    shown: str | None = "look_at_camera"
+    show(shown)
     while True:
         frame = stream.next_frame(last)
         last = frame.seq
