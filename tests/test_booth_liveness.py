@@ -134,6 +134,7 @@ def test_the_camera_unplugged_mid_check_is_a_clear_error_and_loses_nothing(booth
     assert booth.liveness_entries(sid)[-1]["outcome"] == "device_fault"
 
     booth.suite.clear_faults("camera")                                # plugged back in
+    booth.suite.show_voter_face("DEMO01", performance="live")         # the voter faces the camera again
     again = booth.step(sid, "liveness").json
     assert (again["state"], again["liveness"]["attempts"]) == ("capture_face", 2), again
     booth.step(sid, "cancel")
