@@ -22,7 +22,7 @@ from .fingers import impression
 from .registry import SyntheticRegistry
 
 CENTRE_SAMPLE = 20000
-GENERATOR_VERSION = 2      # 2: impressions capped at the learned extractor's 40 minutiae
+GENERATOR_VERSION = 3      # 2: capped at the learned extractor's 40 minutiae; 3: impressions re-fitted to it
 
 
 @numba.njit(cache=False)   # not cached: numba's cache would not notice a change to fingers.impression
