@@ -2,7 +2,7 @@
 and reported on the fourth, never on the database they are reported for."""
 from __future__ import annotations
 
-from bench._fingerprint_variants import lodo, prefer_more_minutiae
+from bench._fingerprint_variants import lodo
 
 DBS = ["DB1", "DB2", "DB3", "DB4"]
 
@@ -29,9 +29,3 @@ def test_ties_go_to_the_smaller_setting():
     chosen, _ = lodo(table, DBS)
     assert set(chosen.values()) == {(0.35, 30)}
 
-
-def test_the_bench_breaks_ties_toward_the_larger_minutiae_cap():
-    table = {(0.35, 35): {db: 1.0 for db in DBS}, (0.35, 40): {db: 1.0 for db in DBS},
-             (0.4, 60): {db: 1.0 for db in DBS}}
-    chosen, _ = lodo(table, DBS, prefer_more_minutiae)
-    assert set(chosen.values()) == {(0.35, 40)}
