@@ -229,19 +229,21 @@ def main(argv: list[str]) -> int:
                                                        False), sample)
     row(f"extraction ({args.method}), median per image over {len(sample)} images", f"{wall:.1f} ms",
         f"process CPU {cpu:.0f} ms; target <= 200 ms (SourceAFIS 111 ms)")
-    compare_times = []
+    compare_times, compare_cpu = [], []
     for db in dbs:
         found = [t for t in templates_by_db[db].values() if t is not None]
         for t in found:
             fp.prepare(t)
         for i, a in enumerate(found):
             for b in found[i + 1:]:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.thread_time()
                 fp.compare(a, b)
                 compare_times.append(time.perf_counter() - t0)
+                compare_cpu.append(time.thread_time() - c0)
+    # Thread CPU time is what a busy machine does not inflate (a preempted call's wall time is).
     row(f"1:1 compare, prepared, median over all {len(compare_times):,} same-database pairs",
         f"{median(compare_times) * 1000:.3f} ms",
-        "target <= 0.1 ms (SourceAFIS 0.18 ms)")
+        f"thread CPU {median(compare_cpu) * 1000:.3f} ms; target <= 0.1 ms (SourceAFIS 0.18 ms)")
 
     if args.gallery_size > 0:
         search.one_to_many(templates_by_db, dbs, args)
