@@ -78,12 +78,59 @@ class SearchStats:
     extra: dict = field(default_factory=dict)
 
 
-@numba.njit(cache=True)
 def _nearest_codes(codes, queries, keep):
     """Per query, the ``keep`` gallery columns with the smallest Hamming distance (ties go to the earlier
-    column), nearest first, as a (queries, keep) int64 array padded with -1.
+    column), nearest first, as a (queries, keep) int64 array padded with -1. A batch reads each column's
+    code once for all its queries (one pass over memory per batch, not per query: the scan is memory-bound
+    on a shared machine); a single query keeps its words in registers."""
+    if queries.shape[0] == 1:
+        return _nearest_codes_one(codes, queries, keep)
+    return _nearest_codes_batch(codes, queries, keep)
 
-    One pass over the word-major codes per query: the query's 8 words stay in registers, each column
+
+@numba.njit(inline="always")
+def _offer(best, filled, worst, p, keep, d, g, stride):
+    """Insert column ``g`` at distance ``d`` into query ``p``'s sorted list of (distance, column)."""
+    entry = np.int64(d) * stride + g
+    j = filled[p] if filled[p] < keep else keep - 1
+    while j > 0 and best[p, j - 1] > entry:
+        if j < keep:
+            best[p, j] = best[p, j - 1]
+        j -= 1
+    best[p, j] = entry
+    if filled[p] < keep:
+        filled[p] += 1
+    if filled[p] == keep:
+        worst[p] = best[p, keep - 1] // stride
+
+
+@numba.njit(cache=True)
+def _nearest_codes_batch(codes, queries, keep):
+    words, n = codes.shape
+    b = queries.shape[0]
+    stride = n + 1
+    best = np.empty((b, keep), np.int64)
+    filled = np.zeros(b, np.int64)
+    worst = np.full(b, 1 << 30, np.int64)
+    for g in range(n):
+        c0, c1, c2, c3 = codes[0, g], codes[1, g], codes[2, g], codes[3, g]
+        c4, c5, c6, c7 = codes[4, g], codes[5, g], codes[6, g], codes[7, g]
+        for p in range(b):
+            d = (popcount64(c0 ^ queries[p, 0]) + popcount64(c1 ^ queries[p, 1]) + popcount64(c2 ^ queries[p, 2])
+                 + popcount64(c3 ^ queries[p, 3]) + popcount64(c4 ^ queries[p, 4]) + popcount64(c5 ^ queries[p, 5])
+                 + popcount64(c6 ^ queries[p, 6]) + popcount64(c7 ^ queries[p, 7]))
+            if d < worst[p]:
+                _offer(best, filled, worst, p, keep, d, g, stride)
+    out = np.full((b, keep), -1, np.int64)
+    for p in range(b):
+        for j in range(filled[p]):
+            out[p, j] = best[p, j] % stride
+    return out
+
+
+@numba.njit(cache=True)
+def _nearest_codes_one(codes, queries, keep):
+    """The single-query scan. One pass over the word-major codes per query: the query's 8 words stay in registers, each column
     costs 8 XOR + POPCNT and one comparison with the running keep-th distance; a column enters the small
     sorted list only when it beats that (rare after the first few thousand). No distance array is
     written and no second pass is made (the previous kernel did both: about twice the time)."""

@@ -162,7 +162,8 @@ def test_the_face_code_scan_returns_the_nearest_codes_with_ties_to_the_earlier(n
     codes = rng.integers(0, 2 ** 63, (8, n), dtype=np.int64).astype(np.uint64)
     codes[:, rng.random(n) < 0.3] = codes[:, :1]                   # many exact ties
     queries = np.ascontiguousarray(np.concatenate([codes[:, :2], codes[:, -1:] ^ np.uint64(5)], axis=1).T)
-    got = _nearest_codes(codes, queries, min(keep, n))
+    got = _nearest_codes(codes, queries, min(keep, n))                # a batch
+    assert np.array_equal(_nearest_codes(codes, queries[:1], min(keep, n)), got[:1])   # a single query
     bits = np.unpackbits(codes.T.copy().view(np.uint8), axis=1)
     for q, row in zip(queries, got):
         distance = (bits != np.unpackbits(q.copy().view(np.uint8))).sum(axis=1)
