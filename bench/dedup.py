@@ -243,7 +243,7 @@ def main(argv: list[str]) -> int:
     in_list = np.mean(mate_fmr < 1.0)
     row("mate returned at all (face short list recall)", f"{in_list:.2%}")
 
-    projection_section(gallery, cpu_seconds / len(probes), key)
+    projection_section(gallery, cpu_seconds / len(probes))
     identification_section(gallery, registry, args.identifications, everyone_mated)
     gallery.close()
     client.close()
@@ -263,30 +263,22 @@ def _cpu() -> float:
     return float(times.user + times.system)
 
 
-def projection_section(gallery: NationalGallery, per_probe: float, key: bytes) -> None:
+def projection_section(gallery: NationalGallery, per_probe: float) -> None:
     """De-duplication is N searches against N enrolled: the scan part of a search grows with N, the
     verification part (a fixed short list) does not, so the whole run costs N^2 x scan + N x rest."""
-    shard = Shard.load(gallery.shard_set.paths()[0], key)
-    rows = np.arange(min(32, len(shard)))
-    probe = Probes(shard.records[rows], shard.face_vectors[rows].astype(np.float32),
-                   [[None] * shard.fingers for _ in rows], gallery.centre)
-    face_shortlist(shard, probe, 16)
-    repeats = []
-    for _ in range(5):          # the median of five: one timing of a memory-bound scan swings with the load
-        t0 = time.process_time()
-        face_shortlist(shard, probe, 16)
-        repeats.append(time.process_time() - t0)
-    scan_per_entry = float(np.median(repeats)) / (len(rows) * len(shard))
+    # timed on a worker (one thread, thread CPU time): the same process settings as the searches (Dask's
+    # workers run single-threaded BLAS; here OpenBLAS's idle threads doubled a small matmul's CPU time)
+    scan_per_entry, phases, size = gallery.client.submit(_timings, gallery.shards[0], gallery.centre,
+                                                         pure=False).result()
     n = len(gallery)
     fixed = max(per_probe - scan_per_entry * n, 0.0)
     at_national = scan_per_entry * NATIONAL_VOTERS + fixed
     wall = NATIONAL_VOTERS * at_national / PROJECTION_CORES
     print(f"\n-- projection to {NATIONAL_VOTERS:,} voters on {PROJECTION_CORES} cores (CPU time, so the shared "
           f"machine's load does not enter it)")
-    print_phases(phase_breakdown(shard, gallery.centre, np.arange(0, len(shard), max(1, len(shard) // 64))[:64]),
-                 len(shard))
+    print_phases(phases, size)
     print(f"   measured: {per_probe * 1e3:,.1f} worker CPU-ms per search at N = {n:,} (all tasks, Dask included)")
-    print(f"   face-code scan: {scan_per_entry * 1e9:.2f} ns CPU per enrolled voter per search (one shard, batch of 32, median of 5)")
+    print(f"   face-code scan: {scan_per_entry * 1e9:.2f} ns CPU per enrolled voter per search (one shard on a worker, batch of 32, median of 5)")
     print(f"   => scan {scan_per_entry * n * 1e3:,.1f} ms + verification/overhead {fixed * 1e3:,.1f} ms per search at N")
     print(f"   dedup = N searches x (N x scan + rest): the scan term grows as N^2, the rest as N")
     print(f"   one search at 9.71 M: {scan_per_entry * 1e9:.2f} ns x {NATIONAL_VOTERS:,} + {fixed * 1e3:,.1f} ms = "
@@ -294,6 +286,22 @@ def projection_section(gallery: NationalGallery, per_probe: float, key: bytes) -
     print(f"   wall = {NATIONAL_VOTERS:,} searches x {at_national:.4f} s / {PROJECTION_CORES} cores = "
           f"{wall:,.0f} s = {wall / 3600:.1f} h   (goal <= 24 h; "
           f"scan share {scan_per_entry * NATIONAL_VOTERS / at_national:.0%})")
+
+
+def _timings(shard: Shard, centre: np.ndarray):
+    """On a worker: CPU per code of the face-code scan (median of five batches of 32) and the phases."""
+    rows = np.arange(min(32, len(shard)))
+    probe = Probes(shard.records[rows], shard.face_vectors[rows].astype(np.float32),
+                   [[None] * shard.fingers for _ in rows], centre)
+    face_shortlist(shard, probe, 16)
+    repeats = []
+    for _ in range(5):          # the median of five: one timing of a memory-bound scan swings with the load
+        t0 = time.thread_time()
+        face_shortlist(shard, probe, 16)
+        repeats.append(time.thread_time() - t0)
+    scan = float(np.median(repeats)) / (len(rows) * len(shard))
+    phases = phase_breakdown(shard, centre, np.arange(0, len(shard), max(1, len(shard) // 64))[:64])
+    return scan, phases, len(shard)
 
 
 def identification_section(gallery: NationalGallery, registry: SyntheticRegistry, count: int, mated: set) -> None:
