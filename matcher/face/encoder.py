@@ -26,7 +26,7 @@ def aligned_chip(rgb: np.ndarray, box: Box, policy: Policy) -> np.ndarray:
     """The 150 x 150 chip the encoder reads, aligned on the 5-point landmarks (see ``Policy.align_face_px``)."""
     import dlib
 
-    if policy.align_face_px is not None:
+    if policy.align_face_px is not None and box.width > policy.align_face_px:
         rgb, box = normalised_face(rgb, box, policy.align_face_px)
     shape = models.load().landmarks_5(rgb, _rect(box))
     return dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
