@@ -208,3 +208,26 @@ def test_a_backend_that_refuses_manual_exposure_says_so(tmp_path):
         capture.close()
     assert report.manual_exposure is False and report.manual_white_balance is False
     assert "FFMPEG backend did not accept manual exposure and white balance" in report.note
+
+
+def test_mjpeg_stream_after_a_stall_hands_over_its_short_backlog_in_order(camera_server):
+    """A reader that stalled (one slow frame) gets the last few frames in order, not only the newest:
+    a blink is visible in two or three frames; older frames are dropped and counted."""
+    import time
+
+    from hardware.mjpeg import BACKLOG_FRAMES, MjpegStream
+
+    camera_server.camera.show_face(pattern_image())
+    stream = MjpegStream(camera_server.stream_url + "?fps=20")
+    try:
+        first = stream.next_frame()
+        time.sleep(0.6)                                      # about 12 frames arrive meanwhile
+        behind = [stream.next_frame(first.seq)]
+        for _ in range(BACKLOG_FRAMES - 1):
+            behind.append(stream.next_frame(behind[-1].seq))
+        seqs = [frame.seq for frame in behind]
+        assert seqs == list(range(seqs[0], seqs[0] + BACKLOG_FRAMES))     # consecutive: nothing skipped
+        assert stream.dropped == seqs[0] - first.seq - 1 > 0              # the older ones, counted
+        assert all(a.t <= b.t for a, b in zip(behind, behind[1:]))
+    finally:
+        stream.close()

@@ -1,7 +1,7 @@
 """The booth's liveness run: frames from the camera's stream through the liveness check, with a deadline.
 
-Pure orchestration: the stream (``next_frame(after)`` returning the newest frame with its arrival
-time, and a ``dropped`` count), the check (:class:`matcher.face.liveness.LivenessCheck`), the
+Pure orchestration: the stream (``next_frame(after)`` returning the next frame of its short backlog with
+its arrival time, and a ``dropped`` count), the check (:class:`matcher.face.liveness.LivenessCheck`), the
 landmark function and ``show(instruction)`` (the booth screen) are passed in. Time is the frames'
 arrival time, so the check judges reaction times as the voter lived them even when this machine
 is slow: a frame that could not be processed in time is skipped by the stream, not queued.
@@ -26,7 +26,7 @@ class LivenessRun:
 
 def run_liveness(stream, check, landmarks: Callable[[Any], Any], *, deadline_s: float,
                  show: Callable[[str | None], None], clock: Callable[[], float]) -> LivenessRun:
-    """Feed the newest frames to ``check`` until it decides or ``deadline_s`` has passed since the first
+    """Feed the stream's frames to ``check`` until it decides or ``deadline_s`` has passed since the first
     frame. ``clock`` is the stream's clock: a cue's response window starts when it was shown."""
     first: float | None = None
     seen_face = False
