@@ -39,6 +39,12 @@ class BadReason(WorkflowError):
     status = 400
 
 
+def require_reason(reason_code: str, allowed: tuple[str, ...]) -> None:
+    """A supervisor's override names one of the reasons its step allows, or the step is refused."""
+    if reason_code not in allowed:
+        raise BadReason(f"reason_code must be one of: {', '.join(allowed)}")
+
+
 class DeviceFailed(WorkflowError):
     """A device failed during a step; the session stays where it was, so the step can be retried.
 

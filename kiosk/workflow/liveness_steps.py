@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from hardware.errors import DeviceError
 from kiosk.workflow.core import WorkflowCore
-from kiosk.workflow.errors import BadReason, DeviceFailed
+from kiosk.workflow.errors import DeviceFailed, require_reason
 from kiosk.workflow.liveness import run_liveness
 from kiosk.workflow.session import Session
 from kiosk.workflow.states import LIVENESS_REASONS, METHOD_NO_CARD, METHOD_NO_CARD_FACE_ONLY, Action, State
@@ -74,8 +74,7 @@ class LivenessSteps(WorkflowCore):
 
     def approve_liveness(self, session_id: str, supervisor_id: str, reason_code: str) -> Session:
         """Called once the API has checked the supervisor's credentials and role."""
-        if reason_code not in LIVENESS_REASONS:
-            raise BadReason(f"reason_code must be one of: {', '.join(LIVENESS_REASONS)}")
+        require_reason(reason_code, LIVENESS_REASONS)
         with self._step(session_id, Action.APPROVE_LIVENESS) as session:
             session.supervisor_id = supervisor_id
             session.fallbacks.append("liveness")

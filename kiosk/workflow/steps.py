@@ -11,7 +11,7 @@ from hardware.errors import DeviceError
 from hardware.mrz import MrzError
 from kiosk.workflow import rules as rule
 from kiosk.workflow.liveness_steps import LivenessSteps
-from kiosk.workflow.errors import BadReason, DeviceFailed, InvalidStep, ink_device
+from kiosk.workflow.errors import BadReason, DeviceFailed, InvalidStep, ink_device, require_reason
 from kiosk.workflow.rules import score_band
 from kiosk.workflow.session import Session
 from kiosk.workflow.states import (FACE_ONLY_REASONS, FINGER_CAPTURE_PROBLEMS, INK_ON_RECORD_REASONS,
@@ -86,8 +86,7 @@ class Workflow(LivenessSteps):
     # -- step: no card ----------------------------------------------------------------------------
     def start_without_card(self, session_id: str, supervisor_id: str, reason_code: str) -> Session:
         """Called once the API has checked the supervisor's credentials and role."""
-        if reason_code not in NO_CARD_REASONS:
-            raise BadReason(f"reason_code must be one of: {', '.join(NO_CARD_REASONS)}")
+        require_reason(reason_code, NO_CARD_REASONS)
         with self._step(session_id, Action.START_WITHOUT_CARD) as session:
             session.method = METHOD_NO_CARD
             session.fallbacks.append("no_card")
@@ -157,8 +156,7 @@ class Workflow(LivenessSteps):
     # -- step: supervisor approves face only ------------------------------------------------------------
     def approve_face_only(self, session_id: str, supervisor_id: str, reason_code: str) -> Session:
         """Called once the API has checked the supervisor's credentials and role."""
-        if reason_code not in FACE_ONLY_REASONS:
-            raise BadReason(f"reason_code must be one of: {', '.join(FACE_ONLY_REASONS)}")
+        require_reason(reason_code, FACE_ONLY_REASONS)
         with self._step(session_id, Action.APPROVE_FACE_ONLY) as session:
             no_card = session.method == METHOD_NO_CARD
             session.method = METHOD_NO_CARD_FACE_ONLY if no_card else METHOD_FACE_ONLY
@@ -175,8 +173,7 @@ class Workflow(LivenessSteps):
     def approve_ink_on_record(self, session_id: str, supervisor_id: str, reason_code: str) -> Session:
         """A supervisor lets a person on whom ink was found earlier go on (their credentials checked by
         the API); the ink check still runs, and finds ink again if it is there."""
-        if reason_code not in INK_ON_RECORD_REASONS:
-            raise BadReason(f"reason_code must be one of: {', '.join(INK_ON_RECORD_REASONS)}")
+        require_reason(reason_code, INK_ON_RECORD_REASONS)
         with self._step(session_id, Action.APPROVE_INK_ON_RECORD) as session:
             session.ink_approved_by = supervisor_id
             self._audit("override", session, kind="ink_on_record_approved", reason=reason_code,
