@@ -69,7 +69,7 @@ def main(argv: list[str]) -> int:
     from waitress.server import create_server
 
     from kiosk import config, create_app
-    from kiosk.cli import prepare_demo, simulated_device_settings
+    from kiosk.cli import prepare_demo
     from simulators.suite import SimulatorSuite
 
     header("booth: card presented -> decision, with the simulators over PTYs; API lookup throughput")
@@ -86,7 +86,10 @@ def main(argv: list[str]) -> int:
         server = app = None
         try:
             d = suite.describe()["devices"]
-            settings = dataclasses.replace(settings, **simulated_device_settings(d),
+            settings = dataclasses.replace(settings, card_reader_url=d["card_reader"]["path"],
+                                           card_reader_framing=d["card_reader"]["framing"],
+                                           fingerprint_url=d["fingerprint"]["path"], lamp_url=d["lamp"]["path"],
+                                           camera_source=d["camera"]["url"],
                                            # the throughput run measures the server, not the per-official
                                            # lookup limit (30 a minute by default), which would refuse it
                                            lookup_limit=10**9, liveness_check=not args.no_liveness,

@@ -105,13 +105,16 @@ def run(data: Path, *, sessions: int, seed: int, passwords: dict) -> StormReport
     from kiosk import create_app
     from kiosk.audit import verify_bundle
     from kiosk.audit.bundle import export_bundle
-    from kiosk.cli import simulated_device_settings, suite_path
+    from kiosk.cli import suite_path
     from simulators.suite import SimulatorSuite
 
     with SimulatorSuite(demo_voters=data / "demo" / "voters.json", control_port=None) as suite:
         devices = suite.describe()["devices"]
         app = create_app({"data_dir": data, "key_dir": data / "keys",
-                          **simulated_device_settings(devices), "finger_timeout_seconds": 2.0},
+                          "card_reader_url": devices["card_reader"]["path"],
+                          "card_reader_framing": devices["card_reader"]["framing"],
+                          "fingerprint_url": devices["fingerprint"]["path"], "lamp_url": devices["lamp"]["path"],
+                          "camera_source": devices["camera"]["url"], "finger_timeout_seconds": 2.0},
                          locate_device=lambda name: suite_path(suite, name))
         services = app.extensions["kiosk"]
         try:

@@ -109,7 +109,12 @@ def _demo(settings, args) -> int:
     try:
         devices = suite.describe()
         d = devices["devices"]
-        settings = dataclasses.replace(settings, **simulated_device_settings(d))
+        settings = dataclasses.replace(
+            settings, card_reader_url=d["card_reader"].get("path", ""), card_reader_framing=d["card_reader"].get(
+                "framing", "auto"), fingerprint_url=d["fingerprint"].get("path", ""),
+            fingerprint_baud=int(d["fingerprint"].get("baud", settings.fingerprint_baud)),
+            lamp_url=d["lamp"].get("path", ""), lamp_kind=d["lamp"].get("kind", settings.lamp_kind),
+            camera_source=d["camera"].get("url", ""))
         if d["camera"].get("stream_url"):
             # the booth's liveness check on the simulated camera's MJPEG stream; the simulated voter
             # "sees" each cue the booth screen shows (a real voter reads the screen)
@@ -143,15 +148,6 @@ Booth screen: {base}/booth/    API description: {base}/openapi.json
         return _serve(settings, app)
     finally:
         suite.stop()
-
-
-def simulated_device_settings(devices: dict) -> dict:
-    """The kiosk settings that point at a simulator suite's devices (``suite.describe()["devices"]``):
-    what ``kiosk demo``, the benchmarks and the tests' kiosks all wire the same way."""
-    card, finger, lamp = devices["card_reader"], devices["fingerprint"], devices["lamp"]
-    return {"card_reader_url": card["path"], "card_reader_framing": card["framing"],
-            "fingerprint_url": finger["path"], "fingerprint_baud": int(finger["baud"]),
-            "lamp_url": lamp["path"], "lamp_kind": lamp["kind"], "camera_source": devices["camera"]["url"]}
 
 
 def suite_path(suite, name: str) -> str | None:

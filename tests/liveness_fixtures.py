@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import config
-from kiosk.cli import prepare_demo, simulated_device_settings
+from kiosk.cli import prepare_demo
 
 PASSWORDS = {"official": "official-pass", "supervisor": "supervisor-pass", "auditor": "auditor-pass"}
 
@@ -25,6 +25,11 @@ def liveness_demo_dir(tmp_path_factory) -> Path:
 
 def liveness_kiosk_settings(data: Path, devices: dict) -> dict:
     """The kiosk's settings on the simulators' devices, with the liveness check on the camera's stream."""
-    return {"data_dir": data, "key_dir": data / "keys", "create_keys": True, **simulated_device_settings(devices),
+    return {"data_dir": data, "key_dir": data / "keys", "create_keys": True,
+            "card_reader_url": devices["card_reader"]["path"],
+            "card_reader_framing": devices["card_reader"]["framing"],
+            "fingerprint_url": devices["fingerprint"]["path"],
+            "lamp_url": devices["lamp"]["path"], "lamp_kind": devices["lamp"]["kind"],
+            "camera_source": devices["camera"]["url"],
             "camera_stream_url": devices["camera"]["stream_url"] + "?fps=15", "liveness_check": True,
             "card_timeout_seconds": 1.0, "finger_timeout_seconds": 1.0}

@@ -15,7 +15,7 @@ import pytest
 
 from kiosk import config, create_app
 from kiosk.booth import catalogue
-from kiosk.cli import prepare_demo, simulated_device_settings
+from kiosk.cli import prepare_demo
 from simulators.suite import SimulatorSuite
 from test_booth_screen import Kiosk, Screen, _Server, browser, expect, page  # noqa: F401  (fixtures)
 from test_e2e import PASSWORDS
@@ -52,7 +52,11 @@ def station(station_db, tmp_path):
         stack.callback(suite.stop)
         devices = suite.describe()["devices"]
         app = create_app({"data_dir": data, "key_dir": data / "keys", "database_url": url,
-                          **simulated_device_settings(devices),
+                          "card_reader_url": devices["card_reader"]["path"],
+                          "card_reader_framing": devices["card_reader"]["framing"],
+                          "fingerprint_url": devices["fingerprint"]["path"],
+                          "lamp_url": devices["lamp"]["path"], "lamp_kind": devices["lamp"]["kind"],
+                          "camera_source": devices["camera"]["url"],
                           "card_timeout_seconds": 1.0, "finger_timeout_seconds": 1.0})
         stack.callback(app.extensions["kiosk"].close)     # its last summary needs the server:
         stack.callback(lambda: cluster.is_running() or cluster.start())   # started again before it

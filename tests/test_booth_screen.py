@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 
 from kiosk import create_app
-from kiosk.cli import simulated_device_settings
 from kiosk.audit import verify_bundle
 from simulators.suite import SimulatorSuite
 from test_e2e import PASSWORDS, demo_dir  # noqa: F401  (module fixture: demo registry with officials)
@@ -116,7 +115,11 @@ def kiosk(demo_dir, tmp_path):  # noqa: F811
     try:
         devices = suite.describe()["devices"]
         app = create_app({"data_dir": data, "key_dir": data / "keys", "create_keys": True,
-                          **simulated_device_settings(devices),
+                          "card_reader_url": devices["card_reader"]["path"],
+                          "card_reader_framing": devices["card_reader"]["framing"],
+                          "fingerprint_url": devices["fingerprint"]["path"],
+                          "lamp_url": devices["lamp"]["path"], "lamp_kind": devices["lamp"]["kind"],
+                          "camera_source": devices["camera"]["url"],
                           "card_timeout_seconds": 1.0, "finger_timeout_seconds": 1.0})
         server = _Server(app)
         try:

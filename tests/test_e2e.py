@@ -17,7 +17,7 @@ import pytest
 
 from kiosk import config, create_app
 from kiosk.audit import layout, records, verify_bundle
-from kiosk.cli import prepare_demo, simulated_device_settings
+from kiosk.cli import prepare_demo
 from simulators.suite import SimulatorSuite
 
 PASSWORDS = {"official": "official-pass", "supervisor": "supervisor-pass", "auditor": "auditor-pass"}
@@ -85,7 +85,10 @@ def booth(demo_dir, tmp_path):
     suite = SimulatorSuite(demo_voters=data / "demo" / "voters.json", control_port=None).start()
     devices = suite.describe()["devices"]
     app = create_app({"data_dir": data, "key_dir": data / "keys", "create_keys": True,
-                      **simulated_device_settings(devices), "card_timeout_seconds": 1.0,
+                      "card_reader_url": devices["card_reader"]["path"],
+                      "card_reader_framing": devices["card_reader"]["framing"],
+                      "fingerprint_url": devices["fingerprint"]["path"], "lamp_url": devices["lamp"]["path"],
+                      "camera_source": devices["camera"]["url"], "card_timeout_seconds": 1.0,
                       "finger_timeout_seconds": 1.0})
     try:
         yield Booth(app, app.test_client(), suite, data, voters)

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from kiosk import config, create_app
-from kiosk.cli import prepare_demo, simulated_device_settings
+from kiosk.cli import prepare_demo
 from simulators.suite import SimulatorSuite
 from test_e2e import PASSWORDS, Booth
 
@@ -24,7 +24,9 @@ def dataset_booth(datasets, tmp_path_factory):
     voters = {v["voter_id"]: v for v in json.loads((data / "demo" / "voters.json").read_text())["voters"]}
     suite = SimulatorSuite(demo_voters=data / "demo" / "voters.json", control_port=None).start()
     d = suite.describe()["devices"]
-    app = create_app({"data_dir": data, "key_dir": data / "keys", **simulated_device_settings(d),
+    app = create_app({"data_dir": data, "key_dir": data / "keys", "card_reader_url": d["card_reader"]["path"],
+                      "card_reader_framing": d["card_reader"]["framing"], "fingerprint_url": d["fingerprint"]["path"],
+                      "lamp_url": d["lamp"]["path"], "camera_source": d["camera"]["url"],
                       "card_timeout_seconds": 1.0, "finger_timeout_seconds": 1.0})
     try:
         yield Booth(app, app.test_client(), suite, data, voters)

@@ -12,7 +12,6 @@ import time
 import pytest
 
 from kiosk import create_app
-from kiosk.cli import simulated_device_settings
 from kiosk.booth import catalogue
 from simulators.suite import SimulatorSuite
 from test_booth_screen import Kiosk, Screen, _Server, browser, expect, page  # noqa: F401  (fixtures)
@@ -32,7 +31,11 @@ def start_kiosk(hardening_demo, tmp_path):
         stack.callback(suite.stop)
         devices = suite.describe()["devices"]
         app = create_app({"data_dir": data, "key_dir": data / "keys",
-                          **simulated_device_settings(devices)}, **options)
+                          "card_reader_url": devices["card_reader"]["path"],
+                          "card_reader_framing": devices["card_reader"]["framing"],
+                          "fingerprint_url": devices["fingerprint"]["path"],
+                          "lamp_url": devices["lamp"]["path"], "lamp_kind": devices["lamp"]["kind"],
+                          "camera_source": devices["camera"]["url"]}, **options)
         stack.callback(app.extensions["kiosk"].close)
         server = _Server(app)
         stack.callback(server.stop)

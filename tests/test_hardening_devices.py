@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from kiosk import create_app
-from kiosk.cli import simulated_device_settings, suite_path
+from kiosk.cli import suite_path
 from simulators.suite import SimulatorSuite
 from test_e2e import Booth
 
@@ -27,7 +27,10 @@ def booth(hardening_demo, tmp_path):
     suite = SimulatorSuite(demo_voters=data / "demo" / "voters.json", control_port=None).start()
     devices = suite.describe()["devices"]
     app = create_app({"data_dir": data, "key_dir": data / "keys",
-                      **simulated_device_settings(devices), "card_timeout_seconds": 1.0,
+                      "card_reader_url": devices["card_reader"]["path"],
+                      "card_reader_framing": devices["card_reader"]["framing"],
+                      "fingerprint_url": devices["fingerprint"]["path"], "lamp_url": devices["lamp"]["path"],
+                      "camera_source": devices["camera"]["url"], "card_timeout_seconds": 1.0,
                       "finger_timeout_seconds": 1.0},
                      locate_device=lambda name: suite_path(suite, name))
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import create_app
-from kiosk.cli import simulated_device_settings, suite_path
+from kiosk.cli import suite_path
 from simulators.scenario import load_scenario, parse_scenario, run_scenario, urllib_client
 from simulators.suite import SimulatorSuite
 from test_booth_screen import _Server
@@ -30,7 +30,10 @@ def running(demo_copy):
     try:
         devices = suite.describe()["devices"]
         app = create_app({"data_dir": demo_copy, "key_dir": demo_copy / "keys",
-                          **simulated_device_settings(devices)},
+                          "card_reader_url": devices["card_reader"]["path"],
+                          "card_reader_framing": devices["card_reader"]["framing"],
+                          "fingerprint_url": devices["fingerprint"]["path"], "lamp_url": devices["lamp"]["path"],
+                          "camera_source": devices["camera"]["url"]},
                          locate_device=lambda name: suite_path(suite, name))
         server = _Server(app)
         try:
