@@ -33,8 +33,8 @@ def aligned_chip(rgb: np.ndarray, box: Box, policy: Policy) -> np.ndarray:
 
 
 def normalised_face(rgb: np.ndarray, box: Box, face_px: float) -> tuple[np.ndarray, Box]:
-    """The face cut out with a margin of :data:`ALIGN_MARGIN` box sizes, resized so the face is
-    ``face_px`` wide, and its box found again in that cut-out (the original box, rescaled, if not)."""
+    """The face cut out with a margin of :data:`ALIGN_MARGIN` box sizes, shrunk so the face is ``face_px``
+    wide (only ever called for a wider face: enlarging a small one lost accuracy), and its box found again in that cut-out (the original box, rescaled, if not)."""
     h, w = rgb.shape[:2]
     mx, my = ALIGN_MARGIN * box.width, ALIGN_MARGIN * box.height
     left, top = max(0, int(box.left - mx)), max(0, int(box.top - my))
@@ -42,7 +42,7 @@ def normalised_face(rgb: np.ndarray, box: Box, face_px: float) -> tuple[np.ndarr
     scale = face_px / max(1.0, box.width)
     crop = rgb[top:bottom, left:right]
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-    crop = np.ascontiguousarray(cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC))
+    crop = np.ascontiguousarray(cv2.resize(crop, size, interpolation=cv2.INTER_AREA))
     moved = Box((box.left - left) * scale, (box.top - top) * scale, (box.right - left) * scale,
                 (box.bottom - top) * scale)
     found = models.load().detector(crop, 0)
