@@ -1,6 +1,6 @@
 """Fingerprint engine on FVC2002 DB1-4 (B sets): held-out accuracy, robustness, speed, 1:N search.
 
-    python -m bench fingerprint [--db DB1_B ...] [--method learned|classical] [--variants]
+    python -m bench fingerprint [--db DB1_B ...] [--method learned|classical] [--variants] [--fusion]
                                 [--no-robustness] [--gallery-size 100000] [--probes 60]
                                 [--exhaustive-probes 20] [--fit-calibration]
 
@@ -23,6 +23,7 @@ import numpy as np
 
 from bench import _fingerprint_cache as cache
 from bench import _fingerprint_calibration as calibration_check
+from bench import _fingerprint_fusion as fusion
 from bench import _fingerprint_robustness as robustness
 from bench import _fingerprint_search as search
 from bench import _fingerprint_variants as variants
@@ -160,6 +161,8 @@ def main(argv: list[str]) -> int:
                         help="extractor of the in-sample, speed and 1:N sections")
     parser.add_argument("--variants", action="store_true", help="the whole EER-versus-time curve of extractor variants")
     parser.add_argument("--no-robustness", action="store_true", help="skip the robustness sets")
+    parser.add_argument("--fusion", action="store_true",
+                        help="held-out figures of classical + learned fused scores (bench/_fingerprint_fusion.py)")
     args = parser.parse_args(argv)
     header("fingerprint engine: FVC2002 DB1-4 B sets")
     root = datasets_dir()
@@ -173,6 +176,8 @@ def main(argv: list[str]) -> int:
     databases = {db: load_database(root, db) for db in dbs}
     if len(dbs) == 4:
         held_out_figures(databases, args)
+        if args.fusion:
+            fusion.report(databases, DPI, robust=not args.no_robustness)
     refused = 0
     templates_by_db = shipped_templates(databases, args.method)
     for db in dbs:
