@@ -15,6 +15,11 @@ from .template import Template
 METHODS = ("learned", "classical")
 # The booth, enrolment and de-duplication use the learned extractor: held-out (LODO) EER on FVC2002
 # 0.86 % against the classical 2.54 %, within the booth's time budget (python -m bench fingerprint).
+# Not both fused: bench fingerprint --fusion (2026-11-29, held out) fuses the two extractors' scores,
+# rule and weight chosen leave-one-database-out. At 0.9 x the fused LODO EER is 0.18 % (plain sum
+# 0.22 %) against learned-only 0.18 %, no nearer 1.5x clean on the dry / partial / sweep sets and worse
+# on noise (classical 8 % there), for ~73 ms more extraction CPU and over twice the compare time (above
+# the 0.1 ms target). At 0.8 x the plain sum helps on FVC (0.36 vs 0.86 %), but 0.9 x alone does better.
 DEFAULT_METHOD = "learned"
 
 
