@@ -30,7 +30,7 @@ _MESSAGES = {
                    ("opset_import", 8, "OperatorSetIdProto", _MANY)],
 }
 ATTRIBUTE_FLOAT, ATTRIBUTE_INT, ATTRIBUTE_INTS = 1, 2, 7
-TENSOR_FLOAT = 1
+TENSOR_FLOAT, TENSOR_INT64 = 1, 7
 
 
 def _build():
