@@ -69,6 +69,7 @@ def same_for_all(variant: Variant, dbs) -> Row:
 
 SCALES = (0.8, 0.9, 1.0)
 THREADS = (2, 1)
+FORMER_MARGIN = 16.0          # the crop margin before 2026-11-29 16:30 (learned_parameters.CROP_MARGIN)
 
 
 def rows(every: bool, databases: dict, dpis: dict) -> list[Row]:
@@ -90,18 +91,27 @@ def rows(every: bool, databases: dict, dpis: dict) -> list[Row]:
                 out.append(Row(f"learned int8, {label}",
                                {db: learned_variant(f"learned int8, {label}", scale=scale, threads=threads,
                                                     model_file=models[db]) for db in dbs}))
+    # What the shipped setting gained from each change (2 threads): the former crop margin, and the
+    # graph with the normalisation / GELU fusions only (its detections are the rewritten graph's, so
+    # its EER is the shipped one; its time is the point).
+    label = f"{L.SCALE:.1f} x, 2 threads"
+    out.append(same_for_all(learned_variant(f"learned fp32, {label}, {FORMER_MARGIN:g} px margin",
+                                            scale=L.SCALE, crop_margin=FORMER_MARGIN), dbs))
+    out.append(same_for_all(learned_variant(f"learned fp32, {label}, fusions only (no layout rewrites)",
+                                            scale=L.SCALE, layout=False), dbs))
     return out
 
 
 def settings_key(variant: Variant) -> str:
-    """Cache key of what changes a template (not threads, graph fusion or optimisation level, which
-    change the time only: the fused graph gives the same detections). Another model file (int8)
-    is keyed by its bytes."""
+    """Cache key of what changes a template (not threads, graph fusion, layout rewrites or
+    optimisation level, which change the time only: the rewritten graphs give the same detections).
+    Another model file (int8) is keyed by its bytes."""
     if not variant.learned:
         return "classical"
     changes = {k: v for k, v in sorted(variant.kwargs.items()) if k in ("crop", "scale")}
+    margin = float(variant.kwargs.get("crop_margin", L.CROP_MARGIN))
     model = variant.kwargs.get("model_file")
-    return (f"learned|{changes}" + ("" if L.CROP_MARGIN == 16.0 else f"|margin {L.CROP_MARGIN}")
+    return (f"learned|{changes}|margin {margin:g}"
             + ("" if model is None else f"|model {int8.file_digest(model)}"))
 
 

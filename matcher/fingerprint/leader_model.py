@@ -36,21 +36,22 @@ def model_path() -> Path:
     return Path(packaged())
 
 
-def model_bytes(fused: bool = True) -> bytes:
-    """The packaged model, with its normalisation and GELU subgraphs fused (leader_graph.py)."""
+def model_bytes(fused: bool = True, layout: bool = True) -> bytes:
+    """The packaged model, with its normalisation and GELU subgraphs fused and (``layout``) the layout
+    rewrites applied (leader_graph.py)."""
     data = model_path().read_bytes()
     if fused:
         from .leader_graph import fused_model
 
-        data, _, _ = fused_model(data)
+        data, _, _ = fused_model(data, layout)
     return data
 
 
 def session(threads: int = L.THREADS, optimisation: str = L.OPTIMISATION, fused: bool = True,
-            model_file: Optional[str] = None):
+            model_file: Optional[str] = None, layout: bool = True):
     """A shared onnxruntime session (thread-safe to run concurrently). ``model_file``: another ONNX
     file with the same input and output (e.g. an int8 copy made by bench/_fingerprint_int8.py)."""
-    key = (int(threads), optimisation, bool(fused), model_file)
+    key = (int(threads), optimisation, bool(fused), model_file, bool(layout))
     found = _SESSIONS.get(key)
     if found is not None:
         return found
@@ -71,13 +72,14 @@ def session(threads: int = L.THREADS, optimisation: str = L.OPTIMISATION, fused:
                 "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
                 "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
                 "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}[optimisation]
-            data = model_bytes(fused) if model_file is None else Path(model_file).read_bytes()
+            data = model_bytes(fused, layout) if model_file is None else Path(model_file).read_bytes()
             found = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
             _SESSIONS[key] = found
         return found
 
 
 def run(batch: np.ndarray, threads: int = L.THREADS, optimisation: str = L.OPTIMISATION,
-        fused: bool = True, model_file: Optional[str] = None) -> np.ndarray:
+        fused: bool = True, model_file: Optional[str] = None, layout: bool = True) -> np.ndarray:
     """Network output (N, H, W, 4) for a float32 batch (N, H, W, 1)."""
-    return session(threads, optimisation, fused, model_file).run(None, {"input": np.ascontiguousarray(batch, np.float32)})[0]
+    found = session(threads, optimisation, fused, model_file, layout)
+    return found.run(None, {"input": np.ascontiguousarray(batch, np.float32)})[0]

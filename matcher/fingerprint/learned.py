@@ -70,21 +70,23 @@ def learned_quality(area_mm2: float, confidence: np.ndarray) -> int:
 def extract_learned(image: np.ndarray, dpi: float = 500, trace: Trace = None, *, scale: float = L.SCALE,
                     crop: bool = True, threads: int = L.THREADS, optimisation: str = L.OPTIMISATION, fused: bool = True,
                     threshold: float = L.QUALITY_THRESHOLD, max_minutiae: int = L.MAX_MINUTIAE,
-                    model_file: Optional[str] = None) -> Template:
+                    model_file: Optional[str] = None, layout: bool = True,
+                    crop_margin: float = L.CROP_MARGIN) -> Template:
     """Template of the finger in ``image`` from LEADER's minutiae (raises LowQualityError).
-    The keywords are the bench's variants (resolution, crop, threads, graph, another model file)."""
+    The keywords are the bench's variants (resolution, crop and its margin, threads, graph rewrites,
+    another model file)."""
     emit = trace if trace is not None else (lambda stage, value: None)
     image = usable_image(image)
     dpi = float(dpi)
     mask = segment(image, dpi)
     emit("mask", mask)
     area = require_foreground(mask, dpi)
-    x0, y0, x1, y1 = (_crop_box(mask, P.at_dpi(L.CROP_MARGIN, dpi)) if crop
+    x0, y0, x1, y1 = (_crop_box(mask, P.at_dpi(crop_margin, dpi)) if crop
                       else (0, 0, image.shape[1], image.shape[0]))
     factor = L.NETWORK_DPI * scale / dpi
     net_in, left, top = network_input(image[y0:y1, x0:x1], factor)
     emit("crop", net_in)
-    out = leader_model.run(net_in[None, :, :, None], threads, optimisation, fused, model_file)[0]
+    out = leader_model.run(net_in[None, :, :, None], threads, optimisation, fused, model_file, layout)[0]
     emit("output", out)
     return template_from_output(out, left, top, factor, x0, y0, image.shape, dpi, area, threshold,
                                 max_minutiae, emit)
