@@ -14,7 +14,8 @@ from .template import Template
 
 METHODS = ("learned", "classical")
 # The booth, enrolment and de-duplication use the learned extractor: held-out (LODO) EER on FVC2002
-# 0.86 % against the classical 2.54 %, within the booth's time budget (python -m bench fingerprint).
+# 0.13 % at 0.9 x (0.86 % before the 0.9 x / no-margin default) against the classical 2.54 %, within
+# the booth's time budget (python -m bench fingerprint).
 # Not both fused: bench fingerprint --fusion (2026-11-29, held out) fuses the two extractors' scores,
 # rule and weight chosen leave-one-database-out. At 0.9 x the fused LODO EER is 0.18 % (plain sum
 # 0.22 %) against learned-only 0.18 %, no nearer 1.5x clean on the dry / partial / sweep sets and worse
