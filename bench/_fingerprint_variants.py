@@ -70,6 +70,7 @@ def same_for_all(variant: Variant, dbs) -> Row:
 SCALES = (0.8, 0.9, 1.0)
 THREADS = (2, 1)
 FORMER_MARGIN = 16.0          # the crop margin before 2026-11-29 16:30 (learned_parameters.CROP_MARGIN)
+FORMER_DEFAULT = f"learned fp32, 0.8 x, 2 threads, {FORMER_MARGIN:g} px margin, fusions only (default until 16:30)"
 
 
 def rows(every: bool, databases: dict, dpis: dict) -> list[Row]:
@@ -99,6 +100,7 @@ def rows(every: bool, databases: dict, dpis: dict) -> list[Row]:
                                             scale=L.SCALE, crop_margin=FORMER_MARGIN), dbs))
     out.append(same_for_all(learned_variant(f"learned fp32, {label}, fusions only (no layout rewrites)",
                                             scale=L.SCALE, layout=False), dbs))
+    out.append(same_for_all(learned_variant(FORMER_DEFAULT, scale=0.8, crop_margin=FORMER_MARGIN, layout=False), dbs))
     return out
 
 
@@ -168,22 +170,28 @@ def time_variant(variant: Variant, images: list[tuple[np.ndarray, float]]) -> tu
     return median(wall) * 1000, median(cpu) * 1000
 
 
-def time_row(curve_row: Row, sample: list[tuple[str, np.ndarray, float]]) -> tuple[float, float]:
-    """Median wall and CPU milliseconds per image of ``sample`` ((db, image, dpi) triples), each image
-    run by its database's variant (after one warm-up call per variant: session build excluded)."""
-    for db, variant in curve_row.by_db.items():
-        first = next((image, dpi) for d, image, dpi in sample if d == db)
-        variant.extract(*first)
-    wall, cpu = [], []
+def time_rows(curve_rows: list[Row], sample: list[tuple[str, np.ndarray, float]],
+              reference: int) -> list[tuple[float, float, float]]:
+    """Per row: median wall and CPU milliseconds per image of ``sample`` ((db, image, dpi) triples),
+    each image run by its database's variant, and the median ratio of its CPU time to row
+    ``reference``'s on the same image. The rows take turns image by image (after one warm-up call per
+    variant: session build excluded), so load on a shared machine falls on all of them alike."""
+    for curve_row in curve_rows:
+        for db, variant in curve_row.by_db.items():
+            variant.extract(*next((image, dpi) for d, image, dpi in sample if d == db))
+    wall = [[] for _ in curve_rows]
+    cpu = [[] for _ in curve_rows]
     for db, image, dpi in sample:
-        w, c = time.perf_counter(), time.process_time()
-        try:
-            curve_row.by_db[db].extract(image, dpi)
-        except fp.LowQualityError:
-            pass
-        wall.append(time.perf_counter() - w)
-        cpu.append(time.process_time() - c)
-    return median(wall) * 1000, median(cpu) * 1000
+        for i, curve_row in enumerate(curve_rows):
+            w, c = time.perf_counter(), time.process_time()
+            try:
+                curve_row.by_db[db].extract(image, dpi)
+            except fp.LowQualityError:
+                pass
+            wall[i].append(time.perf_counter() - w)
+            cpu[i].append(time.process_time() - c)
+    return [(median(w) * 1000, median(c) * 1000, median(list(np.array(c) / np.maximum(cpu[reference], 1e-9))))
+            for w, c in zip(wall, cpu)]
 
 
 def lodo_table(templates: dict, dbs, learned: bool, eer) -> dict:
@@ -207,22 +215,29 @@ def report(databases: dict, dpis: dict, eer, every: bool = False, timing_images:
     print("\n   extractor variants: EER (FVC protocol) with threshold and cap chosen leave-one-database-out")
     print(f"   (held-out); time per image: median over {len(sample)} images (FVC impression 1), wall and process")
     print(f"   CPU, {os.cpu_count()} cores, measured in this run (a shared machine inflates wall time)")
-    for curve_row in rows(every, databases, dpis):
+    curve_rows = rows(every, databases, dpis)
+    names = [r.name for r in curve_rows]
+    reference = names.index(FORMER_DEFAULT) if FORMER_DEFAULT in names else next(
+        i for i, r in enumerate(curve_rows) if r.by_db[dbs[0]].learned)
+    for curve_row in curve_rows:
         templates = {db: extract_database(curve_row.by_db[db], databases[db], dpis[db]) for db in dbs}
-        wall, cpu = time_row(curve_row, sample)
         learned = curve_row.by_db[dbs[0]].learned
         key = tuple(settings_key(curve_row.by_db[db]) for db in dbs)
         if key not in tables:      # the thread counts share their templates
             tables[key] = lodo_table(templates, dbs, learned, eer)
         chosen, held = lodo(tables[key], dbs)
-        mean = float(np.mean(list(held.values())))
-        results[curve_row.name] = dict(held=held, mean=mean, chosen=chosen, wall=wall, cpu=cpu,
+        results[curve_row.name] = dict(held=held, mean=float(np.mean(list(held.values()))), chosen=chosen,
                                        templates=templates, row=curve_row)
+    print(f"   (rows timed in turns, image by image; CPU ratio: to '{names[reference]}' on the same image)")
+    for curve_row, (wall, cpu, ratio) in zip(curve_rows, time_rows(curve_rows, sample, reference)):
+        r = results[curve_row.name]
+        r.update(wall=wall, cpu=cpu, cpu_ratio=ratio)
+        held, chosen = r["held"], r["chosen"]
         per_db = " / ".join(f"{held[db]:.2f}" for db in dbs)
         picks = " ".join(f"{db[:3]}:{'-' if chosen[db][0] is None else f'{chosen[db][0]:.2f}/{chosen[db][1]}'}"
                          for db in dbs)
-        row(f"{curve_row.name}: LODO EER", f"{mean:.2f} % ({per_db})",
-            f"{wall:.0f} ms wall, {cpu:.0f} ms CPU; chosen {picks}")
+        row(f"{curve_row.name}: LODO EER", f"{r['mean']:.2f} % ({per_db})",
+            f"{wall:.0f} ms wall, {cpu:.0f} ms CPU (x{ratio:.2f}); chosen {picks}")
     within = {name: r for name, r in results.items() if r["wall"] <= budget_ms and name != CLASSICAL.name}
     if every:
         best = min(within, key=lambda n: (round(within[n]["mean"], 2), within[n]["wall"])) if within else None
