@@ -22,7 +22,7 @@ _NOT_EXTRACTION = {"comparison.py", "cylinders.py", "gallery.py", "index.py", "c
                    "bits.py", "__init__.py", "extraction.py"}
 # The learned path's own files, and the classical files it uses (segmentation, input checks). Its
 # constants (learned_parameters.py) are part of every learned cache key instead (settings).
-_LEARNED_ONLY = {"learned.py", "leader_model.py", "leader_graph.py", "onnx_proto.py"}
+_LEARNED_ONLY = {"learned.py", "leader_model.py", "leader_graph.py", "leader_layout.py", "onnx_proto.py"}
 _LEARNED_SHARED = {"segmentation.py", "template.py"}
 
 

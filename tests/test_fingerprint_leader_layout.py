@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from matcher.fingerprint import leader_graph, leader_model
+from matcher.fingerprint import leader_graph, leader_layout, leader_model
 from matcher.fingerprint.learned import extract_learned, network_input
 from matcher.fingerprint.onnx_proto import ModelProto
 
@@ -27,6 +27,7 @@ def test_every_layout_rewrite_finds_its_subgraphs_in_the_packaged_model(rewritte
     # 106 / 219 / 59 / 52 channels, the 11 inverted bottlenecks after a normalisation.
     assert (rewritten.layer_norms, rewritten.gelus) == (24, 27)
     assert (rewritten.small_norms, rewritten.gelus_moved, rewritten.depthwise_padded, rewritten.bottlenecks) == (3, 10, 6, 11)
+    assert rewritten.direction_outside == 1
 
 
 def test_padded_depthwise_filters_are_whole_blocks_with_zero_padding(rewritten):
@@ -36,10 +37,10 @@ def test_padded_depthwise_filters_are_whole_blocks_with_zero_padding(rewritten):
     assert len(filters) == 6
     for t in filters:
         channels = int(t.dims[0])
-        assert channels % leader_graph.DEPTHWISE_BLOCK == 0
+        assert channels % leader_layout.DEPTHWISE_BLOCK == 0
         values = np.frombuffer(t.raw_data, np.float32).reshape(tuple(t.dims))
         real = int(np.flatnonzero(np.abs(values).reshape(channels, -1).sum(axis=1))[-1]) + 1
-        assert 0 < channels - real < leader_graph.DEPTHWISE_BLOCK and not values[real:].any()
+        assert 0 < channels - real < leader_layout.DEPTHWISE_BLOCK and not values[real:].any()
 
 
 def test_rewritten_graph_gives_the_fused_graphs_maps(print_101_1):
@@ -48,7 +49,9 @@ def test_rewritten_graph_gives_the_fused_graphs_maps(print_101_1):
     fused = leader_model.run(batch, threads=1, layout=False)[0]
     rewritten = leader_model.run(batch, threads=1, layout=True)[0]
     assert np.abs(fused[..., [0, 2, 3]] - rewritten[..., [0, 2, 3]]).max() < 2e-3
-    assert np.array_equal(fused[..., 3] >= 0.35, rewritten[..., 3] >= 0.35)
+    detected = fused[..., 3] >= 0.35
+    assert np.array_equal(detected, rewritten[..., 3] >= 0.35)
+    assert np.abs(fused[..., 1][detected] - rewritten[..., 1][detected]).max() < 1e-4   # atan2 in numpy
 
 
 def test_rewritten_graph_gives_the_same_template(print_101_1):

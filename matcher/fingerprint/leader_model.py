@@ -82,4 +82,11 @@ def run(batch: np.ndarray, threads: int = L.THREADS, optimisation: str = L.OPTIM
         fused: bool = True, model_file: Optional[str] = None, layout: bool = True) -> np.ndarray:
     """Network output (N, H, W, 4) for a float32 batch (N, H, W, 1)."""
     found = session(threads, optimisation, fused, model_file, layout)
-    return found.run(None, {"input": np.ascontiguousarray(batch, np.float32)})[0]
+    outputs = found.run(None, {"input": np.ascontiguousarray(batch, np.float32)})
+    if len(outputs) == 1:
+        return outputs[0]
+    # The rewritten graph leaves the direction's atan2 to us (leader_graph.direction_outside): its
+    # second output is the (cosine, sine) map, N x 2 x H x W.
+    maps, vectors = outputs
+    maps[..., 1] = np.arctan2(vectors[:, 1], vectors[:, 0])
+    return maps
