@@ -34,9 +34,12 @@ OPTIMISATION = "all"               # onnxruntime graph optimisation level (after
 #   0.9 x, 16 px margin: 0.18 %, x1.12; 0.9 x without the layout rewrites: x1.05
 #   former default (0.8 x, 16 px, fusions only): 0.86 % (0.36 / 0.00 / 0.54 / 2.54), 315 / 280 ms (x1.00)
 #   int8 0.8 / 0.9 / 1.0 x: 2.36 / 2.17 / 1.27 % (DB1 8.91 / 7.62 / 4.72 %), CPU x0.79 / x1.02 / x1.25
-# So 0.9 x now costs what 0.8 x did (wall x0.94, CPU x0.99 in that run): on the idle machine that gave
-# the former default 191 ms, about 180-190 ms. If an idle run shows 0.9 x above 200 ms, 0.8 x with no
-# margin (0.27 %, CPU x0.76) is the fallback that still meets the 0.6 % target.
+# So 0.9 x now costs what 0.8 x did (wall x0.94, CPU x0.99 in that run). The head's atan2 then moved
+# to numpy (leader_graph.py; -1.8 % CPU): whole extraction, 16 FVC2002 images x 2 rounds in turns,
+# 2 threads, 17:09 UTC, loaded: 0.9 x shipped CPU x0.92 / wall x0.81 of the former default (0.9 x with
+# 16 px and fusions only x1.25 / x1.31; 0.8 x with 0 px x0.75 / x0.72). On the idle machine that gave
+# the former default 191 ms, that is about 175 ms. If an idle run shows 0.9 x above 200 ms, 0.8 x with
+# no margin (0.27 % held out) is the fallback that still meets the 0.6 % target.
 SCALE = 0.9
 # Pixels at 500 dpi kept around the segmented finger's bounding box. Chosen leave-one-database-out
 # at 0.9 x among 0 / 8 / 16 (equal means: the smaller, fewer pixels): 0 on every fold, held-out EER
