@@ -14,6 +14,7 @@ import numpy as np
 from . import learned_parameters as L
 from . import leader_model
 from . import parameters as P
+from .equalisation import equalise
 from .errors import LowQualityError
 from .quality import require_foreground, usable_image
 from .segmentation import segment
@@ -71,7 +72,7 @@ def extract_learned(image: np.ndarray, dpi: float = 500, trace: Trace = None, *,
                     crop: bool = True, threads: int = L.THREADS, optimisation: str = L.OPTIMISATION, fused: bool = True,
                     threshold: float = L.QUALITY_THRESHOLD, max_minutiae: int = L.MAX_MINUTIAE,
                     model_file: Optional[str] = None, layout: bool = True,
-                    crop_margin: float = L.CROP_MARGIN) -> Template:
+                    crop_margin: float = L.CROP_MARGIN, equalise_sigma: float = L.EQUALISE_SIGMA) -> Template:
     """Template of the finger in ``image`` from LEADER's minutiae (raises LowQualityError).
     The keywords are the bench's variants (resolution, crop and its margin, threads, graph rewrites,
     another model file)."""
@@ -84,7 +85,9 @@ def extract_learned(image: np.ndarray, dpi: float = 500, trace: Trace = None, *,
     x0, y0, x1, y1 = (_crop_box(mask, P.at_dpi(crop_margin, dpi)) if crop
                       else (0, 0, image.shape[1], image.shape[0]))
     factor = L.NETWORK_DPI * scale / dpi
-    net_in, left, top = network_input(image[y0:y1, x0:x1], factor)
+    region = equalise(image[y0:y1, x0:x1], dpi, equalise_sigma)
+    emit("equalised", region)
+    net_in, left, top = network_input(region, factor)
     emit("crop", net_in)
     out = leader_model.run(net_in[None, :, :, None], threads, optimisation, fused, model_file, layout)[0]
     emit("output", out)

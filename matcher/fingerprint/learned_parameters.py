@@ -59,3 +59,8 @@ MAX_MINUTIAE = 40                  # keep the best this many by network confiden
 
 # --- refusal (same floors as the classical path) ---------------------------------------------
 MIN_MINUTIAE = 6
+
+# --- ridge-valley equalisation of the network's crop (equalisation.py) ---------------------------
+EQUALISE_SIGMA = 0.0               # equalisation.py window (pixels at 500 dpi); 0: off
+EQUALISE_GAIN = 50.0               # grey levels per local spread after equalisation
+EQUALISE_MIN_SPREAD = 8.0          # spread floor (grey levels) of flat areas

@@ -1,0 +1,88 @@
+"""Ridge-valley equalisation before the learned extractor (matcher/fingerprint/equalisation.py), on
+real FVC2002 prints: pale blotches of a dry finger come back to the contrast of the rest of the print."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from matcher import fingerprint as fp
+from matcher.fingerprint import learned_parameters as L
+from matcher.fingerprint.equalisation import equalise
+from matcher.fingerprint.learned import extract_learned
+
+
+def fvc(datasets, db: str, finger: int, impression: int) -> np.ndarray:
+    path = datasets / "fingerprints" / "fvc2002" / db / f"1{finger:02d}_{impression}.tif"
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    assert image is not None, path
+    return image
+
+
+def blotched(image: np.ndarray, box: tuple[int, int, int, int], lift: int = 70) -> np.ndarray:
+    """``image`` with a pale patch (every grey level lifted by ``lift``) over ``box`` (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    out = image.astype(np.int16)
+    out[y0:y1, x0:x1] += lift
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def local_mean_and_spread(image: np.ndarray, box) -> tuple[float, float]:
+    x0, y0, x1, y1 = box
+    patch = image[y0:y1, x0:x1].astype(np.float32)
+    return float(patch.mean()), float(patch.std())
+
+
+def test_a_pale_patch_comes_back_to_the_grey_level_of_the_print_around_it(datasets):
+    image = fvc(datasets, "DB3_B", 5, 2)                 # capacitive: grey valleys, nothing saturates
+    patch, beside = (110, 110, 170, 170), (110, 180, 170, 240)
+    pale = blotched(image, patch)
+    before = abs(local_mean_and_spread(pale, patch)[0] - local_mean_and_spread(pale, beside)[0])
+    out = equalise(pale, 500, sigma=L.EQUALISE_SIGMA or 4.0)
+    inner = (patch[0] + 8, patch[1] + 8, patch[2] - 8, patch[3] - 8)   # away from the patch's edge
+    after = abs(local_mean_and_spread(out, inner)[0] - local_mean_and_spread(out, beside)[0])
+    assert before > 50
+    assert after < 10
+
+
+def test_ridges_keep_their_contrast_where_a_patch_squeezed_them_towards_white(datasets):
+    image = fvc(datasets, "DB1_B", 1, 2)                  # optical: white valleys saturate when lifted
+    patch = (120, 120, 200, 200)
+    inner = (patch[0] + 8, patch[1] + 8, patch[2] - 8, patch[3] - 8)
+    pale = blotched(image, patch)
+    sigma = L.EQUALISE_SIGMA or 4.0
+    squeezed = local_mean_and_spread(pale, inner)[1] / local_mean_and_spread(image, inner)[1]
+    kept = (local_mean_and_spread(equalise(pale, 500, sigma), inner)[1]
+            / local_mean_and_spread(equalise(image, 500, sigma), inner)[1])
+    assert squeezed < 0.75
+    assert kept > 0.9
+
+
+def test_a_blank_background_stays_flat_instead_of_turning_into_texture(datasets):
+    image = fvc(datasets, "DB1_B", 1, 2)
+    corner = (0, 0, 40, 40)                               # DB1's white background, outside the finger
+    assert local_mean_and_spread(image, corner)[1] < 3
+    out = equalise(image, 500, sigma=L.EQUALISE_SIGMA or 4.0)
+    assert local_mean_and_spread(out, corner)[1] < 3 * L.EQUALISE_GAIN / L.EQUALISE_MIN_SPREAD
+
+
+def test_a_window_of_zero_leaves_the_image_as_it_is(datasets):
+    image = fvc(datasets, "DB2_B", 3, 1)
+    assert equalise(image, 569, sigma=0.0) is image
+
+
+def test_the_trace_hook_sees_the_equalised_crop_before_the_network(datasets):
+    stages = []
+    extract_learned(fvc(datasets, "DB1_B", 1, 1), 500, trace=lambda stage, value: stages.append((stage, value)))
+    names = [name for name, _ in stages]
+    assert names.index("mask") < names.index("equalised") < names.index("crop") < names.index("output")
+    crop = dict(stages)["equalised"]
+    assert crop.dtype == np.uint8 and crop.ndim == 2
+
+
+@pytest.fixture(scope="module")
+def dry_pair(datasets):
+    from bench import _fingerprint_robustness as robustness
+
+    probe = robustness.dry(fvc(datasets, "DB3_B", 5, 2), np.random.default_rng(5))
+    return probe, fvc(datasets, "DB3_B", 5, 1)
