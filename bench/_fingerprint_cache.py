@@ -23,7 +23,7 @@ _NOT_EXTRACTION = {"comparison.py", "cylinders.py", "gallery.py", "index.py", "c
 # The learned path's own files, and the classical files it uses (segmentation, input checks). Its
 # constants (learned_parameters.py) are part of every learned cache key instead (settings).
 _LEARNED_ONLY = {"learned.py", "leader_model.py", "leader_graph.py", "leader_layout.py", "onnx_proto.py",
-                 "equalisation.py"}
+                 "equalisation.py", "seam_repair.py"}
 _LEARNED_SHARED = {"segmentation.py", "template.py"}
 
 
@@ -40,10 +40,11 @@ def extraction_version(learned: bool) -> str:
                   else path.name not in _NOT_EXTRACTION | _LEARNED_ONLY | {"learned_parameters.py"})
         if wanted:
             digest.update(path.name.encode() + path.read_bytes())
-    if learned:     # the equalisation's constants change every learned template (not only its keys)
+    if learned:     # the preprocessing constants change every learned template (not only its keys)
         from matcher.fingerprint import learned_parameters as L
 
-        digest.update(repr((L.EQUALISE_SIGMA, L.EQUALISE_GAIN, L.EQUALISE_MIN_SPREAD)).encode())
+        digest.update(repr((L.SEAM_REPAIR, L.SEAM_MIN_STEP, L.SEAM_SATURATED, L.SEAM_MIN_SHARE, L.EQUALISE_SIGMA,
+                            L.EQUALISE_GAIN, L.EQUALISE_MIN_SPREAD)).encode())
     return digest.hexdigest()[:12]
 
 

@@ -24,6 +24,7 @@ from bench import _fingerprint_cache as cache
 from matcher.fingerprint import leader_model
 from matcher.fingerprint import learned_parameters as L
 from matcher.fingerprint import parameters as P
+from matcher.fingerprint.equalisation import equalise
 from matcher.fingerprint.learned import _crop_box, network_input
 from matcher.fingerprint.segmentation import segment
 
@@ -52,7 +53,8 @@ def calibration_inputs(databases: dict, dpis: dict, dbs) -> list[np.ndarray]:
                 image = databases[db][f, k]
                 x0, y0, x1, y1 = _crop_box(segment(image, dpi), P.at_dpi(L.CROP_MARGIN, dpi))
                 for scale in CALIBRATION_SCALES:
-                    net_in, _, _ = network_input(image[y0:y1, x0:x1], L.NETWORK_DPI * scale / dpi)
+                    region = equalise(image[y0:y1, x0:x1], dpi)      # as extraction feeds the network
+                    net_in, _, _ = network_input(region, L.NETWORK_DPI * scale / dpi)
                     out.append(net_in[None, :, :, None])
     return out
 
@@ -61,7 +63,7 @@ def fold_model(held_out: str, databases: dict, dpis: dict) -> Path:
     """Path of the int8 model calibrated on every database but ``held_out`` (built once, cached)."""
     fp32 = leader_model.model_bytes(fused=True)
     others = sorted(db for db in dpis if db != held_out)
-    digest = hashlib.sha1(fp32 + "|".join(others).encode()).hexdigest()[:12]
+    digest = hashlib.sha1(fp32 + "|".join(others).encode() + f"|equalise {L.EQUALISE_SIGMA}".encode()).hexdigest()[:12]
     path = cache.cache_root() / "int8" / f"leader-int8-{digest}-without-{held_out}.onnx"
     if path.exists():
         return path

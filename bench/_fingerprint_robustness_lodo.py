@@ -125,9 +125,17 @@ def identity(image, dpi):
     return image
 
 
-def _equalised(sigma):
+def _equalised(sigma, noise=0.0):
     def apply(image, dpi):
         return image
+    apply.extract = {"equalise_sigma": sigma} if noise == 0 else {"equalise_sigma": sigma, "equalise_noise": noise}
+    return apply
+
+
+def _seams_equalised(sigma):
+    def apply(image, dpi):
+        from matcher.fingerprint.seam_repair import repair_seams
+        return repair_seams(image)
     apply.extract = {"equalise_sigma": sigma}
     return apply
 
@@ -139,6 +147,8 @@ def _eroded(image, dpi):
 
 VARIANTS = {"none": identity, "erode": _eroded}
 VARIANTS.update({f"equalise {s:g}": _equalised(s) for s in (2, 3, 4, 6, 8, 12)})
+VARIANTS.update({f"seams + equalise {s:g}": _seams_equalised(s) for s in (3, 4, 6)})
+VARIANTS.update({f"equalise {s:g} noise {k:g}": _equalised(s, k) for s in (2, 3, 4, 6) for k in (1, 2, 3)})
 
 
 def lodo_choice(results: dict, target: str, order=None) -> tuple[dict, dict]:
@@ -153,6 +163,31 @@ def lodo_choice(results: dict, target: str, order=None) -> tuple[dict, dict]:
                                          order.index(v)))
         chosen[db], held[db] = best, results[best][target][db]
     return chosen, held
+
+
+def overall(results: dict, sets, scale) -> None:
+    """The variant chosen per held-out database by the mean EER over the clean probes and every set
+    on the other three (ties: the earlier variant), and each set's figure on the held-out database
+    under its fold's choice; then the same choice made on each set alone."""
+    for result in results.values():
+        dbs = sorted(result["clean"])
+        result["all"] = {db: float(np.mean([result[k][db] for k in ("clean",) + tuple(sets)])) for db in dbs}
+    chosen, _ = lodo_choice(results, "all")
+    dbs = sorted(chosen)
+    print(f"   LODO choice on the mean of clean + all sets @ {scale}: "
+          + ", ".join(f"{d[:3]}:{chosen[d]}" for d in dbs), flush=True)
+    for target in ("clean",) + tuple(sets):
+        held = {d: results[chosen[d]][target][d] for d in dbs}
+        print(f"      held out {target:28s} {np.mean(list(held.values())):5.2f} % "
+              f"({' / '.join(f'{held[d]:.2f}' for d in dbs)})", flush=True)
+    if "clean_lodo" in results[chosen[dbs[0]]]:
+        held = {d: results[chosen[d]]["clean_lodo"][d] for d in dbs}
+        print(f"      held out {'clean LODO (thr/cap per fold)':28s} {np.mean(list(held.values())):5.2f} %", flush=True)
+    for target in sets:
+        own, held = lodo_choice(results, target)
+        print(f"   LODO choice on {target} alone: held-out {np.mean(list(held.values())):.2f} % "
+              f"({' / '.join(f'{held[d]:.2f}' for d in dbs)}); chosen " + ", ".join(f"{d[:3]}:{own[d]}" for d in dbs),
+              flush=True)
 
 
 def main(argv=None) -> int:
@@ -173,12 +208,7 @@ def main(argv=None) -> int:
             summary(f"{name} @ {scale}", results[name])
             print(f"   ({time.time() - t0:.0f} s)", flush=True)
         if len(results) > 1:
-            for target in sets:
-                chosen, held = lodo_choice(results, target)
-                dbs = sorted(held)
-                print(f"   LODO choice on {target} @ {scale}: held-out {np.mean(list(held.values())):.2f} % "
-                      f"({' / '.join(f'{held[d]:.2f}' for d in dbs)}); chosen "
-                      + ", ".join(f"{d[:3]}:{chosen[d]}" for d in dbs), flush=True)
+            overall(results, sets, scale)
     return 0
 
 

@@ -1,15 +1,15 @@
-"""Ridge-valley equalisation before the learned extractor (matcher/fingerprint/equalisation.py), on
-real FVC2002 prints: pale blotches of a dry finger come back to the contrast of the rest of the print."""
+"""Preprocessing before the learned extractor, on real FVC2002 prints: ridge-valley equalisation
+(equalisation.py) brings pale blotches of a dry finger back to the contrast of the rest of the print;
+seam repair (seam_repair.py) rebuilds the bright rows where a sweep sensor joined its strips."""
 from __future__ import annotations
 
 import cv2
 import numpy as np
-import pytest
 
-from matcher import fingerprint as fp
 from matcher.fingerprint import learned_parameters as L
 from matcher.fingerprint.equalisation import equalise
 from matcher.fingerprint.learned import extract_learned
+from matcher.fingerprint.seam_repair import repair_seams, seam_rows
 
 
 def fvc(datasets, db: str, finger: int, impression: int) -> np.ndarray:
@@ -76,13 +76,35 @@ def test_the_trace_hook_sees_the_equalised_crop_before_the_network(datasets):
     extract_learned(fvc(datasets, "DB1_B", 1, 1), 500, trace=lambda stage, value: stages.append((stage, value)))
     names = [name for name, _ in stages]
     assert names.index("mask") < names.index("equalised") < names.index("crop") < names.index("output")
+    assert ("seams repaired" in names) == L.SEAM_REPAIR
     crop = dict(stages)["equalised"]
     assert crop.dtype == np.uint8 and crop.ndim == 2
 
 
-@pytest.fixture(scope="module")
-def dry_pair(datasets):
-    from bench import _fingerprint_robustness as robustness
 
-    probe = robustness.dry(fvc(datasets, "DB3_B", 5, 2), np.random.default_rng(5))
-    return probe, fvc(datasets, "DB3_B", 5, 1)
+def with_seams(image: np.ndarray, rows, lift: int = 40) -> np.ndarray:
+    out = image.astype(np.int16)
+    out[list(rows)] += lift
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def test_rows_a_sweep_sensor_brightened_are_found_and_nothing_else(datasets):
+    image = fvc(datasets, "DB4_B", 2, 2)
+    seams = range(48, image.shape[0] - 48, 16)
+    assert list(seam_rows(with_seams(image, seams))) == list(seams)
+
+
+def test_no_fvc2002_print_has_a_seam(datasets):
+    for db in ("DB1_B", "DB2_B", "DB3_B", "DB4_B"):
+        for finger in (1, 4, 7, 10):
+            image = fvc(datasets, db, finger, 3)
+            assert seam_rows(image).size == 0, (db, finger)
+            assert repair_seams(image) is image
+
+
+def test_a_repaired_seam_row_is_close_to_the_row_that_was_there(datasets):
+    image = fvc(datasets, "DB3_B", 6, 2)
+    seams = list(range(40, image.shape[0] - 40, 16))
+    repaired = repair_seams(with_seams(image, seams)).astype(np.float32)
+    error = np.abs(repaired[seams] - image[seams].astype(np.float32)).mean()
+    assert error < 15          # a seam lifts the row by 40; rebuilt from its neighbours it is near the truth

@@ -1,7 +1,9 @@
 """The learned extractor: LEADER's minutiae from a grey image, as an ordinary Template.
 
-Stages (each seen by ``trace(stage, value)``): mask (segmented finger), crop (the part the network
-sees, resampled to its resolution), output (the network's four maps), minutiae.
+Stages (each seen by ``trace(stage, value)``): seams repaired (a sweep sensor's bright seam rows
+rebuilt), mask (segmented finger), equalised (the finger's bounding box with uniform local mean and
+contrast), crop (the part the network sees, resampled to its resolution), output (the network's four
+maps), minutiae.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from . import learned_parameters as L
 from . import leader_model
 from . import parameters as P
 from .equalisation import equalise
+from .seam_repair import repair_seams
 from .errors import LowQualityError
 from .quality import require_foreground, usable_image
 from .segmentation import segment
@@ -72,13 +75,17 @@ def extract_learned(image: np.ndarray, dpi: float = 500, trace: Trace = None, *,
                     crop: bool = True, threads: int = L.THREADS, optimisation: str = L.OPTIMISATION, fused: bool = True,
                     threshold: float = L.QUALITY_THRESHOLD, max_minutiae: int = L.MAX_MINUTIAE,
                     model_file: Optional[str] = None, layout: bool = True,
-                    crop_margin: float = L.CROP_MARGIN, equalise_sigma: float = L.EQUALISE_SIGMA) -> Template:
+                    crop_margin: float = L.CROP_MARGIN, seam_repair: bool = L.SEAM_REPAIR,
+                    equalise_sigma: float = L.EQUALISE_SIGMA) -> Template:
     """Template of the finger in ``image`` from LEADER's minutiae (raises LowQualityError).
     The keywords are the bench's variants (resolution, crop and its margin, threads, graph rewrites,
     another model file)."""
     emit = trace if trace is not None else (lambda stage, value: None)
     image = usable_image(image)
     dpi = float(dpi)
+    if seam_repair:
+        image = repair_seams(image)
+        emit("seams repaired", image)
     mask = segment(image, dpi)
     emit("mask", mask)
     area = require_foreground(mask, dpi)

@@ -60,6 +60,12 @@ MAX_MINUTIAE = 40                  # keep the best this many by network confiden
 # --- refusal (same floors as the classical path) ---------------------------------------------
 MIN_MINUTIAE = 6
 
+# --- seam repair before segmentation (seam_repair.py) -----------------------------------------
+SEAM_REPAIR = False                # rebuild seam rows before segmentation
+SEAM_MIN_STEP = 20.0               # grey levels a row must stand above its neighbours to be a seam
+SEAM_SATURATED = 200.0             # neighbours at or above this are background: their pixels do not vote
+SEAM_MIN_SHARE = 0.25              # a row needs this share of its pixels voting (not finger rim rows)
+
 # --- ridge-valley equalisation of the network's crop (equalisation.py) ---------------------------
 EQUALISE_SIGMA = 0.0               # equalisation.py window (pixels at 500 dpi); 0: off
 EQUALISE_GAIN = 50.0               # grey levels per local spread after equalisation
