@@ -38,7 +38,7 @@ def test_a_pale_patch_comes_back_to_the_grey_level_of_the_print_around_it(datase
     patch, beside = (110, 110, 170, 170), (110, 180, 170, 240)
     pale = blotched(image, patch)
     before = abs(local_mean_and_spread(pale, patch)[0] - local_mean_and_spread(pale, beside)[0])
-    out = equalise(pale, 500, sigma=L.EQUALISE_SIGMA or 4.0)
+    out = equalise(pale, 500, sigma=L.EQUALISE_SIGMA)
     inner = (patch[0] + 8, patch[1] + 8, patch[2] - 8, patch[3] - 8)   # away from the patch's edge
     after = abs(local_mean_and_spread(out, inner)[0] - local_mean_and_spread(out, beside)[0])
     assert before > 50
@@ -50,7 +50,7 @@ def test_ridges_keep_their_contrast_where_a_patch_squeezed_them_towards_white(da
     patch = (120, 120, 200, 200)
     inner = (patch[0] + 8, patch[1] + 8, patch[2] - 8, patch[3] - 8)
     pale = blotched(image, patch)
-    sigma = L.EQUALISE_SIGMA or 4.0
+    sigma = L.EQUALISE_SIGMA
     squeezed = local_mean_and_spread(pale, inner)[1] / local_mean_and_spread(image, inner)[1]
     kept = (local_mean_and_spread(equalise(pale, 500, sigma), inner)[1]
             / local_mean_and_spread(equalise(image, 500, sigma), inner)[1])
@@ -62,7 +62,7 @@ def test_a_blank_background_stays_flat_instead_of_turning_into_texture(datasets)
     image = fvc(datasets, "DB1_B", 1, 2)
     corner = (0, 0, 40, 40)                               # DB1's white background, outside the finger
     assert local_mean_and_spread(image, corner)[1] < 3
-    out = equalise(image, 500, sigma=L.EQUALISE_SIGMA or 4.0)
+    out = equalise(image, 500, sigma=L.EQUALISE_SIGMA)
     assert local_mean_and_spread(out, corner)[1] < 3 * L.EQUALISE_GAIN / L.EQUALISE_MIN_SPREAD
 
 

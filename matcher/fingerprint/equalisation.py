@@ -3,7 +3,7 @@ uniform, so pale blotches (a dry finger's patches of poor contact, or uneven pre
 rest of the print.
 
 Each pixel is re-expressed in units of its neighbourhood's grey-level spread around its
-neighbourhood's mean (both Gaussian-weighted over EQUALISE_SIGMA, about half a ridge period): a blotch
+neighbourhood's mean (both Gaussian-weighted over EQUALISE_SIGMA, a third of a typical ridge period): a blotch
 that lifts ridges and valleys by the same amount, or squeezes them towards white, comes back to the
 contrast of the print around it. Flat areas (background) keep a spread floor so their noise is not
 amplified into texture the network would read as ridges.

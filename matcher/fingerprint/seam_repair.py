@@ -30,7 +30,7 @@ def row_excess(image: np.ndarray, saturated: float = L.SEAM_SATURATED,
     # (exactly for an even number of them, within one neighbouring value otherwise).
     filler = np.where(np.cumsum(~usable, axis=1) % 2 == 0, 1e6, -1e6).astype(np.float32)
     medians = np.median(np.where(usable, excess, filler), axis=1)
-    return np.where(counts >= min_share * image.shape[1], medians, 0.0).astype(np.float32)
+    return np.where(counts >= min_share * f.shape[1], medians, 0.0).astype(np.float32)
 
 
 def seam_rows(image: np.ndarray, min_step: float = L.SEAM_MIN_STEP) -> np.ndarray:
