@@ -192,6 +192,47 @@ def overall(results: dict, sets, scale) -> None:
               flush=True)
 
 
+def oracles(databases, scale: float) -> None:
+    """What the matcher alone can do on the partial and sweep sets: the clean impression 2's own
+    minutiae (as extracted now), cut to the partial window or moved by the sweep's row mapping and
+    jitter, against the clean enrolments (same protocol). The windows and row mappings are re-drawn
+    from the sets' seeds exactly as bench/_fingerprint_robustness.py draws them."""
+    from matcher.fingerprint.template import Template
+
+    for name in ("partial (60 % window)", "sweep artefacts"):
+        eers = {}
+        for db, images in sorted(databases.items()):
+            rng = np.random.default_rng([ord(c) for c in name + db])
+            enrolled = {k: shipped(raw_template(im, DPI[db], scale, "", equalise_sigma=0.0, seam_repair=False))
+                        for k, im in images.items()}
+            genuine, impostor = [], []
+            for f in range(1, 11):
+                h, w = images[f, 2].shape
+                m = enrolled[f, 2].minutiae.copy()
+                if name.startswith("partial"):
+                    ch, cw = int(h * 0.6), int(w * 0.6)
+                    y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+                    m = m[(m["x"] >= x) & (m["x"] < x + cw) & (m["y"] >= y) & (m["y"] < y + ch)]
+                else:
+                    speed = np.clip(1 + np.cumsum(rng.normal(0, 0.03, h)), 0.7, 1.3)
+                    source = np.clip(np.cumsum(speed) - speed[0], 0, h - 1)
+                    shifts = [int(rng.integers(-2, 3)) for _ in range(0, h, 16)]
+                    row = np.searchsorted(source, m["y"].astype(float))
+                    m = m[row < h - 1]
+                    row = row[row < h - 1]
+                    stretch = 1.0 / speed[row]                      # observed rows per source row
+                    m["x"] = m["x"] + np.array([shifts[r // 16] for r in row])
+                    m["y"] = row
+                    m["angle"] = np.mod(np.arctan2(np.sin(m["angle"]) * stretch, np.cos(m["angle"])), 2 * np.pi)
+                t = enrolled[f, 2]
+                probe = Template(m, t.width, t.height, t.dpi, t.quality) if len(m) >= L.MIN_MINUTIAE else None
+                genuine += [_score(probe, enrolled[f, e]) for e in robustness.ENROLMENTS if e != 2]
+                impostor += [_score(probe, enrolled[g, 1]) for g in range(1, 11) if g != f]
+            eers[db] = eer(np.array(genuine), np.array(impostor)) * 100
+        print(f"   oracle {name} @ {scale} (clean minutiae, no preprocessing): {np.mean(list(eers.values())):.2f} % "
+              f"({' / '.join(f'{v:.2f}' for v in eers.values())})", flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench._fingerprint_robustness_lodo")
     parser.add_argument("--scale", type=float, action="append", help=f"internal scale(s); default {L.SCALE:g}")
@@ -199,11 +240,15 @@ def main(argv=None) -> int:
                         help="preprocessing variant(s); default the grid the shipped constants came from")
     parser.add_argument("--set", action="append", choices=SETS)
     parser.add_argument("--no-lodo", action="store_true", help="skip the clean LODO (threshold/cap grid)")
+    parser.add_argument("--oracles", action="store_true", help="only the partial and sweep sets' matcher-only bounds")
     args = parser.parse_args(argv)
     root = datasets_dir() / "fingerprints" / "fvc2002"
     databases = {db: load_database(root, db) for db in sorted(DPI)}
     sets = tuple(args.set or SETS)
     for scale in args.scale or [L.SCALE]:
+        if args.oracles:
+            oracles(databases, scale)
+            continue
         results = {}
         for name in args.variant or SHIPPED_GRID:
             t0 = time.time()
