@@ -79,7 +79,7 @@ def extract_learned(image: np.ndarray, dpi: float = 500, trace: Trace = None, *,
                     equalise_sigma: float = L.EQUALISE_SIGMA) -> Template:
     """Template of the finger in ``image`` from LEADER's minutiae (raises LowQualityError).
     The keywords are the bench's variants (resolution, crop and its margin, threads, graph rewrites,
-    another model file)."""
+    another model file, seam repair, equalisation window: 0 turns it off)."""
     emit = trace if trace is not None else (lambda stage, value: None)
     image = usable_image(image)
     dpi = float(dpi)
