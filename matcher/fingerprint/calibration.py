@@ -16,6 +16,13 @@ three databases, measure on the fourth): FMR 0.069 % at score 30 (model 0.1 %; p
 out: a sensor with a heavier impostor body than any fitted on is under-estimated near FMR 1 %, which
 is why the booth operates at 40. In-sample FNMR at 40: 4.3 %. (Before 2026-11-29 the fit was on the
 classical extractor's templates; against this model those score conservatively.)
+Checked again after seam repair and ridge-valley equalisation joined the extractor (2026-11-29, 17:30
+UTC): a worst-sensor fit on the new templates puts every knot at or below these (by <= 0.0006) and the
+tail exponent at 5.49 (DB4), so the knots and exponent here stay, conservative on every point.
+In-sample with them: FMR 0.009 % at 30, none of 11,200 at 40, FNMR 4.5 % at 40. Held out, DB4 is now
+the sensor the other three under-estimate: FMR at 30 is 0.122 % mean (0.000 / 0.000 / 0.000 / 0.486 %)
+and at 40 0.043 % (DB4 0.174 %), 3.75 % at 20 on DB4: a sensor not fitted on can pass impostors at 5x the model's rate at score 30
+and 17x at the booth's 40 (0.17 % for a model 0.01 %), so each deployed sensor's impostors are fitted.
 Re-fit with :func:`fit_tail` when sensors or extraction change, and paste the result here.
 """
 from __future__ import annotations
