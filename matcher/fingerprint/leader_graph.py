@@ -36,7 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import leader_layout as layout_rewrites
-from .onnx_proto import ATTRIBUTE_FLOAT, ATTRIBUTE_INT, ATTRIBUTE_INTS, TENSOR_FLOAT, TENSOR_INT64, ModelProto
+from .onnx_proto import (ATTRIBUTE_FLOAT, ATTRIBUTE_INT, ATTRIBUTE_INTS, TENSOR_FLOAT, TENSOR_INT64, ModelProto,
+                         float_values)
 
 _TO_NHWC, _TO_NCHW = [0, 2, 3, 1], [0, 3, 1, 2]
 SMALL_NORM_CHANNELS = 4            # normalisations over this many channels or fewer stay in NCHW
@@ -53,12 +54,6 @@ class Rewritten:
     depthwise_padded: int
     bottlenecks: int
     direction_outside: int
-
-
-def _values(tensor) -> np.ndarray:
-    if tensor.raw_data:
-        return np.frombuffer(tensor.raw_data, np.float32)
-    return np.array(tensor.float_data, np.float32)
 
 
 class _Rewrite:
@@ -86,7 +81,7 @@ class _Rewrite:
 
     def constant(self, node):
         found = [i for i in node.input if i in self.initializers]
-        return _values(self.initializers[found[0]]) if found else None
+        return float_values(self.initializers[found[0]]) if found else None
 
     def vector(self, name, values, shape=None):
         t = self.graph.initializer.add(name=name, data_type=TENSOR_FLOAT, raw_data=values.astype(np.float32).tobytes())

@@ -7,16 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .onnx_proto import ATTRIBUTE_INTS
+from .onnx_proto import ATTRIBUTE_INTS, float_values
 
 DEPTHWISE_BLOCK = 8                # onnxruntime's NCHWc block on AVX2 (the booth's CPU class)
 _TO_NCHW = [0, 3, 1, 2]
-
-
-def _floats(tensor) -> np.ndarray:
-    if tensor.raw_data:
-        return np.frombuffer(tensor.raw_data, np.float32)
-    return np.array(tensor.float_data, np.float32)
 
 
 def move_gelus_before_transposes(rewrite) -> int:
@@ -59,7 +53,7 @@ def pad_depthwise(rewrite) -> int:
         blocks = -(-channels // DEPTHWISE_BLOCK) * DEPTHWISE_BLOCK
         p = conv.name + "/blocked_"
         w = np.zeros((blocks,) + tuple(weights.dims[1:]), np.float32)
-        w[:channels] = _floats(weights).reshape(tuple(weights.dims))
+        w[:channels] = float_values(weights).reshape(tuple(weights.dims))
         rewrite.vector(p + "filter", w.ravel(), list(w.shape))
         rewrite.integers(p + "pads", [0, 0, 0, 0, 0, blocks - channels, 0, 0])
         rewrite.integers(p + "start", [0])
@@ -95,7 +89,7 @@ def bottlenecks_in_nhwc(rewrite) -> int:
         p = expand.name + "/nhwc_"
         for name, conv in (("expand", expand), ("reduce", reduce)):
             w = rewrite.initializers[conv.input[1]]
-            matrix = _floats(w).reshape(int(w.dims[0]), int(w.dims[1])).T
+            matrix = float_values(w).reshape(int(w.dims[0]), int(w.dims[1])).T
             rewrite.vector(p + name + "_matrix", matrix.ravel(), list(matrix.shape))
         rewrite.node("MatMul", [t.input[0], p + "expand_matrix"], [p + "expanded"], p + "expand")
         rewrite.node("Add", [p + "expanded", expand.input[2]], [p + "expanded_bias"], p + "expand_bias")

@@ -7,6 +7,8 @@ Field numbers are those of onnx/onnx.proto (IR version 8).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 _F = descriptor_pb2.FieldDescriptorProto
@@ -50,3 +52,10 @@ def _build():
 
 
 ModelProto = _build()
+
+
+def float_values(tensor) -> np.ndarray:
+    """A float32 initializer's values, flat, whether the converter wrote them raw or as a list."""
+    if tensor.raw_data:
+        return np.frombuffer(tensor.raw_data, np.float32)
+    return np.array(tensor.float_data, np.float32)
