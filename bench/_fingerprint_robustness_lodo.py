@@ -12,19 +12,17 @@ clean FVC protocol, the clean probes and all sets on the other three, among the 
 "none" on the clean FVC protocol there (ties: the earlier variant), and every set's figure on the
 held-out database under its own fold's choice. The default variants are the grid
 the shipped constants came from. Templates are cached at the variants' low detection threshold, keyed
-by the image the extractor is given and the variant, under ``$KIOSK_BENCH_CACHE/robust``
-(default /tmp/cache-robust/robust).
+by the image the extractor is given and the variant, in the bench's template cache
+(bench/_fingerprint_cache.py: ``$KIOSK_BENCH_CACHE``, default ~/.cache/kiosk-bench/fingerprint).
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 
+from bench import _fingerprint_cache as cache
 from bench import _fingerprint_robustness as robustness
 from bench import _fingerprint_variants as variants
 from bench.fingerprint import DPI, eer, load_database
@@ -38,35 +36,13 @@ from matcher.fingerprint.template import Template
 SETS = tuple(robustness.SETS)
 
 
-def _root() -> Path:
-    return Path(os.environ.get("KIOSK_BENCH_CACHE", "/tmp/cache-robust")) / "robust"
-
-
 def raw_template(image: np.ndarray, dpi: float, scale: float, tag: str = "", **kwargs) -> Template | None:
-    """Low-threshold template of ``image`` (already preprocessed) at ``scale``, cached."""
-    digest = hashlib.sha1(np.ascontiguousarray(image).tobytes())
-    digest.update(f"{image.shape}|{dpi:.3f}|{scale}|{L.CROP_MARGIN}|{tag}".encode())
-    key = digest.hexdigest()
-    path = _root() / key[:2] / f"{key}.npz"
-    if path.exists():
-        with np.load(path) as data:
-            if int(data["refused"]):
-                return None
-            w, h, q = (int(v) for v in data["meta"])
-            return Template(data["minutiae"], w, h, float(data["dpi"]), q)
-    try:
-        t = extract_learned(image, dpi, scale=scale, threads=1, threshold=variants.RAW_THRESHOLD,
-                            max_minutiae=variants.RAW_CAP, **kwargs)
-    except fp.LowQualityError:
-        t = None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    if t is None:
-        np.savez(tmp, refused=1)
-    else:
-        np.savez(tmp, refused=0, minutiae=t.minutiae, dpi=t.dpi, meta=np.array([t.width, t.height, t.quality]))
-    os.replace(tmp, path)
-    return t
+    """Low-threshold template of ``image`` (already preprocessed) at ``scale``, in the bench's template
+    cache (keyed, as every learned template, by the extraction source files too)."""
+    settings = f"learned robust|{scale}|{L.CROP_MARGIN}|{tag}"
+    return cache.cached(image, dpi, settings, lambda im, d: extract_learned(
+        im, d, scale=scale, threads=1, threshold=variants.RAW_THRESHOLD, max_minutiae=variants.RAW_CAP,
+        **kwargs))[0]
 
 
 def _score(a, b) -> float:
