@@ -20,6 +20,7 @@ from bench import _fingerprint_cache as cache
 from bench import _fingerprint_calibration as calibration_fit
 from bench import _fingerprint_robustness as robustness
 from bench import _fingerprint_variants as variants
+from bench._error_rates import eer, fnmr_at_fmr
 from bench.common import median, row
 from matcher import fingerprint as fp
 from matcher.fingerprint import learned_parameters as L
@@ -28,31 +29,6 @@ FINGERS, IMPRESSIONS = 10, 8
 WEIGHTS = tuple(round(0.1 * k, 1) for k in range(1, 10))
 SCALES = (0.8, 0.9)
 ROBUSTNESS_SETS = ("dry", "noise", "partial (60 % window)", "sweep artefacts")
-
-
-# ------------------------------------------------------------------------- error rates (vectorised)
-
-def eer(genuine: np.ndarray, impostor: np.ndarray) -> float:
-    """The FVC EER of bench/fingerprint.py (same thresholds, same crossing rule), without its loop."""
-    genuine, impostor = np.sort(genuine), np.sort(impostor)
-    thresholds = np.unique(np.concatenate([genuine, impostor, [np.inf]]))
-    fmr = (impostor.size - np.searchsorted(impostor, thresholds, "left")) / impostor.size
-    fnmr = np.searchsorted(genuine, thresholds, "left") / genuine.size
-    below, above = np.flatnonzero(fnmr <= fmr), np.flatnonzero(fnmr >= fmr)
-    t1 = below[-1] if below.size else 0
-    t2 = above[0] if above.size else len(thresholds) - 1
-    if fnmr[t1] + fmr[t1] <= fnmr[t2] + fmr[t2]:
-        return float(fnmr[t1] + fmr[t1]) / 2
-    return float(fmr[t2] + fnmr[t2]) / 2
-
-
-def fnmr_at_fmr(genuine: np.ndarray, impostor: np.ndarray, target: float) -> float:
-    """FNMR at the lowest threshold whose FMR is at most ``target`` (as bench/fingerprint.py)."""
-    impostor = np.sort(impostor)
-    thresholds = np.unique(np.concatenate([impostor, [np.inf]]))
-    fmr = (impostor.size - np.searchsorted(impostor, thresholds, "left")) / impostor.size
-    t = thresholds[np.flatnonzero(fmr <= target)[0]]
-    return float(np.mean(genuine < t))
 
 
 # ------------------------------------------------------------------------- scores

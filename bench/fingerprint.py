@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from bench import _fingerprint_cache as cache
+from bench._error_rates import eer, fnmr_at_fmr
 from bench import _fingerprint_calibration as calibration_check
 from bench import _fingerprint_fusion as fusion
 from bench import _fingerprint_robustness as robustness
@@ -36,38 +37,6 @@ from matcher.fingerprint.extraction import DEFAULT_METHOD
 DPI = {"DB1_B": 500, "DB2_B": 569, "DB3_B": 500, "DB4_B": 500}
 SOURCEAFIS_EER = {"DB1_B": 2.72, "DB2_B": 0.54, "DB3_B": 8.73, "DB4_B": 6.73}
 FINGERS, IMPRESSIONS = 10, 8
-
-
-# ------------------------------------------------------------------------- error rates
-
-def error_rates(genuine: np.ndarray, impostor: np.ndarray, threshold: float) -> tuple[float, float]:
-    """(FMR, FNMR) when accepting scores >= threshold."""
-    return float(np.mean(impostor >= threshold)), float(np.mean(genuine < threshold))
-
-
-def eer(genuine: np.ndarray, impostor: np.ndarray) -> float:
-    """Equal error rate as FVC defines it: the midpoint of the interval where FMR and FNMR cross."""
-    thresholds = np.unique(np.concatenate([genuine, impostor, [np.inf]]))
-    rates = np.array([error_rates(genuine, impostor, t) for t in thresholds])
-    fmr, fnmr = rates[:, 0], rates[:, 1]
-    below = np.flatnonzero(fnmr <= fmr)
-    above = np.flatnonzero(fnmr >= fmr)
-    t1 = below[-1] if below.size else 0
-    t2 = above[0] if above.size else len(thresholds) - 1
-    if fnmr[t1] + fmr[t1] <= fnmr[t2] + fmr[t2]:
-        low, high = fnmr[t1], fmr[t1]
-    else:
-        low, high = fmr[t2], fnmr[t2]
-    return (low + high) / 2
-
-
-def fnmr_at_fmr(genuine: np.ndarray, impostor: np.ndarray, target: float) -> float:
-    """FNMR at the lowest threshold whose FMR is at most ``target``."""
-    for t in np.unique(np.concatenate([impostor, [np.inf]])):
-        fmr, fnmr = error_rates(genuine, impostor, t)
-        if fmr <= target:
-            return fnmr
-    return 1.0
 
 
 # ------------------------------------------------------------------------- data
