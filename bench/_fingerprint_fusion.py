@@ -28,7 +28,8 @@ from matcher.fingerprint import learned_parameters as L
 FINGERS, IMPRESSIONS = 10, 8
 WEIGHTS = tuple(round(0.1 * k, 1) for k in range(1, 10))
 SCALES = (0.8, 0.9)
-ROBUSTNESS_SETS = ("dry", "noise", "partial (60 % window)", "sweep artefacts")
+ROBUSTNESS_SETS = ("dry", "noise", "partial, uniform placement (60 % window)", "partial, on the print (60 % window)",
+                   "sweep artefacts")
 
 
 # ------------------------------------------------------------------------- scores
@@ -166,8 +167,7 @@ def robustness_eers(databases, dpis, classical_clean, learned_raw_clean, scale, 
                     dbs) -> dict:
     """{set: {"learned"/"classical"/each of ``fused``: mean EER %}}: each database with its fold's
     detection setting and rule (both chosen without it); ``fused``: {label: lodo() folds}."""
-    sets = {"clean": {db: {(f, k): (databases[db][f, k], dpis[db]) for f in range(1, FINGERS + 1)
-                           for k in robustness.PROBES} for db in dbs}}
+    sets = {"clean": robustness.clean_probes({db: databases[db] for db in dbs}, dpis)}
     for name in ROBUSTNESS_SETS:
         sets[name] = robustness.probe_set(name, databases, dpis)
     out = {}
@@ -180,8 +180,7 @@ def robustness_eers(databases, dpis, classical_clean, learned_raw_clean, scale, 
             learned_enrolled = at_setting({db: learned_raw_clean[db]}, settings[db])[db]
             templates = {"classical": (probe_classical[db], classical_clean[db]),
                          "learned": (learned_probe, learned_enrolled)}
-            genuine_pairs = [((f, k), (f, e)) for (f, k) in probes[db] for e in robustness.ENROLMENTS if e != k]
-            impostor_pairs = [((f, k), (g, 1)) for (f, k) in probes[db] for g in range(1, FINGERS + 1) if g != f]
+            genuine_pairs, impostor_pairs = robustness.pairs()
             s = {m: {part: np.array([raw(probe[a], enrolled[b]) for a, b in pairs])
                      for part, pairs in (("genuine", genuine_pairs), ("impostor", impostor_pairs))}
                  for m, (probe, enrolled) in templates.items()}

@@ -2,17 +2,22 @@
 constants chosen leave-one-database-out.
 
     python -m bench._fingerprint_robustness_lodo [--scale 0.9 ...] [--variant "equalise 4" ...]
+                                                 [--probes 2 | --probes all]
 
 A variant is the extractor with one preprocessing setting, applied to enrolments and probes alike
 (as the engine does). Printed per variant: the clean LODO EER (threshold and cap chosen per fold, as
 bench fingerprint's curve) and every robustness set's mean EER at the shipped threshold and cap
-(protocol of bench/_fingerprint_robustness.py), with its ratio to clean probes and the refusals
-(FTE). Then the choice: for each held-out database, the variant with the lowest mean EER over the
-clean FVC protocol, the clean probes and all sets on the other three, among the variants no worse than
-"none" on the clean FVC protocol there (ties: the earlier variant), and every set's figure on the
-held-out database under its own fold's choice. The default variants are the grid
-the shipped constants came from. Templates are cached at the variants' low detection threshold, keyed
-by the image the extractor is given and the variant, in the bench's template cache
+(protocol of bench/_fingerprint_robustness.py), with its ratio to clean probes and the refusals (FTE).
+``--probes`` picks the probe impressions. The default is impression 2 only, as when the shipped
+constants were chosen: every variant extracts its own templates of every probe, and all eight
+impressions cost 8x. (Each probe is now degraded with its own seed, so even impression 2's degraded
+images, and the figures, differ from that choice's by the random draw.) ``--probes all`` is the
+bench's protocol. Then the choice: for each held-out database, the variant with the lowest mean EER
+over the clean FVC protocol, the clean probes and all sets on the other three, among the variants no
+worse than "none" on the clean FVC protocol there (ties: the earlier variant), and every set's figure
+on the held-out database under its own fold's choice. The default variants are the grid the shipped
+constants came from. Templates are cached at the variants' low detection threshold, keyed by the
+image the extractor is given and the variant, in the bench's template cache
 (bench/_fingerprint_cache.py: ``$KIOSK_BENCH_CACHE``, default ~/.cache/kiosk-bench/fingerprint).
 """
 from __future__ import annotations
@@ -34,6 +39,7 @@ from matcher.fingerprint.seam_repair import repair_seams
 from matcher.fingerprint.template import Template
 
 SETS = tuple(robustness.SETS)
+DEFAULT_PROBES = (2,)       # the protocol the shipped constants were chosen with (see --probes)
 
 
 def raw_template(image: np.ndarray, dpi: float, scale: float, tag: str = "", **kwargs) -> Template | None:
@@ -53,7 +59,8 @@ def shipped(t):
     return variants.restrict(t, L.QUALITY_THRESHOLD, L.MAX_MINUTIAE)
 
 
-def evaluate(databases, preprocess, scale: float, sets=SETS, clean_lodo: bool = True, score=_score) -> dict:
+def evaluate(databases, preprocess, scale: float, sets=SETS, clean_lodo: bool = True, score=_score,
+             probes=DEFAULT_PROBES) -> dict:
     """``preprocess``: a VARIANTS entry (image, dpi -> image, with ``extract`` keywords and a cache ``tag``).
     Returns {'clean_lodo': {db: EER}, 'clean': {db: EER}, set: {db: EER}, set+' fte': count} in percent."""
     dbs = sorted(databases)
@@ -67,13 +74,13 @@ def evaluate(databases, preprocess, scale: float, sets=SETS, clean_lodo: bool = 
         out["clean_lodo"] = held
     enrolled = {db: {k: shipped(t) for k, t in raw[db].items()} for db in dbs}
     out["clean FVC"] = {db: variants.fvc_eer(enrolled[db], score, eer) * 100 for db in dbs}
-    probes_clean = {db: {(f, k): enrolled[db][f, k] for f in range(1, 11) for k in robustness.PROBES} for db in dbs}
+    probes_clean = {db: {(f, k): enrolled[db][f, k] for f in range(1, 11) for k in probes} for db in dbs}
     out["clean"] = _set_eers(enrolled, probes_clean, score)
+    out["ratio floor"] = robustness.ratio_floor(len(robustness.pairs(probes)[0]), len(dbs))
     for name in sets:
-        probes = robustness.probe_set(name, databases, DPI)
         found = {db: {key: shipped(raw_template(preprocess(im, d), d, scale, tag, **extract))
                       for key, (im, d) in items.items()}
-                 for db, items in probes.items()}
+                 for db, items in robustness.probe_set(name, databases, DPI, probes).items()}
         out[name] = _set_eers(enrolled, found, score)
         out[name + " fte"] = sum(t is None for items in found.values() for t in items.values())
     return out
@@ -82,9 +89,9 @@ def evaluate(databases, preprocess, scale: float, sets=SETS, clean_lodo: bool = 
 def _set_eers(enrolled, found, score) -> dict:
     eers = {}
     for db, items in found.items():
-        genuine = [score(items[f, k], enrolled[db][f, e]) for (f, k) in items for e in robustness.ENROLMENTS if e != k]
-        impostor = [score(items[f, k], enrolled[db][g, 1]) for (f, k) in items for g in range(1, 11) if g != f]
-        eers[db] = eer(np.array(genuine), np.array(impostor)) * 100
+        genuine, impostor = robustness.pairs(sorted({k for _, k in items}))
+        eers[db] = eer(np.array([score(items[a], enrolled[db][b]) for a, b in genuine]),
+                       np.array([score(items[a], enrolled[db][b]) for a, b in impostor])) * 100
     return eers
 
 
@@ -95,12 +102,16 @@ def summary(label: str, result: dict) -> None:
     if "clean_lodo" in result:
         held = result["clean_lodo"]
         line += f"; clean LODO {np.mean(list(held.values())):.2f} % ({' / '.join(f'{held[d]:.2f}' for d in dbs)})"
+    # The ratio divides by the clean probes' mean EER; only when that is exactly 0 by the floor of one
+    # failing genuine pair in one database (robustness.ratio_floor), and the line says so.
+    denominator = clean if clean > 0 else result["ratio floor"]
+    line += "" if clean > 0 else f"; ratios divide by the floor {denominator:.3f} % (clean probes score 0)"
     print(line, flush=True)
     for name in SETS:
         if name in result:
             v = result[name]
             mean = float(np.mean(list(v.values())))
-            print(f"   {name:28s} {mean:5.2f} % ({mean / max(clean, 0.1):4.1f}x)  "
+            print(f"   {name:40s} {mean:5.2f} % ({mean / denominator:4.1f}x)  "
                   f"[{' / '.join(f'{v[d]:.2f}' for d in dbs)}]  fte {result[name + ' fte']}", flush=True)
 
 
@@ -168,45 +179,59 @@ def overall(results: dict, sets, scale) -> None:
               flush=True)
 
 
-def oracles(databases, scale: float) -> None:
-    """What the matcher alone can do on the partial and sweep sets: the clean impression 2's own
-    minutiae (as extracted now), cut to the partial window or moved by the sweep's row mapping and
-    jitter, against the clean enrolments (same protocol). The windows and row mappings are re-drawn
-    from the sets' seeds exactly as bench/_fingerprint_robustness.py draws them."""
-    from matcher.fingerprint.template import Template
+PARTIAL_WINDOWS = {  # (image, rng, dpi) -> (y, x, height, width), as the partial sets draw them
+    "partial, uniform placement (60 % window)": lambda image, rng, dpi: robustness.uniform_window(image.shape, rng),
+    "partial, on the print (60 % window)": robustness.print_window}
 
-    for name in ("partial (60 % window)", "sweep artefacts"):
+
+def oracles(databases, scale: float, probes=DEFAULT_PROBES) -> None:
+    """What the matcher alone can do on the partial and sweep sets: each clean probe's own minutiae
+    (as extracted now), cut to the partial window or moved by the sweep's row mapping and jitter,
+    against the clean enrolments (same protocol). The windows and row mappings are re-drawn from the
+    probes' seeds (robustness.probe_rng) exactly as bench/_fingerprint_robustness.py draws them."""
+    for name in tuple(PARTIAL_WINDOWS) + ("sweep artefacts",):
         eers = {}
         for db, images in sorted(databases.items()):
-            rng = np.random.default_rng([ord(c) for c in name + db])
             enrolled = {k: shipped(raw_template(im, DPI[db], scale, "", equalise_sigma=0.0, seam_repair=False))
                         for k, im in images.items()}
-            genuine, impostor = [], []
+            found = {}
             for f in range(1, 11):
-                h, w = images[f, 2].shape
-                m = enrolled[f, 2].minutiae.copy()
-                if name.startswith("partial"):
-                    ch, cw = int(h * 0.6), int(w * 0.6)
-                    y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
-                    m = m[(m["x"] >= x) & (m["x"] < x + cw) & (m["y"] >= y) & (m["y"] < y + ch)]
-                else:
-                    speed = np.clip(1 + np.cumsum(rng.normal(0, 0.03, h)), 0.7, 1.3)
-                    source = np.clip(np.cumsum(speed) - speed[0], 0, h - 1)
-                    shifts = [int(rng.integers(-2, 3)) for _ in range(0, h, 16)]
-                    row = np.searchsorted(source, m["y"].astype(float))
-                    m = m[row < h - 1]
-                    row = row[row < h - 1]
-                    stretch = 1.0 / speed[row]                      # observed rows per source row
-                    m["x"] = m["x"] + np.array([shifts[r // 16] for r in row])
-                    m["y"] = row
-                    m["angle"] = np.mod(np.arctan2(np.sin(m["angle"]) * stretch, np.cos(m["angle"])), 2 * np.pi)
-                t = enrolled[f, 2]
-                probe = Template(m, t.width, t.height, t.dpi, t.quality) if len(m) >= L.MIN_MINUTIAE else None
-                genuine += [_score(probe, enrolled[f, e]) for e in robustness.ENROLMENTS if e != 2]
-                impostor += [_score(probe, enrolled[g, 1]) for g in range(1, 11) if g != f]
-            eers[db] = eer(np.array(genuine), np.array(impostor)) * 100
+                for k in probes:
+                    rng = robustness.probe_rng(name, db, f, k)
+                    h, w = images[f, k].shape
+                    t = enrolled[f, k]
+                    m = t.minutiae.copy()
+                    if name in PARTIAL_WINDOWS:
+                        y, x, ch, cw = PARTIAL_WINDOWS[name](images[f, k], rng, DPI[db])
+                        m = m[(m["x"] >= x) & (m["x"] < x + cw) & (m["y"] >= y) & (m["y"] < y + ch)]
+                    else:
+                        speed = np.clip(1 + np.cumsum(rng.normal(0, 0.03, h)), 0.7, 1.3)
+                        source = np.clip(np.cumsum(speed) - speed[0], 0, h - 1)
+                        shifts = [int(rng.integers(-2, 3)) for _ in range(0, h, 16)]
+                        row = np.searchsorted(source, m["y"].astype(float))
+                        m = m[row < h - 1]
+                        row = row[row < h - 1]
+                        stretch = 1.0 / speed[row]                      # observed rows per source row
+                        m["x"] = m["x"] + np.array([shifts[r // 16] for r in row])
+                        m["y"] = row
+                        m["angle"] = np.mod(np.arctan2(np.sin(m["angle"]) * stretch, np.cos(m["angle"])), 2 * np.pi)
+                    found[f, k] = Template(m, t.width, t.height, t.dpi, t.quality) if len(m) >= L.MIN_MINUTIAE else None
+            eers[db] = _set_eers({db: enrolled}, {db: found}, _score)[db]
         print(f"   oracle {name} @ {scale} (clean minutiae, no preprocessing): {np.mean(list(eers.values())):.2f} % "
               f"({' / '.join(f'{v:.2f}' for v in eers.values())})", flush=True)
+
+
+def probe_impressions(text: str) -> tuple[int, ...]:
+    """--probes: 'all' or a comma-separated list of impressions 1-8."""
+    if text == "all":
+        return robustness.IMPRESSIONS
+    try:
+        probes = tuple(sorted({int(k) for k in text.split(",")}))
+    except ValueError:
+        probes = ()
+    if not probes or not set(probes) <= set(robustness.IMPRESSIONS):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 'all' or impressions 1-8 separated by commas")
+    return probes
 
 
 def main(argv=None) -> int:
@@ -217,18 +242,26 @@ def main(argv=None) -> int:
     parser.add_argument("--set", action="append", choices=SETS)
     parser.add_argument("--no-lodo", action="store_true", help="skip the clean LODO (threshold/cap grid)")
     parser.add_argument("--oracles", action="store_true", help="only the partial and sweep sets' matcher-only bounds")
+    parser.add_argument("--probes", type=probe_impressions, default=DEFAULT_PROBES,
+                        help="probe impressions: 'all' (1-8, the bench's protocol) or a comma-separated list; "
+                        "default 2, the protocol the shipped constants were chosen with")
     args = parser.parse_args(argv)
     root = datasets_dir() / "fingerprints" / "fvc2002"
     databases = {db: load_database(root, db) for db in sorted(DPI)}
     sets = tuple(args.set or SETS)
+    probes = args.probes
+    genuine, impostor = robustness.pairs(probes)
+    print(f"probe impressions {', '.join(map(str, probes))}: {len(genuine)} genuine / {len(impostor)} impostor pairs "
+          "per database", flush=True)
     for scale in args.scale or [L.SCALE]:
         if args.oracles:
-            oracles(databases, scale)
+            oracles(databases, scale, probes)
             continue
         results = {}
         for name in args.variant or SHIPPED_GRID:
             t0 = time.time()
-            results[name] = evaluate(databases, VARIANTS[name], scale, sets, clean_lodo=not args.no_lodo)
+            results[name] = evaluate(databases, VARIANTS[name], scale, sets, clean_lodo=not args.no_lodo,
+                                     probes=probes)
             summary(f"{name} @ {scale}", results[name])
             print(f"   ({time.time() - t0:.0f} s)", flush=True)
         if len(results) > 1:

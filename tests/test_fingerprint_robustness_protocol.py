@@ -1,0 +1,137 @@
+"""The robustness protocol of bench/_fingerprint_robustness.py: every impression of every finger is
+a degraded probe in turn, against the clean other impressions of its finger (genuine) and the clean
+first impression of every other finger (impostors); each probe's degradation is its own seeded,
+reproducible function of its image; the on-print partial window lies inside the image and on the
+print."""
+from __future__ import annotations
+
+import argparse
+
+import cv2
+import numpy as np
+import pytest
+
+from bench import _fingerprint_robustness as robustness
+from bench._fingerprint_robustness_lodo import probe_impressions
+from matcher.fingerprint.segmentation import segment
+
+KEYS = [(f, k) for f in range(1, 11) for k in range(1, 9)]
+
+
+def synthetic_print(seed: int, size=(240, 220), centre=(110, 130), radius=80) -> np.ndarray:
+    """Ridges (period 9 px, as at 500 dpi) on a disc of skin, white background around it."""
+    h, w = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    angle = 0.3 + 0.1 * seed
+    ridges = 128 + 100 * np.sin(2 * np.pi * (xx * np.cos(angle) + yy * np.sin(angle)) / 9.0)
+    on_print = (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= radius ** 2
+    return np.where(on_print, ridges, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def database():
+    return {"DB1_B": {key: synthetic_print(i % 5) for i, key in enumerate(KEYS)}}
+
+
+def test_each_database_has_560_genuine_and_720_impostor_pairs():
+    genuine, impostor = robustness.pairs()
+    assert len(genuine) == 560 and len(set(genuine)) == 560
+    assert len(impostor) == 720 and len(set(impostor)) == 720
+
+
+def test_every_impression_of_every_finger_is_probed_against_its_seven_other_impressions():
+    genuine, _ = robustness.pairs()
+    for f, k in KEYS:
+        enrolled = [e for (probe, (g, e)) in genuine if probe == (f, k)]
+        assert sorted(enrolled) == [e for e in range(1, 9) if e != k]
+    assert all(probe[0] == enrolled[0] and probe != enrolled for probe, enrolled in genuine)
+
+
+def test_impostors_are_every_probe_against_the_first_impression_of_every_other_finger():
+    _, impostor = robustness.pairs()
+    assert {probe for probe, _ in impostor} == set(KEYS)
+    assert all(enrolled[1] == 1 and enrolled[0] != probe[0] for probe, enrolled in impostor)
+    assert all(sum(1 for p, _ in impostor if p == key) == 9 for key in KEYS)
+
+
+def test_a_subset_of_probe_impressions_scales_the_pairs():
+    genuine, impostor = robustness.pairs((2,))
+    assert (len(genuine), len(impostor)) == (70, 90)
+
+
+def test_every_set_degrades_all_80_probes_of_a_database(database):
+    dpis = {"DB1_B": 500}
+    for name in robustness.SETS:
+        probes = robustness.probe_set(name, database, dpis)["DB1_B"]
+        assert sorted(probes) == KEYS, name
+        factor = getattr(robustness.SETS[name], "dpi_factor", 1.0)
+        assert all(dpi == 500 * factor for _, dpi in probes.values())
+    clean = robustness.clean_probes(database, dpis)["DB1_B"]
+    assert all(image is database["DB1_B"][key] for key, (image, _) in clean.items())
+
+
+def test_a_degraded_probe_is_a_reproducible_function_of_its_own_image(database):
+    dpis = {"DB1_B": 500}
+    first = robustness.probe_set("noise", database, dpis)["DB1_B"]
+    again = robustness.probe_set("noise", database, dpis)["DB1_B"]
+    assert all(np.array_equal(first[key][0], again[key][0]) for key in KEYS)
+    # Changing, or leaving out, the other probes does not change this one.
+    other = {"DB1_B": dict(database["DB1_B"])}
+    other["DB1_B"][3, 4] = 255 - other["DB1_B"][3, 4]
+    alone = robustness.probe_set("noise", other, dpis, probes=(5,))["DB1_B"]
+    assert np.array_equal(alone[2, 5][0], first[2, 5][0])
+    # ... while two probes of the same image get noise of their own.
+    assert not np.array_equal(first[1, 1][0], first[1, 6][0])
+
+
+def test_the_on_print_window_lies_inside_the_image_and_on_the_print():
+    image = synthetic_print(0)
+    mask = segment(image, 500)
+    best = robustness.window_shares(mask, int(240 * 0.6), int(220 * 0.6)).max()
+    for impression in range(1, 9):
+        y, x, h, w = robustness.print_window(image, robustness.probe_rng("t", "DB", 1, impression), 500)
+        assert (h, w) == (int(240 * 0.6), int(220 * 0.6))
+        assert 0 <= y <= 240 - h and 0 <= x <= 220 - w
+        assert mask[y:y + h, x:x + w].mean() >= min(robustness.ON_PRINT_SHARE, best - robustness.ON_PRINT_SLACK)
+
+
+def test_window_shares_counts_the_foreground_of_every_window_position():
+    mask = np.zeros((6, 5), bool)
+    mask[2:4, 1:3] = True
+    shares = robustness.window_shares(mask, 2, 2)
+    assert shares.shape == (5, 4)
+    assert shares[2, 1] == 1.0 and shares[0, 0] == 0.0 and shares[1, 1] == 0.5
+
+
+def test_the_ratio_floor_is_one_genuine_pair_of_one_database():
+    assert robustness.ratio_floor(560, 4) == pytest.approx(100 / 2240)
+
+
+def test_the_lodo_harness_probe_option_rejects_impressions_outside_1_to_8():
+    assert probe_impressions("all") == tuple(range(1, 9))
+    assert probe_impressions("2") == (2,)
+    assert probe_impressions("3,1") == (1, 3)
+    for bad in ("0", "9", "x", "", "1,,2x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            probe_impressions(bad)
+
+
+@pytest.fixture(scope="module")
+def fvc_db1_finger(datasets):
+    folder = datasets / "fingerprints" / "fvc2002" / "DB1_B"
+    if not folder.is_dir():
+        pytest.skip("FVC2002 DB1_B is absent")
+    return [cv2.imread(str(folder / f"101_{k}.tif"), cv2.IMREAD_GRAYSCALE) for k in range(1, 9)]
+
+
+def test_on_a_real_fvc_print_the_on_print_window_is_mostly_on_the_print(fvc_db1_finger):
+    shares = []
+    for k, image in enumerate(fvc_db1_finger, start=1):
+        y, x, h, w = robustness.print_window(image, robustness.probe_rng("partial", "DB1_B", 1, k), 500)
+        assert 0 <= y and y + h <= image.shape[0] and 0 <= x and x + w <= image.shape[1]
+        shares.append(segment(image, 500)[y:y + h, x:x + w].mean())
+    assert min(shares) > 0.6 and np.median(shares) >= 0.85
+    # The window is the print, not the background: its pixels are darker than the image's border.
+    window = robustness.partial_on_print(fvc_db1_finger[0], robustness.probe_rng("partial", "DB1_B", 1, 1), 500)
+    border = np.concatenate([fvc_db1_finger[0][:8].ravel(), fvc_db1_finger[0][-8:].ravel()])
+    assert window.mean() < border.mean()
