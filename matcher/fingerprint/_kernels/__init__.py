@@ -18,13 +18,13 @@ from .cylinders import build_cylinders, convex_hull, hull_edges, near_hull
 from .geometry import ROTATION_BINS, angle_diff, dominant_rotation, sigmoid
 from .pooled import (POOLED_WORDS, best_match, gallery_code_into, geometric_score, geometric_scores, pool,
                      popcount_roots, prefilter_scores)
-from .similarity import best_first, gate_by_rotation, greedy_pairs, local_similarities
+from .similarity import local_similarities, rotation_gated_pairs
 
 __all__ = [
     "codes_batch", "exhaustive", "rerank", "template_cylinders", "consolidate", "raw_score", "raw_score_from_python",
     "relaxed_score",
     "build_cylinders", "convex_hull", "hull_edges", "near_hull", "ROTATION_BINS", "angle_diff",
     "dominant_rotation", "sigmoid", "POOLED_WORDS", "best_match", "gallery_code_into", "geometric_score",
-    "geometric_scores", "pool", "popcount_roots", "prefilter_scores", "best_first", "gate_by_rotation",
-    "greedy_pairs", "local_similarities",
+    "geometric_scores", "pool", "popcount_roots", "prefilter_scores", "local_similarities",
+    "rotation_gated_pairs",
 ]

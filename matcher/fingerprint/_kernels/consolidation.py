@@ -14,7 +14,7 @@ import numpy as np
 
 from ..parameters import ConsolidationParameters, CylinderParameters   # the classes only, never values
 from .geometry import angle_diff, sigmoid
-from .similarity import gate_by_rotation, greedy_pairs, local_similarities
+from .similarity import local_similarities, rotation_gated_pairs
 
 
 @numba.njit(cache=True)
@@ -32,8 +32,13 @@ def relaxed_score(pa, pb, lam, count, a_x, a_y, a_t, b_x, b_y, b_t, count_a, cou
     if count == 1:
         return lam[0] / max(n_p, 1)
     # Geometric compatibility of every two selected pairs. Each factor is a sigmoid; once one is
-    # below 1e-4 the product is negligible, so the cheaper tests run first and end early.
-    rho = np.zeros((count, count))
+    # below 1e-4 the product is negligible, so the cheaper tests run first and end early. Most
+    # pairs are incompatible, so each pair keeps a list of its compatible ones, in ascending order
+    # (the relaxation adds the same non-zero terms in the same order as over a dense matrix: the
+    # same sums, bit for bit).
+    neighbours = np.empty((count, count - 1), np.int64)
+    weights = np.empty((count, count - 1))
+    degree = np.zeros(count, np.int64)
     cut1 = mu1 + 9.2 / abs(tau1)
     cut2 = mu2 + 9.2 / abs(tau2)
     cut3 = mu3 + 9.2 / abs(tau3)
@@ -55,16 +60,22 @@ def relaxed_score(pa, pb, lam, count, a_x, a_y, a_t, b_x, b_y, b_t, count_a, cou
             if d3 > cut3:
                 continue
             r = sigmoid(d1, mu1, tau1) * sigmoid(d2, mu2, tau2) * sigmoid(d3, mu3, tau3)
-            rho[t, k] = r
-            rho[k, t] = r
+            if r == 0.0:
+                continue
+            neighbours[t, degree[t]] = k
+            weights[t, degree[t]] = r
+            degree[t] += 1
+            neighbours[k, degree[k]] = t
+            weights[k, degree[k]] = r
+            degree[k] += 1
     initial = lam[:count].copy()
     current = initial.copy()
     nxt = np.empty(count)
     for _ in range(c.iterations):
         for t in range(count):
             acc = 0.0
-            for k in range(count):
-                acc += rho[t, k] * current[k]
+            for e in range(degree[t]):
+                acc += weights[t, e] * current[neighbours[t, e]]
             nxt[t] = w_r * current[t] + (1 - w_r) * acc / (count - 1)
         current[:] = nxt
     efficiency = current / initial
@@ -79,13 +90,15 @@ def relaxed_score(pa, pb, lam, count, a_x, a_y, a_t, b_x, b_y, b_t, count_a, cou
 
 @numba.njit(cache=True)
 def consolidate(sim, a_x, a_y, a_t, b_x, b_y, b_t, count_a, count_b, consolidation):
-    """Greedy one-to-one pairs of the similarity matrix, relaxed and scored (:func:`relaxed_score`)."""
+    """The best one-to-one pairs of the similarity matrix that turn by the prints' dominant rotation
+    (:func:`.similarity.rotation_gated_pairs`), relaxed and scored (:func:`relaxed_score`)."""
     m, n = sim.shape
     n_r = min(m, n, consolidation.max_pairs)
     pa = np.empty(n_r, np.int64)
     pb = np.empty(n_r, np.int64)
     lam = np.empty(n_r)
-    count = greedy_pairs(sim.ravel(), m, n, n_r, pa, pb, lam)
+    count = rotation_gated_pairs(sim, a_t, b_t, n_r, consolidation.rotation_top_pairs, consolidation.rotation_gate,
+                                 pa, pb, lam)
     return relaxed_score(pa, pb, lam, count, a_x, a_y, a_t, b_x, b_y, b_t, count_a, count_b, consolidation)
 
 
@@ -96,7 +109,6 @@ def raw_score(a_x, a_y, a_t, a_bits, a_mask, a_valid, b_x, b_y, b_t, b_bits, b_m
     # numba's cache keeps the compiled local_similarities inside this kernel and batch.py's: after
     # editing similarity.py, clear the __pycache__ .nbi/.nbc files, or this runs the old code.
     sim = local_similarities(a_bits, a_mask, a_valid, b_bits, b_mask, b_valid, cylinder)
-    gate_by_rotation(sim, a_t, b_t, consolidation.rotation_top_pairs, consolidation.rotation_gate)
     return consolidate(sim, a_x, a_y, a_t, b_x, b_y, b_t, a_valid.sum(), b_valid.sum(), consolidation)
 
 

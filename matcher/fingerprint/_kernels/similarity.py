@@ -2,8 +2,8 @@
 
 1. Local similarity of every pair of valid cylinders: 1 - |a xor b| / (|a| + |b|) over the cells
    valid in both (norms are square roots of popcounts).
-2. Pairs whose minutiae turn far from the dominant rotation between the prints are dropped.
-3. The best one-to-one pairs (greedy on similarity) go on to :mod:`.consolidation`.
+2. Pairs whose minutiae turn far from the dominant rotation between the prints are dropped, and the
+   best one-to-one pairs (greedy on similarity) go on to :mod:`.consolidation`, in one pass.
 """
 from __future__ import annotations
 
@@ -83,104 +83,99 @@ def _similarities(a_bits, a_mask, a_valid, b_bits, b_mask, b_valid, nd, words, m
     return out
 
 
-@numba.njit(cache=True)
-def best_first(flat, wanted):
-    """Indices of the largest entries of ``flat`` (values in [0, 1]), largest first: every entry
-    at or above the value that leaves at least ``wanted`` entries. A 256-bin histogram finds that
-    value, so only a short prefix is sorted instead of all m x n similarities."""
-    bins = 256
-    hist = np.zeros(bins + 1, np.int64)
-    for v in flat:
-        hist[min(int(v * bins), bins) if v > 0 else 0] += 1
-    cut = bins
-    total = 0
-    while cut > 0 and total + hist[cut] < wanted:
-        total += hist[cut]
-        cut -= 1
-    chosen = np.empty(total + hist[cut], np.int64)
-    k = 0
-    for i in range(flat.size):
-        v = flat[i]
-        if (min(int(v * bins), bins) if v > 0 else 0) >= cut:
-            chosen[k] = i
-            k += 1
-    values = np.empty(k)
-    for q in range(k):
-        values[q] = -flat[chosen[q]]
-    return chosen[np.argsort(values, kind="mergesort")]
-
-
-@numba.njit(cache=True)
-def gate_by_rotation(sim, a_t, b_t, top, gate):
-    """Zero the pairs whose minutiae turn far from the dominant rotation between the two prints.
-
-    MCC compares only minutiae turned by less than 90 degrees, which assumes the prints are roughly
-    aligned. Estimating the rotation from the most similar cylinders (a weighted histogram of
-    direction differences) keeps that filter's benefit while staying invariant to how the finger
-    was turned on the sensor."""
-    m, n = sim.shape
-    flat = sim.ravel()
-    order = best_first(flat, top)
-    bins = ROTATION_BINS
-    hist = np.zeros(bins)
-    for q in range(min(top, flat.size)):
-        idx = order[q]
-        if flat[idx] <= 0:
-            break
-        d = angle_diff(a_t[idx // n], b_t[idx % n]) + math.pi
-        hist[int(d * bins / (2 * math.pi)) % bins] += flat[idx]
-    rotation = dominant_rotation(hist)
-    for i in range(m):
-        for j in range(n):
-            if sim[i, j] > 0 and abs(angle_diff(angle_diff(a_t[i], b_t[j]), rotation)) > gate:
-                sim[i, j] = 0.0
-    return order
-
-
 _BINS = 256
 
 
+@numba.njit(cache=True, inline="always")
+def _bin(v):
+    """Value bin of a positive similarity, 0 for the highest: bins are monotone in the value, so
+    ordering bin by bin, each bin sorted, orders all entries."""
+    return _BINS - min(int(v * _BINS), _BINS)
+
+
+@numba.njit(cache=True, inline="always")
+def _sort_descending(flat, grouped, lo, hi):
+    """Insertion sort of grouped[lo:hi] by descending value. Bins hold few entries, and being
+    stable it keeps equal values in index order (the order a stable sort of all entries gives)."""
+    for q in range(lo + 1, hi):
+        idx = grouped[q]
+        v = flat[idx]
+        r = q
+        while r > lo and flat[grouped[r - 1]] < v:
+            grouped[r] = grouped[r - 1]
+            r -= 1
+        grouped[r] = idx
+
+
 @numba.njit(cache=True)
-def greedy_pairs(flat, m, n, n_r, pa, pb, lam):
-    """The best one-to-one pairs, most similar first, as a greedy pass over every positive entry in
-    stable descending order (ties by index). A counting sort into value bins orders them; only the
-    entries inside each bin are sorted, and the pass ends as soon as n_r pairs are found, so a
-    comparison never sorts all m x n similarities. Returns the number of pairs written."""
+def rotation_gated_pairs(sim, a_t, b_t, n_r, top, gate, pa, pb, lam):
+    """The best one-to-one pairs among the pairs whose minutiae turn by the prints' dominant rotation
+    (within ``gate``), most similar first. Returns the number of pairs written to pa, pb, lam.
+
+    1. Order: every positive similarity, descending, ties by index (a counting sort into value bins;
+       a bin is sorted only when the pass reaches it).
+    2. Rotation: MCC compares only minutiae turned by less than 90 degrees, which assumes the prints
+       are roughly aligned. The dominant rotation is estimated from the ``top`` most similar pairs (a
+       histogram of direction differences weighted by similarity), which keeps that filter's benefit
+       while staying invariant to how the finger was placed.
+    3. Greedy: in that order, a pair is taken when it turns within ``gate`` of the rotation and
+       neither minutia is taken yet; the pass ends at ``n_r`` pairs. Before a bin is sorted its
+       entries are filtered to the pairs still possible, so late bins cost almost nothing.
+
+    The result equals zeroing the gated entries of ``sim`` and then running a greedy pass over a
+    stable sort of all of them (tests/test_fingerprint_compare_exact.py states it that way)."""
+    m, n = sim.shape
+    flat = sim.ravel()
     starts = np.zeros(_BINS + 2, np.int64)
     for v in flat:
         if v > 0:
-            starts[_BINS - min(int(v * _BINS), _BINS) + 1] += 1
+            starts[_bin(v) + 1] += 1
     for b in range(1, _BINS + 2):
         starts[b] += starts[b - 1]
-    total = starts[_BINS + 1]
-    grouped = np.empty(total, np.int64)
+    grouped = np.empty(starts[_BINS + 1], np.int64)
     fill = starts[:_BINS + 1].copy()
     for idx in range(flat.size):
         v = flat[idx]
         if v > 0:
-            b = _BINS - min(int(v * _BINS), _BINS)
+            b = _bin(v)
             grouped[fill[b]] = idx
             fill[b] += 1
+    # 2. The rotation, from the first `top` entries in order (the bins they fill, sorted).
+    hist = np.zeros(ROTATION_BINS)
+    sorted_bins = 0
+    seen = 0
+    while sorted_bins <= _BINS and seen < top:
+        lo, hi = starts[sorted_bins], starts[sorted_bins + 1]
+        _sort_descending(flat, grouped, lo, hi)
+        for q in range(lo, min(hi, lo + top - seen)):
+            idx = grouped[q]
+            d = angle_diff(a_t[idx // n], b_t[idx % n]) + math.pi
+            hist[int(d * ROTATION_BINS / (2 * math.pi)) % ROTATION_BINS] += flat[idx]
+        seen += hi - lo
+        sorted_bins += 1
+    rotation = dominant_rotation(hist)
+    # 3. The greedy pass.
     used_a = np.zeros(m, np.bool_)
     used_b = np.zeros(n, np.bool_)
     count = 0
     for b in range(_BINS + 1):
         lo, hi = starts[b], starts[b + 1]
-        # Insertion sort of the bin by descending value: bins hold few entries, and being stable it
-        # keeps equal values in index order, as a stable sort of all similarities would.
-        for q in range(lo + 1, hi):
-            idx = grouped[q]
-            v = flat[idx]
-            r = q
-            while r > lo and flat[grouped[r - 1]] < v:
-                grouped[r] = grouped[r - 1]
-                r -= 1
-            grouped[r] = idx
+        if b >= sorted_bins:
+            kept = lo
+            for q in range(lo, hi):
+                idx = grouped[q]
+                i = idx // n
+                j = idx % n
+                if not (used_a[i] or used_b[j]) and abs(angle_diff(angle_diff(a_t[i], b_t[j]), rotation)) <= gate:
+                    grouped[kept] = idx
+                    kept += 1
+            hi = kept
+            _sort_descending(flat, grouped, lo, hi)
         for q in range(lo, hi):
             idx = grouped[q]
             i = idx // n
             j = idx % n
-            if used_a[i] or used_b[j]:
+            if used_a[i] or used_b[j] or abs(angle_diff(angle_diff(a_t[i], b_t[j]), rotation)) > gate:
                 continue
             used_a[i] = True
             used_b[j] = True
