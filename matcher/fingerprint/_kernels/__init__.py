@@ -7,10 +7,37 @@ globals: numba folds globals into compiled code, and its on-disk cache is invali
 kernel's own file changes, so a constant read from ``parameters.py`` could stay stale in the cache.
 
 The same cache limit applies to code: a cached kernel keeps the compiled body of the kernels it calls
-in other files. After editing a kernel here, delete the ``*.nbi``/``*.nbc`` files under
-``__pycache__`` (or set ``NUMBA_CACHE_DIR`` to a fresh directory) before measuring.
+in other files, and numba checks only the kernel's own file. So this package drops its compiled cache
+(the ``*.nbi``/``*.nbc`` files under ``__pycache__``) whenever the digest of its sources, and of the
+``bits.py`` they call, differs from the one recorded there: an edited or updated kernel can never run
+as its old compiled code.
 """
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+def _drop_stale_compiled_kernels(package: Path) -> None:
+    sources = sorted([*package.glob("*.py"), package.parent / "bits.py"])
+    digest = hashlib.sha1(b"".join(p.name.encode() + p.read_bytes() for p in sources)).hexdigest()
+    cache = package / "__pycache__"
+    stamp = cache / "kernel-sources.sha1"
+    try:
+        if stamp.read_text() == digest:
+            return
+    except OSError:
+        pass
+    try:
+        for compiled in [*cache.glob("*.nbi"), *cache.glob("*.nbc")]:
+            compiled.unlink(missing_ok=True)    # a process loading it meanwhile recompiles (numba allows it)
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:
+        pass    # a read-only install: numba caches elsewhere, or compiles every time
+
+
+_drop_stale_compiled_kernels(Path(__file__).parent)
 
 from .batch import codes_batch, exhaustive, rerank, template_cylinders
 from .consolidation import consolidate, raw_score, raw_score_from_python, relaxed_score
