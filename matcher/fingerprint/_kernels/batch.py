@@ -2,7 +2,8 @@
 
 The gallery keeps only minutiae (x, y, angle at 500 dpi, float32, concatenated; template g at
 ``offsets[g]:offsets[g + 1]``), so every kernel here rebuilds a template's cylinders when it needs them.
-The exact comparisons run consolidation.raw_score, compiled into these kernels' numba cache (see its note).
+The exact comparisons run consolidation.raw_score, compiled into these kernels' numba cache (kept in step
+with the sources by the package's __init__).
 """
 from __future__ import annotations
 

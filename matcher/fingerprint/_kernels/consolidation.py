@@ -106,8 +106,6 @@ def consolidate(sim, a_x, a_y, a_t, b_x, b_y, b_t, count_a, count_b, consolidati
 def raw_score(a_x, a_y, a_t, a_bits, a_mask, a_valid, b_x, b_y, b_t, b_bits, b_mask, b_valid,
               cylinder, consolidation):
     """Raw MCC LSS-R similarity in [0, 1] of cylinder sets A and B (positions, angles, bits, masks, flags)."""
-    # numba's cache keeps the compiled local_similarities inside this kernel and batch.py's: after
-    # editing similarity.py, clear the __pycache__ .nbi/.nbc files, or this runs the old code.
     sim = local_similarities(a_bits, a_mask, a_valid, b_bits, b_mask, b_valid, cylinder)
     return consolidate(sim, a_x, a_y, a_t, b_x, b_y, b_t, a_valid.sum(), b_valid.sum(), consolidation)
 
