@@ -135,3 +135,16 @@ def test_on_a_real_fvc_print_the_on_print_window_is_mostly_on_the_print(fvc_db1_
     window = robustness.partial_on_print(fvc_db1_finger[0], robustness.probe_rng("partial", "DB1_B", 1, 1), 500)
     border = np.concatenate([fvc_db1_finger[0][:8].ravel(), fvc_db1_finger[0][-8:].ravel()])
     assert window.mean() < border.mean()
+
+
+def test_the_interval_resamples_fingers_so_one_bad_finger_spreads_it():
+    from bench._error_rates import eer
+
+    fine = (np.full(56, 50.0), np.full(72, 5.0))
+    bad = (np.concatenate([np.full(28, 50.0), np.full(28, 1.0)]), np.full(72, 5.0))
+    by_finger = {"DB1": {f: (bad if f == 3 else fine) for f in range(1, 11)}}
+    point = eer(np.concatenate([by_finger["DB1"][f][0] for f in range(1, 11)]),
+                np.concatenate([by_finger["DB1"][f][1] for f in range(1, 11)])) * 100
+    low, high = robustness.finger_interval(by_finger, eer)
+    assert low == 0.0 < point < high        # draws without finger 3 fail nothing, draws with it twice fail more
+    assert robustness.finger_interval({"DB1": {f: fine for f in range(1, 11)}}, eer) == (0.0, 0.0)
