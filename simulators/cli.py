@@ -25,6 +25,8 @@ def _start(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    if args.stop_on_stdin_close:
+        threading.Thread(target=_stop_at_end_of_stdin, args=(stop,), name="sim-stdin", daemon=True).start()
     try:
         suite = SimulatorSuite(args.demo_voters, transport=args.transport, control_port=args.control_port,
                                camera_port=args.camera_port, seed=args.seed, card_framing=args.card_framing,
@@ -43,6 +45,17 @@ def _start(args: argparse.Namespace) -> int:
         suite.stop()
     print("kiosk-sim: stopped", file=sys.stderr)
     return 0
+
+
+def _stop_at_end_of_stdin(stop: threading.Event) -> None:
+    """The parent that started us holds the other end of stdin: when it goes, however it goes, so do we.
+    (os.read, not sys.stdin: a daemon thread blocked in a buffered reader holds its lock at exit.)"""
+    try:
+        while os.read(sys.stdin.fileno(), 4096):
+            pass
+    except OSError:
+        pass
+    stop.set()
 
 
 def update_links(directory: Path, described: dict) -> None:
@@ -124,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--seed", type=int, default=0, help="seed for the simulated sensor noise")
     start.add_argument("--links", metavar="DIR", help="keep DIR/<device> symlinks to the current PTY paths (like "
                        "/dev/serial/by-id): point the kiosk at them and it finds a replugged device again")
+    start.add_argument("--stop-on-stdin-close", action="store_true",
+                       help="also stop when stdin closes (a parent process that started kiosk-sim went away)")
     start.set_defaults(handler=_start)
 
     run = commands.add_parser("run", help="play a scenario file and print a JSON report")
