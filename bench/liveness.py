@@ -1,6 +1,6 @@
 """Presentation-attack detection at the booth: the camera simulator's scenarios through the liveness check.
 
-    python -m bench liveness [--live N] [--attacks N] [--fps F] [--seed S]
+    python -m bench liveness [--live N] [--attacks N] [--fps F] [--seed S] [--lead-in S]
 
 Each trial plays one performer from :mod:`simulators.face_motion` (a live voter reacting to the cues,
 a printed photo held still, a photo moved about, a looped video of the voter) frame by frame on a
@@ -8,6 +8,14 @@ simulated clock: every frame goes through a JPEG round trip as on the camera's M
 real landmark model (:class:`matcher.face.liveness.LandmarkTracker`: HOG every 5th frame), then :class:`LivenessCheck`; the cue
 it answers is shown to the performer. The verdict's time is simulated time (what the voter waits),
 independent of this machine's load; the processing cost per frame is reported separately.
+
+A live voter's check starts at a random moment of their performance (up to ``--lead-in`` seconds in),
+as at the booth, where the voter faces the camera while the official runs the card and the finger.
+Started with the performance instead, the check's first frames could never catch one of the voter's
+own (spontaneous) blinks under way, which at the booth is what most live voters who fail it had in
+common (2026-11-29: a baseline set on half-closed eyes, or an unprompted blink just before the one
+asked for). The attacks need no lead-in: their performances have no start (a loop from a random
+point, a photo moved with random phases, a photo held still).
 """
 from __future__ import annotations
 
@@ -20,6 +28,7 @@ import numpy as np
 
 DEMO = Path(__file__).resolve().parent.parent / "kiosk" / "demo_data"
 MAX_TRIAL_S = 10.0
+LEAD_IN_S = 2.0     # longer than a blink and the frames that set the check's baseline
 
 
 def demo_faces():
@@ -38,13 +47,15 @@ def jpeg_round_trip(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
-def run_trial(performer, plan_rng: random.Random, fps: float, costs: list[float]):
-    """Play one performer until the check decides; returns the final verdict."""
+def run_trial(performer, plan_rng: random.Random, fps: float, costs: list[float], lead_in_s: float = 0.0):
+    """Play one performer until the check decides; returns the final verdict. The check's first frame
+    is ``lead_in_s`` * U(0, 1) seconds into the performance (drawn from ``plan_rng`` after the plan)."""
     from matcher.face.liveness import LandmarkTracker, LivenessCheck, plan_for
 
     check, tracker = LivenessCheck(plan_for(plan_rng)), LandmarkTracker()
-    t, verdict = 0.0, None
-    while t <= MAX_TRIAL_S:
+    start = plan_rng.uniform(0.0, lead_in_s) if lead_in_s > 0 else 0.0
+    t, verdict = start, None
+    while t <= start + MAX_TRIAL_S:
         frame = jpeg_round_trip(performer.frame(t))
         started = time.perf_counter()
         verdict = check.observe(t, tracker.landmarks(frame))
@@ -68,18 +79,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--attacks", type=int, default=40, help="trials per attack kind")
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--seed", type=int, default=20261129)
+    parser.add_argument("--lead-in", type=float, default=LEAD_IN_S,
+                        help="a live voter's check starts up to this many seconds into the performance")
     args = parser.parse_args(argv)
 
     header("liveness: camera-simulator scenarios through the blink + head-turn check")
     faces = demo_faces()
-    print(f"   {len(faces)} demo faces, {args.fps:g} frames/s, JPEG q90 per frame; simulated clock")
+    print(f"   {len(faces)} demo faces, {args.fps:g} frames/s, JPEG q90 per frame; simulated clock; "
+          f"live voters' checks start up to {args.lead_in:g} s into the performance")
     costs: list[float] = []
     for kind, trials in [("live", args.live)] + [(k, args.attacks) for k in ATTACKS]:
         outcomes, times = Counter(), []
         for i in range(trials):
             rng = np.random.default_rng([args.seed, i, len(kind)])
             verdict = run_trial(performer(kind, faces[i % len(faces)], rng), random.Random(args.seed * 1000 + i),
-                                args.fps, costs)
+                                args.fps, costs, args.lead_in if kind == "live" else 0.0)
             outcomes[verdict.status if verdict.status == "passed" else verdict.reason] += 1
             times.append(verdict.elapsed_s)
         detail = ", ".join(f"{k} {v}" for k, v in outcomes.most_common())
