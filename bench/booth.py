@@ -18,12 +18,13 @@ The simulators run in the kiosk's process (``--simulators in-process``, the defa
 (``--simulators process``: ``kiosk-sim start`` as a child, driven over its control API by
 :class:`simulators.process.SimulatorProcess`), as the devices at a booth are other machines sharing
 neither the kiosk's CPU time nor its interpreter lock. Measured on 2026-11-29 (2 cores, loaded), the
-layout does not explain the live voters who fail the check (``no_response``): 7 of 303 live checks
-in-process, 5 of 202 in a process of their own. In-process the cue reached the simulated voter within
+layout does not explain the live voters who fail the check (``no_response``): 8 of 404 live checks
+in-process, 6 of 303 in a process of their own. In-process the cue reached the simulated voter within
 0.4 ms and the camera kept its frame rate. Five of the six failed checks traced had a spontaneous
 blink of the simulated voter in them (during the frames that set the check's baseline, or just before
 the blink asked for), which the check in :mod:`matcher.face.liveness` does not tell apart from an
-answer; in the sixth, landmark jitter set the baseline 12 % above the open eyes' later ratio.
+answer; in the sixth, landmark jitter set the baseline 12 % above the open eyes' later ratio. The same
+failures come on the simulated clock, without threads (``python -m bench liveness``: 9 of 300).
 
 Note: a PTY has no baud limit, so the R30x image upload (36,864 bytes of 4-bit pixels for an R307
 256x288 image, plus framing) takes milliseconds here; over a real 57600-baud UART it alone takes
