@@ -108,6 +108,15 @@ def test_eyes_still_reopening_do_not_set_the_baseline(face):
     assert check.observe(4 / FPS, face.points).instruction == "blink"   # three open frames in a row
 
 
+def test_eyes_shut_steadily_right_after_open_ones_do_not_set_the_baseline(face):
+    check = LivenessCheck(LEFT_PLAN)
+    for i, shut in enumerate([0.0, 0.0, 0.5, 0.5, 0.5]):  # the model may see a blink's shut eyes as steady
+        assert check.observe(i / FPS, lids(face.points, shut)).instruction == "look_at_camera"
+    for i in range(5, 7):
+        assert check.observe(i / FPS, face.points).instruction == "look_at_camera"
+    assert check.observe(7 / FPS, face.points).instruction == "blink"
+
+
 def test_lids_that_close_again_before_fully_open_answer_from_the_second_closing(face):
     check, cue_at = cued(face.points)
     # shut 0.1 s after the cue (too soon to answer it), back between shut and open, shut again 0.35 s after

@@ -126,6 +126,7 @@ class LivenessCheck:
     _start: float | None = None
     _last_face: float | None = None
     _settle: list[Features] = field(default_factory=list)
+    _recent: list[tuple[float, float]] = field(default_factory=list)   # (t, EAR) of recent frontal frames
     _base: Features | None = None
     _cue: int = 0
     _cue_at: float = 0.0
@@ -180,15 +181,24 @@ class LivenessCheck:
     # -- steps -----------------------------------------------------------------------------------------
     def _settling(self, t: float, f: Features) -> Verdict:
         p = self.params
-        # Steady eyes: within ``open_ratio`` of the previous frame's EAR, either way. Checked for a fall
-        # only, eyes re-opening after the voter's own blink passed as steady, and the cued blink may not
-        # fall far enough below a baseline set on half-open eyes (the landmark model puts shut eyes at
-        # about half the open EAR, not at zero): 3 of 6 live voters failing at the booth, 2026-11-29.
+        # Not shut: at least ``closed_ratio`` (the check's own test of a blink) of the widest EAR of
+        # the frontal frames of the last ``max_blink_s``, when the eyes were open before this blink:
+        # the landmark model can see shut eyes as steady for three frames, at a level of their own.
+        # Not ``open_ratio``: the model's EAR of an open eye jitters by up to 15 % with the tracked box.
+        frontal = abs(f.yaw) <= p.settle_max_yaw
+        self._recent = [(s, e) for s, e in self._recent if t - s <= p.max_blink_s]
+        if frontal:
+            self._recent.append((t, f.ear))
+        not_shut = frontal and f.ear >= p.closed_ratio * max(e for _, e in self._recent)
+        # Steady: within ``open_ratio`` of the previous frame's EAR, either way. Checked for a fall only,
+        # eyes re-opening after the voter's own blink passed as steady, and the cued blink may not fall
+        # far enough below a baseline set on half-open eyes (the model puts shut eyes at about half the
+        # open EAR, not at zero): 3 of 6 live voters failing at the booth, 2026-11-29.
         prev = self._settle[-1] if self._settle else None
-        steady = abs(f.yaw) <= p.settle_max_yaw and (
+        steady = not_shut and (
             prev is None or (abs(f.yaw - prev.yaw) < p.turn_yaw / 3
                              and min(f.ear, prev.ear) > p.open_ratio * max(f.ear, prev.ear)))
-        self._settle = self._settle + [f] if steady else [f] if abs(f.yaw) <= p.settle_max_yaw else []
+        self._settle = self._settle + [f] if steady else [f] if not_shut else []
         if len(self._settle) >= p.settle_frames:
             window = self._settle[-p.settle_frames:]
             self._base = Features(ear=float(np.median([x.ear for x in window])),
