@@ -248,9 +248,13 @@ def report(databases: dict, dpis: dict, robust: bool = True, scales=SCALES) -> d
                                    {"plain sum": plain, "chosen rule": folds}, dbs)
             results[scale]["robustness"] = sets
             clean = sets["clean"]
+            # A clean EER of exactly 0 is replaced by what one failing genuine pair would add, and the
+            # cell says so (as the robustness report does), instead of a silent 0.1 %.
+            floor = robustness.ratio_floor(len(robustness.pairs()[0]), len(dbs))
             for name, figures in sets.items():
                 cells = "  ".join(f"{m} {figures[m]:.2f}" + ("" if name == "clean" else
-                                                             f" ({figures[m] / max(clean[m], 0.1):.1f}x)")
+                                                             f" ({figures[m] / max(clean[m], floor):.1f}x"
+                                                             f"{' of the floor' if clean[m] == 0 else ''})")
                                   for m in figures)
                 row(f"  {name}, EER % (learned {scale:g} x)", cells, "" if name == "clean" else "target <= 1.5x clean")
     last = scales[-1]
