@@ -159,23 +159,24 @@ def rotation_gated_pairs(sim, a_t, b_t, n_r, top, gate, pa, pb, lam):
     used_b = np.zeros(n, np.bool_)
     count = 0
     for b in range(_BINS + 1):
+        # The bin's pairs still possible, in their order (a stable compaction keeps a sorted bin
+        # sorted); a bin the rotation did not sort is sorted now, only what survives.
         lo, hi = starts[b], starts[b + 1]
-        if b >= sorted_bins:
-            kept = lo
-            for q in range(lo, hi):
-                idx = grouped[q]
-                i = idx // n
-                j = idx % n
-                if not (used_a[i] or used_b[j]) and abs(angle_diff(angle_diff(a_t[i], b_t[j]), rotation)) <= gate:
-                    grouped[kept] = idx
-                    kept += 1
-            hi = kept
-            _sort_descending(flat, grouped, lo, hi)
+        kept = lo
         for q in range(lo, hi):
             idx = grouped[q]
             i = idx // n
             j = idx % n
-            if used_a[i] or used_b[j] or abs(angle_diff(angle_diff(a_t[i], b_t[j]), rotation)) > gate:
+            if not (used_a[i] or used_b[j]) and abs(angle_diff(angle_diff(a_t[i], b_t[j]), rotation)) <= gate:
+                grouped[kept] = idx
+                kept += 1
+        if b >= sorted_bins:
+            _sort_descending(flat, grouped, lo, kept)
+        for q in range(lo, kept):
+            idx = grouped[q]
+            i = idx // n
+            j = idx % n
+            if used_a[i] or used_b[j]:
                 continue
             used_a[i] = True
             used_b[j] = True
