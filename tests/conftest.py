@@ -16,7 +16,7 @@ settings.load_profile("kiosk")
 TESTS_DATA = Path(__file__).parent / "data"
 
 # Fixture plugins of their own areas (kept out of this shared file so parallel work merges cleanly).
-pytest_plugins = ["pg_fixtures", "hardening_fixtures", "liveness_fixtures"]
+pytest_plugins = ["pg_fixtures", "hardening_fixtures", "liveness_fixtures", "simulator_fixtures"]
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ PTYs and a real camera, obeys its control API, reports bad requests with the sui
 and stops without leaving a process behind, even when its parent dies without stopping it."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,21 +17,6 @@ import serial
 
 from simulators.errors import NotRunning, UnknownVoter
 from simulators.process import SimulatorProcess, SimulatorProcessError
-
-KHM_CARD = ["IDKHM1234567897<<<<<<<<<<<<<<<", "9001011M3001019KHM<<<<<<<<<<<2", "SAMPLE<<TEST<<<<<<<<<<<<<<<<<<"]
-
-
-@pytest.fixture(scope="module")
-def voters_file(tmp_path_factory, tests_data):
-    data = tests_data / "simulators"
-    doc = {"version": 1, "station_id": "PS-0001", "voters": [
-        {"voter_id": "V0001", "name": "SAMPLE TEST", "id_number": "123456789", "station_id": "PS-0001",
-         "mrz": KHM_CARD, "fingers": {"right_index": str(data / "fvc2002_db1_101_2.png")},
-         "probe_fingers": {"right_index": str(data / "fvc2002_db1_101_2.png")},
-         "face": str(data / "obama-240p.jpg"), "probe_face": str(data / "obama-240p.jpg"), "role": "registered"}]}
-    path = tmp_path_factory.mktemp("sim-process") / "voters.json"
-    path.write_text(json.dumps(doc))
-    return path
 
 
 def gone(pid: int, within_s: float) -> bool:

@@ -19,26 +19,13 @@ import serial
 
 from hardware.camera import BlankFrame, Camera, CameraUnavailable, FrozenFrame
 from hardware.errors import DeviceError
+from simulator_fixtures import KHM_CARD
 from simulators.suite import (BadImage, DeviceNotAvailable, NoDemoVoters, SimulatorSuite, UnknownDevice, UnknownFault,
                               UnknownVoter)
 
-KHM_CARD = ["IDKHM1234567897<<<<<<<<<<<<<<<", "9001011M3001019KHM<<<<<<<<<<<2", "SAMPLE<<TEST<<<<<<<<<<<<<<<<<<"]
 # the worked frames in ../shared/reference/hardware.md, byte for byte
 VFY_PWD = bytes.fromhex("EF01 FFFFFFFF 01 0007 13 00000000 001B")
 ACK_OK = bytes.fromhex("EF01 FFFFFFFF 07 0003 00 000A")
-
-
-@pytest.fixture
-def voters_file(tmp_path, tests_data):
-    data = tests_data / "simulators"
-    doc = {"version": 1, "station_id": "PS-0001", "voters": [
-        {"voter_id": "V0001", "name": "SAMPLE TEST", "id_number": "123456789", "station_id": "PS-0001",
-         "mrz": KHM_CARD, "fingers": {"right_index": str(data / "fvc2002_db1_101_2.png")},
-         "probe_fingers": {"right_index": str(data / "fvc2002_db1_101_2.png")},
-         "face": str(data / "obama-240p.jpg"), "probe_face": str(data / "obama-240p.jpg"), "role": "registered"}]}
-    path = tmp_path / "voters.json"
-    path.write_text(json.dumps(doc))
-    return path
 
 
 @pytest.fixture
