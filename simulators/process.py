@@ -2,8 +2,9 @@
 
 A real booth's camera, card reader and sensor are other machines: what the kiosk's CPU does never
 delays them. A :class:`~simulators.suite.SimulatorSuite` started in the kiosk's own process shares its
-interpreter lock instead, so the camera renders (and the simulated voter's blink is drawn) only when
-the kiosk's landmark work lets it. :class:`SimulatorProcess` runs the suite as
+interpreter lock instead. (Measured at the booth bench, 2026-11-29, that made no difference: live
+voters failed liveness as often either way, and the cause was in the check; the layout stays
+available for benches that want the devices apart.) :class:`SimulatorProcess` runs the suite as
 ``python -m simulators start`` and offers the operations a bench or a test needs, each one a request
 to the control API (:mod:`simulators.control`), with the same names and the same typed errors as the
 in-process suite.
@@ -22,13 +23,12 @@ import signal
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from simulators.errors import (BadImage, BadRequest, DeviceNotAvailable, NoDemoVoters, NotRunning, SimulatorError,
                                UnknownDevice, UnknownFault, UnknownVoter)
+from simulators.scenario import Reply, urllib_client
 
 START_TIMEOUT_S = 60.0          # the child imports OpenCV and numpy and opens four devices
 STOP_TIMEOUT_S = 5.0
@@ -163,26 +163,25 @@ class SimulatorProcess:
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
         if self._control is None or self._child is None:
             raise NotRunning("the simulator process is not running (call start())")
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self._control + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"} if data else {})
-        try:
-            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as reply:
-                return json.loads(reply.read())
-        except urllib.error.HTTPError as exc:
-            raise _error_of(exc) from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        reply = urllib_client(method, self._control + path, body, {}, REQUEST_TIMEOUT_S)
+        if reply.status is None:
             exited = self._child.poll()
-            why = f"exited with status {exited}" if exited is not None else f"did not answer ({exc})"
-            raise SimulatorProcessError(f"the simulator process {why}: {method} {path}") from None
+            why = f"exited with status {exited}" if exited is not None else f"did not answer ({reply.body})"
+            raise SimulatorProcessError(f"the simulator process {why}: {method} {path}")
+        if reply.status >= 400:
+            raise _error_of(reply)
+        if not isinstance(reply.body, dict):
+            raise SimulatorProcessError(f"the control API answered HTTP {reply.status} without a JSON object: "
+                                        f"{method} {path}")
+        return reply.body
 
 
-def _error_of(exc: urllib.error.HTTPError) -> SimulatorError:
+def _error_of(reply: Reply) -> SimulatorError:
     try:
-        error = json.loads(exc.read())["error"]
+        error = reply.body["error"]
         return _ERRORS.get(error["code"], SimulatorError)(error["message"])
-    except (ValueError, KeyError, TypeError):
-        return SimulatorProcessError(f"the control API answered HTTP {exc.code}")
+    except (KeyError, TypeError):
+        return SimulatorProcessError(f"the control API answered HTTP {reply.status}")
 
 
 def _first_line(child: subprocess.Popen, timeout_s: float) -> str:
