@@ -27,6 +27,12 @@ _LEARNED_ONLY = {"learned.py", "leader_model.py", "leader_graph.py", "leader_lay
 _LEARNED_SHARED = {"segmentation.py", "template.py"}
 
 
+def score(a: Optional[Template], b: Optional[Template]) -> float:
+    """Raw score of two templates as :func:`cached` returns them: a refused image (None) matches
+    nothing, as FVC counts failures to enrol as rejections."""
+    return -1.0 if a is None or b is None else fp.compare_raw(a, b)
+
+
 def cache_root() -> Path:
     return Path(os.environ.get("KIOSK_BENCH_CACHE", Path.home() / ".cache" / "kiosk-bench" / "fingerprint"))
 

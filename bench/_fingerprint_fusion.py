@@ -34,11 +34,6 @@ ROBUSTNESS_SETS = ("dry", "noise", "partial, uniform placement (60 % window)", "
 
 # ------------------------------------------------------------------------- scores
 
-def raw(a, b) -> float:
-    # A refused image matches nothing (FVC counts failures to enrol as rejections).
-    return -1.0 if a is None or b is None else fp.compare_raw(a, b)
-
-
 def protocol_pairs() -> dict[str, list]:
     """The pairs of bench/fingerprint.py's database_scores: genuine, FVC impostors, all-pairs impostors."""
     r = range(1, FINGERS + 1)
@@ -49,7 +44,7 @@ def protocol_pairs() -> dict[str, list]:
 
 
 def scores_of(templates: dict, pairs) -> np.ndarray:
-    return np.array([raw(templates[a], templates[b]) for a, b in pairs])
+    return np.array([cache.score(templates[a], templates[b]) for a, b in pairs])
 
 
 def learned_raw(databases, dpis, scale: float, images=None) -> dict:
@@ -181,7 +176,7 @@ def robustness_eers(databases, dpis, classical_clean, learned_raw_clean, scale, 
             templates = {"classical": (probe_classical[db], classical_clean[db]),
                          "learned": (learned_probe, learned_enrolled)}
             genuine_pairs, impostor_pairs = robustness.pairs()
-            s = {m: {part: np.array([raw(probe[a], enrolled[b]) for a, b in pairs])
+            s = {m: {part: np.array([cache.score(probe[a], enrolled[b]) for a, b in pairs])
                      for part, pairs in (("genuine", genuine_pairs), ("impostor", impostor_pairs))}
                  for m, (probe, enrolled) in templates.items()}
             eers["learned"].append(eer(s["learned"]["genuine"], s["learned"]["impostor"]))

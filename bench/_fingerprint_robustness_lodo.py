@@ -32,7 +32,6 @@ from bench import _fingerprint_robustness as robustness
 from bench import _fingerprint_variants as variants
 from bench.fingerprint import DPI, eer, load_database
 from kiosk.datasets import datasets_dir
-from matcher import fingerprint as fp
 from matcher.fingerprint import learned_parameters as L
 from matcher.fingerprint.learned import extract_learned
 from matcher.fingerprint.seam_repair import repair_seams
@@ -51,15 +50,11 @@ def raw_template(image: np.ndarray, dpi: float, scale: float, tag: str = "", **k
         **kwargs))[0]
 
 
-def _score(a, b) -> float:
-    return -1.0 if a is None or b is None else fp.compare_raw(a, b)
-
-
 def shipped(t):
     return variants.restrict(t, L.QUALITY_THRESHOLD, L.MAX_MINUTIAE)
 
 
-def evaluate(databases, preprocess, scale: float, sets=SETS, clean_lodo: bool = True, score=_score,
+def evaluate(databases, preprocess, scale: float, sets=SETS, clean_lodo: bool = True, score=cache.score,
              probes=DEFAULT_PROBES) -> dict:
     """``preprocess``: a VARIANTS entry (image, dpi -> image, with ``extract`` keywords and a cache ``tag``).
     Returns {'clean_lodo': {db: EER}, 'clean': {db: EER}, set: {db: EER}, set+' fte': count} in percent."""
@@ -216,7 +211,7 @@ def oracles(databases, scale: float, probes=DEFAULT_PROBES) -> None:
                         m["y"] = row
                         m["angle"] = np.mod(np.arctan2(np.sin(m["angle"]) * stretch, np.cos(m["angle"])), 2 * np.pi)
                     found[f, k] = Template(m, t.width, t.height, t.dpi, t.quality) if len(m) >= L.MIN_MINUTIAE else None
-            eers[db] = _set_eers({db: enrolled}, {db: found}, _score)[db]
+            eers[db] = _set_eers({db: enrolled}, {db: found}, cache.score)[db]
         print(f"   oracle {name} @ {scale} (clean minutiae, no preprocessing): {np.mean(list(eers.values())):.2f} % "
               f"({' / '.join(f'{v:.2f}' for v in eers.values())})", flush=True)
 

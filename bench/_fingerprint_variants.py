@@ -201,7 +201,7 @@ def lodo_table(templates: dict, dbs, learned: bool, eer) -> dict:
     for t, c in settings:
         derived = templates if t is None else {db: {k: restrict(v, t, c) for k, v in templates[db].items()}
                                                for db in dbs}
-        table[t, c] = {db: fvc_eer(derived[db], _score, eer) * 100 for db in dbs}
+        table[t, c] = {db: fvc_eer(derived[db], cache.score, eer) * 100 for db in dbs}
     return table
 
 
@@ -244,10 +244,6 @@ def report(databases: dict, dpis: dict, eer, every: bool = False, timing_images:
         row(f"most accurate learned variant within {budget_ms:.0f} ms wall (this run)", best or "none",
             "target: LODO mean EER <= 0.6 %, extraction <= 200 ms median")
     return results
-
-
-def _score(a, b) -> float:
-    return -1.0 if a is None or b is None else fp.compare_raw(a, b)
 
 
 def batching_figure(databases: dict, dpis: dict, fingers: int = 4, impressions: int = 3) -> None:

@@ -80,18 +80,13 @@ def cache_key(method: str) -> str:
     return f"{method} as shipped {shipped}|{variants.settings_key(variants.shipped())}"
 
 
-def score(a, b) -> float:
-    # A refused image matches nothing (FVC counts failures to enrol as rejections).
-    return -1.0 if a is None or b is None else fp.compare_raw(a, b)
-
-
 def database_scores(templates) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(genuine, FVC impostors, all-pairs impostors) raw scores."""
-    genuine = [score(templates[f, i], templates[f, j]) for f in range(1, FINGERS + 1)
+    genuine = [cache.score(templates[f, i], templates[f, j]) for f in range(1, FINGERS + 1)
                for i in range(1, IMPRESSIONS + 1) for j in range(i + 1, IMPRESSIONS + 1)]
-    fvc_impostor = [score(templates[f, 1], templates[g, 1]) for f in range(1, FINGERS + 1)
+    fvc_impostor = [cache.score(templates[f, 1], templates[g, 1]) for f in range(1, FINGERS + 1)
                     for g in range(f + 1, FINGERS + 1)]
-    all_impostor = [score(templates[f, i], templates[g, j]) for f in range(1, FINGERS + 1)
+    all_impostor = [cache.score(templates[f, i], templates[g, j]) for f in range(1, FINGERS + 1)
                     for g in range(f + 1, FINGERS + 1) for i in range(1, IMPRESSIONS + 1)
                     for j in range(1, IMPRESSIONS + 1)]
     return np.array(genuine), np.array(fvc_impostor), np.array(all_impostor)
@@ -236,7 +231,7 @@ def held_out_figures(databases, args) -> None:
     for method in ("classical", "learned"):
         enrolled = shipped_templates(databases, method)
         extractors[method] = (lambda im, d, m=method: fp.extract(im, dpi=d, method=m), cache_key(method), enrolled)
-    robustness.report(databases, DPI, extractors, score, eer)
+    robustness.report(databases, DPI, extractors, cache.score, eer)
 
 
 def shipped_templates(databases, method: str) -> dict:
