@@ -29,6 +29,12 @@ templates 37 [18, 40] minutiae (synthetic 40 [26, 40], KS 0.18), nearest-neighbo
 orientation step KS 0.07; raw MCC impostor median 0.0131 (synthetic 0.0125, p99 0.0178 vs 0.0155, KS
 0.24), genuine median 0.207 (was 0.192 at 0.8 x; synthetic 0.167, KS 0.20). Real genuine pairs now
 score a little higher than synthetic ones, so synthetic duplicates stay the harder case.
+Re-checked after seam repair and equalisation joined the extractor (2026-11-29, bench.dedup's FVC
+section, not re-fitted): minutiae 38 [20, 40] (synthetic 40 [27, 40], KS 0.16), nearest-neighbour KS
+0.22, orientation step KS 0.05; genuine median 0.188 (synthetic 0.148, KS 0.17); impostor p99 0.0187
+(synthetic 0.0151, KS 0.29), 0.25 % of real impostors above the calibration's 1 % knot and none of the
+synthetic ones: synthetic impostors have the lighter tail, so false-positive rates measured on
+synthetic voters are optimistic.
 """
 from __future__ import annotations
 
