@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import cv2
 import numpy as np
 
 from bench import _fingerprint_cache as cache
@@ -110,11 +111,13 @@ def summary(label: str, result: dict) -> None:
                   f"[{' / '.join(f'{v[d]:.2f}' for d in dbs)}]  fte {result[name + ' fte']}", flush=True)
 
 
-def _equalised(sigma: float, seams: bool = False):
-    """Extraction with equalisation over ``sigma`` (0: none), after seam repair when ``seams`` (done
-    here: it is extraction's first stage, and its output's hash keys the cache)."""
+def _equalised(sigma: float, seams: bool = False, blur: float = 0.0):
+    """Extraction with equalisation over ``sigma`` (0: none), after seam repair when ``seams`` and a
+    Gaussian pre-blur of ``blur`` pixels at 500 dpi when ``blur`` (both done here: they come before
+    extraction's first stage, and their output's hash keys the cache)."""
     def apply(image, dpi):
-        return repair_seams(image) if seams else image
+        image = repair_seams(image) if seams else image
+        return cv2.GaussianBlur(image, (0, 0), blur * dpi / 500.0) if blur else image
     apply.extract = {"equalise_sigma": sigma, "seam_repair": False}
     apply.tag = f"equalise_sigma={sigma:g}" if sigma else ""
     return apply
@@ -123,6 +126,8 @@ def _equalised(sigma: float, seams: bool = False):
 VARIANTS = {"none": _equalised(0.0), "seams": _equalised(0.0, True)}
 VARIANTS.update({f"equalise {s:g}": _equalised(s) for s in (2, 3, 4, 6, 8)})
 VARIANTS.update({f"seams + equalise {s:g}": _equalised(s, True) for s in (3, 4)})
+# A pre-blur against sensor noise and broken (dry) ridges, before the shipped seams + equalise 3.
+VARIANTS.update({f"seams + blur {b:g} + equalise 3": _equalised(3, True, b) for b in (0.7, 1.0, 1.4)})
 # The grid the shipped constants were chosen from (learned_parameters.py: SEAM_REPAIR, EQUALISE_SIGMA).
 SHIPPED_GRID = ("none", "seams", "equalise 3", "equalise 4", "seams + equalise 3", "seams + equalise 4")
 
