@@ -2,7 +2,7 @@
 constants chosen leave-one-database-out.
 
     python -m bench._fingerprint_robustness_lodo [--scale 0.9 ...] [--variant "equalise 4" ...]
-                                                 [--probes 2 | --probes all]
+                                                 [--probes 2 | --probes all] [--thresholds 0.35,0.25,...]
 
 A variant is the extractor with one preprocessing setting, applied to enrolments and probes alike
 (as the engine does). Printed per variant: the clean LODO EER (threshold and cap chosen per fold, as
@@ -16,8 +16,10 @@ bench's protocol. Then the choice: for each held-out database, the variant with 
 over the clean FVC protocol, the clean probes and all sets on the other three, among the variants no
 worse than "none" on the clean FVC protocol there (ties: the earlier variant), and every set's figure
 on the held-out database under its own fold's choice. The default variants are the grid the shipped
-constants came from. Templates are cached at the variants' low detection threshold, keyed by the
-image the extractor is given and the variant, in the bench's template cache
+constants came from. ``--thresholds`` makes the same choice among detection thresholds (the cap as
+shipped) for one preprocessing variant instead of among variants: each threshold restricts the same
+cached low-threshold templates. Templates are cached at the variants' low detection threshold, keyed
+by the image the extractor is given, the variant and that threshold, in the bench's template cache
 (bench/_fingerprint_cache.py: ``$KIOSK_BENCH_CACHE``, default ~/.cache/kiosk-bench/fingerprint).
 """
 from __future__ import annotations
@@ -45,18 +47,19 @@ DEFAULT_PROBES = (2,)       # the protocol the shipped constants were chosen wit
 def raw_template(image: np.ndarray, dpi: float, scale: float, tag: str = "", **kwargs) -> Template | None:
     """Low-threshold template of ``image`` (already preprocessed) at ``scale``, in the bench's template
     cache (keyed, as every learned template, by the extraction source files too)."""
-    settings = f"learned robust|{scale}|{L.CROP_MARGIN}|{tag}"
+    settings = f"learned robust|{scale}|{L.CROP_MARGIN}|{tag}|raw {variants.RAW_THRESHOLD:g}/{variants.RAW_CAP}"
     return cache.cached(image, dpi, settings, lambda im, d: extract_learned(
         im, d, scale=scale, threads=1, threshold=variants.RAW_THRESHOLD, max_minutiae=variants.RAW_CAP,
         **kwargs))[0]
 
 
-def shipped(t):
-    return variants.restrict(t, L.QUALITY_THRESHOLD, L.MAX_MINUTIAE)
+def shipped(t, cut: tuple[float, int] | None = None):
+    """The template at the shipped detection threshold and cap, or at ``cut`` (threshold, cap)."""
+    return variants.restrict(t, *(cut or (L.QUALITY_THRESHOLD, L.MAX_MINUTIAE)))
 
 
 def evaluate(databases, preprocess, scale: float, sets=SETS, clean_lodo: bool = True, score=cache.score,
-             probes=DEFAULT_PROBES) -> dict:
+             probes=DEFAULT_PROBES, cut: tuple[float, int] | None = None) -> dict:
     """``preprocess``: a VARIANTS entry (image, dpi -> image, with ``extract`` keywords and a cache ``tag``).
     Returns {'clean_lodo': {db: EER}, 'clean': {db: EER}, set: {db: EER}, set+' fte': count} in percent."""
     dbs = sorted(databases)
@@ -68,13 +71,13 @@ def evaluate(databases, preprocess, scale: float, sets=SETS, clean_lodo: bool = 
         table = variants.lodo_table(raw, dbs, True, eer)
         _, held = variants.lodo(table, dbs)
         out["clean_lodo"] = held
-    enrolled = {db: {k: shipped(t) for k, t in raw[db].items()} for db in dbs}
+    enrolled = {db: {k: shipped(t, cut) for k, t in raw[db].items()} for db in dbs}
     out["clean FVC"] = {db: variants.fvc_eer(enrolled[db], score, eer) * 100 for db in dbs}
     probes_clean = {db: {(f, k): enrolled[db][f, k] for f in range(1, 11) for k in probes} for db in dbs}
     out["clean"] = _set_eers(enrolled, probes_clean, score)
     out["ratio floor"] = robustness.ratio_floor(len(robustness.pairs(probes)[0]), len(dbs))
     for name in sets:
-        found = {db: {key: shipped(raw_template(preprocess(im, d), d, scale, tag, **extract))
+        found = {db: {key: shipped(raw_template(preprocess(im, d), d, scale, tag, **extract), cut)
                       for key, (im, d) in items.items()}
                  for db, items in robustness.probe_set(name, databases, DPI, probes).items()}
         out[name] = _set_eers(enrolled, found, score)
@@ -130,6 +133,7 @@ VARIANTS.update({f"seams + equalise {s:g}": _equalised(s, True) for s in (3, 4)}
 VARIANTS.update({f"seams + blur {b:g} + equalise 3": _equalised(3, True, b) for b in (0.7, 1.0, 1.4)})
 # The grid the shipped constants were chosen from (learned_parameters.py: SEAM_REPAIR, EQUALISE_SIGMA).
 SHIPPED_GRID = ("none", "seams", "equalise 3", "equalise 4", "seams + equalise 3", "seams + equalise 4")
+SHIPPED_VARIANT = "seams + equalise 3"
 
 
 def lodo_choice(results: dict, target: str, guard: str | None = None) -> tuple[dict, dict]:
@@ -234,6 +238,18 @@ def probe_impressions(text: str) -> tuple[int, ...]:
     return probes
 
 
+def thresholds(text: str) -> tuple[float, ...]:
+    """--thresholds: detection thresholds separated by commas, each at least the raw one."""
+    try:
+        found = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        found = ()
+    if not found or any(not variants.RAW_THRESHOLD <= v < 1 for v in found):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected thresholds in [{variants.RAW_THRESHOLD:g}, 1) separated "
+                                         "by commas")
+    return found
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench._fingerprint_robustness_lodo")
     parser.add_argument("--scale", type=float, action="append", help=f"internal scale(s); default {L.SCALE:g}")
@@ -242,6 +258,9 @@ def main(argv=None) -> int:
     parser.add_argument("--set", action="append", choices=SETS)
     parser.add_argument("--no-lodo", action="store_true", help="skip the clean LODO (threshold/cap grid)")
     parser.add_argument("--oracles", action="store_true", help="only the partial and sweep sets' matcher-only bounds")
+    parser.add_argument("--thresholds", type=thresholds,
+                        help="instead of preprocessing variants: these detection thresholds (cap as shipped) with the "
+                        "first --variant (default the shipped preprocessing), the first one the guard's reference")
     parser.add_argument("--probes", type=probe_impressions, default=DEFAULT_PROBES,
                         help="probe impressions: 'all' (1-8, the bench's protocol) or a comma-separated list; "
                         "default 2, the protocol the shipped constants were chosen with")
@@ -256,6 +275,16 @@ def main(argv=None) -> int:
     for scale in args.scale or [L.SCALE]:
         if args.oracles:
             oracles(databases, scale, probes)
+            continue
+        if args.thresholds:
+            results = {}
+            variant = (args.variant or [SHIPPED_VARIANT])[0]
+            for threshold in args.thresholds:
+                label = f"{variant}, threshold {threshold:g}"
+                results[label] = evaluate(databases, VARIANTS[variant], scale, sets, clean_lodo=False, probes=probes,
+                                          cut=(threshold, L.MAX_MINUTIAE))
+                summary(f"{label} @ {scale}", results[label])
+            overall(results, sets, scale)
             continue
         results = {}
         for name in args.variant or SHIPPED_GRID:

@@ -23,9 +23,11 @@ from matcher.fingerprint.learned import extract_learned
 from matcher.fingerprint.template import Template
 
 FINGERS, IMPRESSIONS = 10, 8
-RAW_THRESHOLD = 0.35          # cached detections go this low; thresholds above it are applied later
+RAW_THRESHOLD = 0.2           # cached detections go this low; thresholds above it are applied later
 RAW_CAP = 250
-THRESHOLDS = (0.35, 0.4, 0.45, 0.5, 0.55)
+# The grid went 0.35-0.55 until 2026-11-29 and every fold chose its lowest edge; 0.2-0.3 added then
+# (learned_parameters.QUALITY_THRESHOLD says what the robustness sets chose).
+THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
 # Caps below 40 were tried (2026-11-29, at 0.8 x): 35 ties with 40 on every fold's FVC EER (whose
 # 45 impostors cannot tell them apart), yet raised the in-sample FNMR at score 40 from 5.71 to 6.79 %
 # for a compare-time gain within the noise (0.0976 vs 0.0988 ms median); 25 and 30 lose held out.
@@ -113,7 +115,9 @@ def settings_key(variant: Variant) -> str:
     changes = {k: v for k, v in sorted(variant.kwargs.items()) if k in ("crop", "scale")}
     margin = float(variant.kwargs.get("crop_margin", L.CROP_MARGIN))
     model = variant.kwargs.get("model_file")
-    return (f"learned|{changes}|margin {margin:g}"
+    # The raw detection threshold and cap are in the key: a template cached at another raw threshold
+    # would silently restrict to different minutiae.
+    return (f"learned|{changes}|margin {margin:g}|raw {RAW_THRESHOLD:g}/{RAW_CAP}"
             + ("" if model is None else f"|model {int8.file_digest(model)}"))
 
 
