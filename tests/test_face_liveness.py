@@ -9,42 +9,24 @@ from __future__ import annotations
 
 import random
 
-import cv2
 import numpy as np
 import pytest
 
+from liveness_fixtures import blinked, turned
 from matcher.face.liveness import LivenessCheck, eye_aspect_ratio, landmarks_in, plan_for
 
 FPS = 15.0
 LEFT_PLAN = ("blink", "turn_left")
 
 
-@pytest.fixture(scope="module")
-def portrait(tests_data) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(str(tests_data / "faces" / "img10.jpg")), cv2.COLOR_BGR2RGB)
+@pytest.fixture
+def portrait(liveness_portrait) -> np.ndarray:
+    return liveness_portrait
 
 
-@pytest.fixture(scope="module")
-def points(portrait) -> np.ndarray:
-    found = landmarks_in(portrait)
-    assert found is not None
-    return found
-
-
-def blinked(points: np.ndarray, closure: float) -> np.ndarray:
-    out = points.copy()
-    for upper, lower in ((37, 41), (38, 40), (43, 47), (44, 46)):
-        out[upper] = out[upper] + closure * (out[lower] - out[upper])
-    return out
-
-
-def turned(points: np.ndarray, amount: float) -> np.ndarray:
-    """amount > 0: the voter's left (nose toward the image's right); 1.0 = a fifth of the jaw width."""
-    out = points.copy()
-    jaw = np.linalg.norm(points[16] - points[0])
-    out[27:36, 0] += 0.2 * jaw * amount
-    out[48:68, 0] += 0.15 * jaw * amount
-    return out
+@pytest.fixture
+def points(liveness_landmarks) -> np.ndarray:
+    return liveness_landmarks
 
 
 def squeezed(points: np.ndarray, factor: float) -> np.ndarray:

@@ -9,24 +9,21 @@ open one, not zero), and two blinks merged into one looked too early.
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
-from matcher.face.liveness import LandmarkTracker, LivenessCheck, landmarks_in
+from liveness_fixtures import blinked
+from matcher.face.liveness import LandmarkTracker, LivenessCheck
 
 FPS = 15.0
 LEFT_PLAN = ("blink", "turn_left")
 
 
-@pytest.fixture(scope="module")
-def face(tests_data):
+@pytest.fixture
+def face(liveness_portrait, liveness_landmarks):
     from simulators.face_motion import Face
 
-    rgb = cv2.cvtColor(cv2.imread(str(tests_data / "faces" / "img10.jpg")), cv2.COLOR_BGR2RGB)
-    points = landmarks_in(rgb)
-    assert points is not None
-    return Face(rgb, points)
+    return Face(liveness_portrait, liveness_landmarks)
 
 
 def closure(since: float) -> float:
@@ -84,14 +81,6 @@ def test_a_voter_who_blinks_of_their_own_accord_just_before_answering_the_cue_pa
     assert (verdict.status, verdict.reason) == ("passed", None)
 
 
-def lids(points: np.ndarray, closure: float) -> np.ndarray:
-    """The landmarks with the upper lids ``closure`` of the way onto the lower ones (EAR times 1 - closure)."""
-    out = points.copy()
-    for upper, lower in ((37, 41), (38, 40), (43, 47), (44, 46)):
-        out[upper] = out[upper] + closure * (out[lower] - out[upper])
-    return out
-
-
 def cued(points: np.ndarray) -> tuple[LivenessCheck, float]:
     """A check given three steady open-eyed frames: the blink is asked at the time returned."""
     check = LivenessCheck(LEFT_PLAN)
@@ -104,14 +93,14 @@ def cued(points: np.ndarray) -> tuple[LivenessCheck, float]:
 def test_eyes_still_reopening_do_not_set_the_baseline(face):
     check = LivenessCheck(LEFT_PLAN)
     for i, shut in enumerate([0.4, 0.2, 0.0, 0.0]):     # each frame wider open than the last
-        assert check.observe(i / FPS, lids(face.points, shut)).instruction == "look_at_camera"
+        assert check.observe(i / FPS, blinked(face.points, shut)).instruction == "look_at_camera"
     assert check.observe(4 / FPS, face.points).instruction == "blink"   # three open frames in a row
 
 
 def test_eyes_shut_steadily_right_after_open_ones_do_not_set_the_baseline(face):
     check = LivenessCheck(LEFT_PLAN)
     for i, shut in enumerate([0.0, 0.0, 0.5, 0.5, 0.5]):  # the model may see a blink's shut eyes as steady
-        assert check.observe(i / FPS, lids(face.points, shut)).instruction == "look_at_camera"
+        assert check.observe(i / FPS, blinked(face.points, shut)).instruction == "look_at_camera"
     for i in range(5, 7):
         assert check.observe(i / FPS, face.points).instruction == "look_at_camera"
     assert check.observe(7 / FPS, face.points).instruction == "blink"
@@ -121,14 +110,14 @@ def test_lids_that_close_again_before_fully_open_answer_from_the_second_closing(
     check, cue_at = cued(face.points)
     # shut 0.1 s after the cue (too soon to answer it), back between shut and open, shut again 0.35 s after
     for dt, shut in [(0.1, 0.9), (0.2, 0.15), (0.35, 0.9), (0.45, 0.0)]:
-        check.observe(cue_at + dt, lids(face.points, shut))
+        check.observe(cue_at + dt, blinked(face.points, shut))
     assert check.cue == "turn_left"
 
 
 def test_a_second_closing_still_too_soon_after_the_cue_does_not_answer_it(face):
     check, cue_at = cued(face.points)
     for dt, shut in [(0.05, 0.9), (0.10, 0.15), (0.15, 0.9), (0.22, 0.0)]:
-        check.observe(cue_at + dt, lids(face.points, shut))
+        check.observe(cue_at + dt, blinked(face.points, shut))
     assert check.cue == "blink"
 
 

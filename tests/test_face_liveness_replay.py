@@ -6,43 +6,28 @@ and turn happen to fall in the two response windows, the turn the way asked. A r
 turn whether asked or not, often while the check is still settling: the check then asks for the turn
 the other way. A voter turns when asked, so asking them the other way costs them nothing.
 Landmark sequences are made from the real landmarks of a test portrait, on a clock the test drives:
-the turn slides the nose and mouth sideways between the jaw ends, as in test_face_liveness.py.
+the turn slides the nose and mouth sideways between the jaw ends (liveness_fixtures.turned).
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
-from matcher.face.liveness import LivenessCheck, LivenessParameters, landmarks_in
+from liveness_fixtures import blinked, turned
+from matcher.face.liveness import LivenessCheck, LivenessParameters
 
 FPS = 15.0
 LEFT_PLAN = ("blink", "turn_left")
 PARAMS = LivenessParameters()
 
 
-@pytest.fixture(scope="module")
-def points(tests_data) -> np.ndarray:
-    rgb = cv2.cvtColor(cv2.imread(str(tests_data / "faces" / "img10.jpg")), cv2.COLOR_BGR2RGB)
-    found = landmarks_in(rgb)
-    assert found is not None
-    return found
+@pytest.fixture
+def points(liveness_landmarks) -> np.ndarray:
+    return liveness_landmarks
 
 
-def turned(points: np.ndarray, amount: float) -> np.ndarray:
-    """amount > 0: the voter's left (nose toward the image's right); 1.0 = a fifth of the jaw width."""
-    out = points.copy()
-    jaw = np.linalg.norm(points[16] - points[0])
-    out[27:36, 0] += 0.2 * jaw * amount
-    out[48:68, 0] += 0.15 * jaw * amount
-    return out
-
-
-def blinked(points: np.ndarray) -> np.ndarray:
-    out = points.copy()
-    for upper, lower in ((37, 41), (38, 40), (43, 47), (44, 46)):
-        out[upper] = out[upper] + 0.9 * (out[lower] - out[upper])
-    return out
+def shut(points: np.ndarray) -> np.ndarray:
+    return blinked(points, 0.9)
 
 
 def at_turn_cue(points: np.ndarray, unprompted=(), plan=LEFT_PLAN) -> tuple[LivenessCheck, float]:
@@ -59,7 +44,7 @@ def at_turn_cue(points: np.ndarray, unprompted=(), plan=LEFT_PLAN) -> tuple[Live
     while t < blink_cue + 0.4:                           # a reaction time
         check.observe(t, points)
         t += 1 / FPS
-    for frame in (blinked(points), blinked(points), points):
+    for frame in (shut(points), shut(points), points):
         check.observe(t, frame)
         t += 1 / FPS
     assert check.cue in ("turn_left", "turn_right")
@@ -106,7 +91,7 @@ def test_a_blink_closing_before_the_minimum_reaction_time_does_not_answer_the_cu
         t += 1 / FPS
     cue_at = t - 1 / FPS
     t = cue_at + PARAMS.min_reaction_s - 0.02              # shut just before a voter could have reacted
-    for frame in (blinked(points), points, points):
+    for frame in (shut(points), points, points):
         check.observe(t, frame)
         t += 1 / FPS
     assert check.cue == "blink"
