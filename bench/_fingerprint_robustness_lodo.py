@@ -37,6 +37,7 @@ from bench.fingerprint import DPI, eer, load_database
 from kiosk.datasets import datasets_dir
 from matcher.fingerprint import learned_parameters as L
 from matcher.fingerprint.learned import extract_learned
+from matcher.fingerprint.parameters import at_dpi
 from matcher.fingerprint.seam_repair import repair_seams
 from matcher.fingerprint.template import Template
 
@@ -120,7 +121,7 @@ def _equalised(sigma: float, seams: bool = False, blur: float = 0.0):
     extraction's first stage, and their output's hash keys the cache)."""
     def apply(image, dpi):
         image = repair_seams(image) if seams else image
-        return cv2.GaussianBlur(image, (0, 0), blur * dpi / 500.0) if blur else image
+        return cv2.GaussianBlur(image, (0, 0), at_dpi(blur, dpi)) if blur else image
     apply.extract = {"equalise_sigma": sigma, "seam_repair": False}
     apply.tag = f"equalise_sigma={sigma:g}" if sigma else ""
     return apply
