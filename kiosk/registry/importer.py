@@ -185,6 +185,11 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable,
             tpl = fingerprint.Template.from_iso(data)
         except (binascii.Error, TypeError, ValueError) as exc:
             raise ValueError("template_unreadable", f"{finger} template is unreadable: {exc}") from None
+        if not fingerprint.comparable(tpl):
+            # Enrolment refuses such a capture; the matcher would score it 0 against every probe.
+            raise ValueError("template_too_few_minutiae",
+                             f"{finger} template has {len(tpl.minutiae)} minutiae, fewer than the "
+                             f"{fingerprint.MIN_MINUTIAE} a comparison needs")
         fingers[finger] = tpl.to_iso()   # stored normalised as ISO 19794-2:2005 (ANSI input converted)
     face_bytes = None
     face_obj = obj.get("face")

@@ -3,13 +3,14 @@
 Public API::
 
     tpl = extract(image, dpi=500, trace=None, method=...)  # -> Template; LowQualityError(reason)
-    score = compare(probe, candidate)           # -10 log10(FMR)
+    score = compare(probe, candidate)           # -10 log10(FMR); 0 below MIN_MINUTIAE minutiae
     threshold_for_fmr(1e-4)                     # -> 40.0
     Template.to_iso() / Template.from_iso(data) # TemplateFormatError on bad records
     Gallery(templates).search(probe, top_k=10)  # [(index, score)], best first
 """
 from __future__ import annotations
 
+from . import parameters as P
 from .calibration import calibrated, threshold_for_fmr
 from .comparison import compare_cylinders
 from .cylinders import Cylinders, cylinders_for
@@ -18,7 +19,7 @@ from .extraction import extract
 from .gallery import Gallery
 from .template import MINUTIA_DTYPE, Template
 
-__all__ = ["extract", "compare", "compare_raw", "prepare", "threshold_for_fmr", "Template", "Gallery",
+__all__ = ["extract", "compare", "compare_raw", "comparable", "MIN_MINUTIAE", "prepare", "threshold_for_fmr", "Template", "Gallery",
            "TemplateFormatError", "LowQualityError", "FingerprintError", "MINUTIA_DTYPE"]
 
 
@@ -29,8 +30,21 @@ def prepare(template: Template) -> Cylinders:
     return template._prepared
 
 
+MIN_MINUTIAE = P.MIN_MINUTIAE
+
+
+def comparable(template: Template) -> bool:
+    """Whether the template has enough minutiae to be compared at all (P.MIN_MINUTIAE, the floor
+    extraction refuses below). LSS-R divides by a pair count that shrinks with the smaller template,
+    so a 4-minutia template can score like a strong match against an unrelated print."""
+    return len(template.minutiae) >= MIN_MINUTIAE
+
+
 def compare_raw(probe: Template, candidate: Template) -> float:
-    """Uncalibrated MCC similarity in [0, 1] (for calibration and benchmarks)."""
+    """Uncalibrated MCC similarity in [0, 1] (for calibration and benchmarks); 0 when either
+    template is below the floor (:func:`comparable`), as templates imported from elsewhere may be."""
+    if not (comparable(probe) and comparable(candidate)):
+        return 0.0
     return compare_cylinders(prepare(probe), prepare(candidate))
 
 

@@ -6,6 +6,9 @@ cores), checks the geometry of the best GEOMETRY_FRACTION, keeps the RERANK_CAND
 those, rebuilds their cylinders and compares them exactly with the probe in parallel, and returns
 the best ``top_k`` with calibrated scores. Cylinders are not stored: at ~9 KB per template they
 would take about 1 GB per 100,000 templates.
+
+A template below the comparison floor (P.MIN_MINUTIAE, as ``compare`` applies it) is stored, so
+indices stay positions, but scores 0 against every probe; a probe below it finds nothing (no hits).
 """
 from __future__ import annotations
 
@@ -80,10 +83,15 @@ class Gallery:
         """Memory held per stored template data (minutiae and codes), in bytes."""
         return int(self._minutiae_used * 12 + self._count * (P.INDEX_CYLINDERS * (POOLED_WORDS * 8 + 2) + 8))
 
+    def _comparable(self, indices: np.ndarray) -> np.ndarray:
+        """Whether each stored template has at least P.MIN_MINUTIAE minutiae."""
+        return self._offsets[indices + 1] - self._offsets[indices] >= P.MIN_MINUTIAE
+
     def _exact(self, probe: Cylinders, candidates: np.ndarray) -> np.ndarray:
-        return rerank(probe.x, probe.y, probe.angle, probe.bits, probe.mask, probe.valid,
-                      self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, candidates.astype(np.int64),
-                      CYLINDER, CONSOLIDATION, DIRECTION_TABLE)
+        raw = rerank(probe.x, probe.y, probe.angle, probe.bits, probe.mask, probe.valid,
+                     self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, candidates.astype(np.int64),
+                     CYLINDER, CONSOLIDATION, DIRECTION_TABLE)
+        return np.where(self._comparable(candidates.astype(np.int64)), raw, 0.0)
 
     def prefilter_scores(self, probe: Template) -> np.ndarray:
         """Stage-1 pre-filter similarity of the probe with every template."""
@@ -123,7 +131,9 @@ class Gallery:
         """Best ``top_k`` (index, calibrated score), best first: pre-filter, then exact re-ranking."""
         from . import prepare
 
-        if self._count == 0 or top_k <= 0:
+        from . import comparable
+
+        if self._count == 0 or top_k <= 0 or not comparable(probe):
             return []
         chosen = self.prefilter(probe, candidates)
         return self._ranked(prepare(probe), chosen, top_k)
@@ -131,7 +141,7 @@ class Gallery:
     def search_exhaustive(self, probes: Sequence[Template], top_k: int = 10) -> list[list[tuple[int, float]]]:
         """Exact comparison of each probe with every template, building each template's cylinders once
         for all probes (the reference the pre-filter is measured against). One hit list per probe."""
-        from . import prepare
+        from . import comparable, prepare
 
         if self._count == 0 or top_k <= 0:
             return [[] for _ in probes]
@@ -141,9 +151,13 @@ class Gallery:
         raw = exhaustive(join("x"), join("y"), join("angle"), join("bits"), join("mask"), join("valid"),
                          offsets, self._xyt[0], self._xyt[1], self._xyt[2], self._offsets, self._count,
                          CYLINDER, CONSOLIDATION, DIRECTION_TABLE)
-        hits = []
         everyone = np.arange(self._count)
-        for row in raw:
+        raw = np.where(self._comparable(everyone)[None, :], raw, 0.0)
+        hits = []
+        for probe, row in zip(probes, raw):
+            if not comparable(probe):
+                hits.append([])
+                continue
             order = np.lexsort((everyone, -row))[:top_k]
             hits.append([(int(i), float(s)) for i, s in zip(order, calibrated_array(row[order]))])
         return hits
