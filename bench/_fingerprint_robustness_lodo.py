@@ -33,6 +33,7 @@ import numpy as np
 from bench import _fingerprint_cache as cache
 from bench import _fingerprint_robustness as robustness
 from bench import _fingerprint_variants as variants
+from bench.common import row
 from bench.fingerprint import DPI, eer, load_database
 from kiosk.datasets import datasets_dir
 from matcher.fingerprint import learned_parameters as L
@@ -135,6 +136,9 @@ VARIANTS.update({f"seams + blur {b:g} + equalise 3": _equalised(3, True, b) for 
 # The grid the shipped constants were chosen from (learned_parameters.py: SEAM_REPAIR, EQUALISE_SIGMA).
 SHIPPED_GRID = ("none", "seams", "equalise 3", "equalise 4", "seams + equalise 3", "seams + equalise 4")
 SHIPPED_VARIANT = "seams + equalise 3"
+# The grid learned_parameters.QUALITY_THRESHOLD was chosen from (--thresholds 0.35,0.2,0.25,0.3); the
+# first is the guard's reference: a threshold must be no worse than it on the clean FVC protocol.
+SHIPPED_THRESHOLDS = (0.35, 0.2, 0.25, 0.3)
 
 
 def lodo_choice(results: dict, target: str, guard: str | None = None) -> tuple[dict, dict]:
@@ -156,32 +160,82 @@ def lodo_choice(results: dict, target: str, guard: str | None = None) -> tuple[d
     return chosen, held
 
 
-def overall(results: dict, sets, scale) -> None:
-    """The variant chosen per held-out database by the mean EER over the clean FVC protocol, the clean
-    probes and every set on the other three, among the variants no worse than "none" on the clean FVC
-    protocol there (ties: the earlier variant), and each set's figure on the held-out database under
-    its fold's choice; then the choice made on each set alone (unguarded)."""
+def held_out_choice(results: dict, sets) -> tuple[dict, dict]:
+    """The setting chosen per held-out database by the mean EER over the clean FVC protocol, the clean
+    probes and every set on the other three, among the settings no worse than the first on the clean
+    FVC protocol there (ties: the earlier setting). Returns (chosen setting by db, {target: {db: EER}}:
+    every target's figure on each held-out database under its own fold's choice)."""
     for result in results.values():
         dbs = sorted(result["clean"])
         result["all"] = {db: float(np.mean([result[k][db] for k in ("clean FVC", "clean") + tuple(sets)]))
                          for db in dbs}
     chosen, _ = lodo_choice(results, "all", guard="clean FVC")
     dbs = sorted(chosen)
-    print(f"   LODO choice on the mean of clean (FVC protocol and probes) + all sets, among the variants no "
-          f"worse than none on the clean FVC protocol @ {scale}: "
+    held = {target: {d: results[chosen[d]][target][d] for d in dbs} for target in ("clean FVC", "clean") + tuple(sets)}
+    if "clean_lodo" in results[chosen[dbs[0]]]:
+        held["clean_lodo"] = {d: results[chosen[d]]["clean_lodo"][d] for d in dbs}
+    return chosen, held
+
+
+def overall(results: dict, sets, scale) -> None:
+    """Prints held_out_choice (the first setting, "none" or the first threshold, is the guard's
+    reference), then the choice made on each set alone (unguarded)."""
+    chosen, held = held_out_choice(results, sets)
+    dbs = sorted(chosen)
+    print(f"   LODO choice on the mean of clean (FVC protocol and probes) + all sets, among the settings no "
+          f"worse than {list(results)[0]} on the clean FVC protocol @ {scale}: "
           + ", ".join(f"{d[:3]}:{chosen[d]}" for d in dbs), flush=True)
     for target in ("clean FVC", "clean") + tuple(sets):
-        held = {d: results[chosen[d]][target][d] for d in dbs}
-        print(f"      held out {target:28s} {np.mean(list(held.values())):5.2f} % "
-              f"({' / '.join(f'{held[d]:.2f}' for d in dbs)})", flush=True)
-    if "clean_lodo" in results[chosen[dbs[0]]]:
-        held = {d: results[chosen[d]]["clean_lodo"][d] for d in dbs}
-        print(f"      held out {'clean LODO (thr/cap per fold)':28s} {np.mean(list(held.values())):5.2f} %", flush=True)
-    for target in sets:
-        own, held = lodo_choice(results, target)
-        print(f"   LODO choice on {target} alone: held-out {np.mean(list(held.values())):.2f} % "
-              f"({' / '.join(f'{held[d]:.2f}' for d in dbs)}); chosen " + ", ".join(f"{d[:3]}:{own[d]}" for d in dbs),
+        print(f"      held out {target:28s} {np.mean(list(held[target].values())):5.2f} % "
+              f"({' / '.join(f'{held[target][d]:.2f}' for d in dbs)})", flush=True)
+    if "clean_lodo" in held:
+        print(f"      held out {'clean LODO (thr/cap per fold)':28s} {np.mean(list(held['clean_lodo'].values())):5.2f} %",
               flush=True)
+    for target in sets:
+        own, alone = lodo_choice(results, target)
+        print(f"   LODO choice on {target} alone: held-out {np.mean(list(alone.values())):.2f} % "
+              f"({' / '.join(f'{alone[d]:.2f}' for d in dbs)}); chosen " + ", ".join(f"{d[:3]}:{own[d]}" for d in dbs),
+              flush=True)
+
+
+def threshold_results(databases, thresholds, scale: float = L.SCALE, sets=SETS, probes=robustness.IMPRESSIONS,
+                      variant: str = SHIPPED_VARIANT, show: bool = True) -> dict:
+    """{label: evaluate(...)} for each detection threshold (cap as shipped), restricting the same cached
+    low-threshold templates of preprocessing ``variant``; ``show`` prints each one's summary."""
+    results = {}
+    for threshold in thresholds:
+        label = f"{variant}, threshold {threshold:g}"
+        results[label] = evaluate(databases, VARIANTS[variant], scale, sets, clean_lodo=False, probes=probes,
+                                  cut=(threshold, L.MAX_MINUTIAE))
+        if show:
+            summary(f"{label} @ {scale}", results[label])
+    return results
+
+
+def shipped_headline(databases) -> dict:
+    """bench fingerprint's held-out robustness figures: the procedure that chose the shipped detection
+    threshold (SHIPPED_THRESHOLDS, cap as shipped, the shipped preprocessing), re-run on every probe
+    impression, and each database's figures under the threshold chosen on the other three. Returns
+    {target: {db: held-out EER %}}."""
+    results = threshold_results(databases, SHIPPED_THRESHOLDS, show=False)
+    chosen, held = held_out_choice(results, SETS)
+    threshold = dict(zip(results, SHIPPED_THRESHOLDS))
+    dbs = sorted(chosen)
+    picks = ", ".join(f"{d[:3]} {threshold[chosen[d]]:g}" for d in dbs)
+    genuine, impostor = robustness.pairs(robustness.IMPRESSIONS)
+    print(f"\n   robustness HELD OUT, the learned engine as shipped ({SHIPPED_VARIANT}, cap {L.MAX_MINUTIAE}): for each"
+          f" database the detection\n   threshold ({' / '.join(f'{t:g}' for t in SHIPPED_THRESHOLDS)}) is chosen on the"
+          f" other three by the mean EER over the clean FVC protocol, the clean\n   probes and every set, among"
+          f" thresholds no worse than {SHIPPED_THRESHOLDS[0]:g} there on the clean FVC protocol; chosen: {picks};"
+          f" shipped {L.QUALITY_THRESHOLD:g}.\n   {len(genuine)} genuine / {len(impostor)} impostor pairs per database;"
+          " mean EER of the held-out databases [per database]; ratio to the held-out clean probes")
+    clean = float(np.mean(list(held["clean"].values())))
+    denominator = clean if clean > 0 else robustness.ratio_floor(len(genuine), len(dbs))
+    for target, label in [("clean FVC", "clean, FVC protocol"), ("clean", "clean probes")] + [(s, s) for s in SETS]:
+        mean = float(np.mean(list(held[target].values())))
+        ratio = "" if target in ("clean FVC", "clean") else f"{mean / denominator:.1f}x clean   target <= 1.5x clean"
+        row(label, f"{mean:.2f} % [{' / '.join(f'{held[target][d]:.2f}' for d in dbs)}]", ratio)
+    return held
 
 
 PARTIAL_WINDOWS = {  # (image, rng, dpi) -> (y, x, height, width), as the partial sets draw them
@@ -278,13 +332,8 @@ def main(argv=None) -> int:
             oracles(databases, scale, probes)
             continue
         if args.thresholds:
-            results = {}
-            variant = (args.variant or [SHIPPED_VARIANT])[0]
-            for threshold in args.thresholds:
-                label = f"{variant}, threshold {threshold:g}"
-                results[label] = evaluate(databases, VARIANTS[variant], scale, sets, clean_lodo=False, probes=probes,
-                                          cut=(threshold, L.MAX_MINUTIAE))
-                summary(f"{label} @ {scale}", results[label])
+            results = threshold_results(databases, args.thresholds, scale, sets, probes,
+                                        (args.variant or [SHIPPED_VARIANT])[0])
             overall(results, sets, scale)
             continue
         results = {}
