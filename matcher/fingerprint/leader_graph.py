@@ -107,10 +107,12 @@ class _Rewrite:
             return True
         self.vector(layer + "/fused_gamma", gamma)
         self.vector(layer + "/fused_beta", beta)
-        self.node("Transpose", [mean_node.input[0]], [layer + "/fused_nhwc"], layer + "/fused_to_nhwc", perm=_TO_NHWC)
+        self.node("Transpose", [mean_node.input[0]], [layer + "/fused_nhwc"], layer + layout_rewrites.LN_TO_NHWC,
+                  perm=_TO_NHWC)
         self.node("LayerNormalization", [layer + "/fused_nhwc", layer + "/fused_gamma", layer + "/fused_beta"],
                   [layer + "/fused_normalised"], layer + "/fused_layer_norm", axis=-1, epsilon=float(epsilon[0]))
-        self.node("Transpose", [layer + "/fused_normalised"], [out.output[0]], layer + "/fused_to_nchw", perm=_TO_NCHW)
+        self.node("Transpose", [layer + "/fused_normalised"], [out.output[0]], layer + layout_rewrites.LN_TO_NCHW,
+                  perm=_TO_NCHW)
         return True
 
     def small_layer_norm(self, layer, x, y, gamma, beta, epsilon) -> None:

@@ -11,15 +11,22 @@ from .onnx_proto import ATTRIBUTE_INTS, float_values
 
 DEPTHWISE_BLOCK = 8                # onnxruntime's NCHWc block on AVX2 (the booth's CPU class)
 _TO_NCHW = [0, 3, 1, 2]
+# Name suffixes of the Transposes around our fused LayerNormalization (leader_graph.py names them so):
+# the rewrites below recognise the normalisation's input and output by them.
+LN_TO_NHWC = "/fused_to_nhwc"
+LN_TO_NCHW = "/fused_to_nchw"
+
+
+def _normalisation_outputs(rewrite):
+    """The Transposes that bring our LayerNormalization's output back to NCHW, in graph order."""
+    return [t for t in list(rewrite.graph.node) if t.op_type == "Transpose" and t.name.endswith(LN_TO_NCHW)]
 
 
 def move_gelus_before_transposes(rewrite) -> int:
     """Our LN's Transpose(to NCHW) -> FastGelu becomes FastGelu -> Transpose (same values)."""
     users = rewrite.consumers()
     moved = 0
-    for t in list(rewrite.graph.node):
-        if t.op_type != "Transpose" or not t.name.endswith("/fused_to_nchw"):
-            continue
+    for t in _normalisation_outputs(rewrite):
         readers = users.get(t.output[0], [])
         if len(readers) != 1 or readers[0].op_type != "FastGelu":
             continue
@@ -47,7 +54,7 @@ def pad_depthwise(rewrite) -> int:
                 or channels % DEPTHWISE_BLOCK == 0 or len(conv.input) > 2):
             continue
         readers = users.get(conv.output[0], [])
-        if len(readers) != 1 or not readers[0].name.endswith("/fused_to_nhwc"):
+        if len(readers) != 1 or not readers[0].name.endswith(LN_TO_NHWC):
             continue
         transpose = readers[0]
         blocks = -(-channels // DEPTHWISE_BLOCK) * DEPTHWISE_BLOCK
@@ -73,9 +80,7 @@ def bottlenecks_in_nhwc(rewrite) -> int:
     """Our LN's Transpose(to NCHW) -> 1x1 Conv -> FastGelu -> 1x1 Conv, each read once: NHWC MatMuls."""
     users = rewrite.consumers()
     done = 0
-    for t in list(rewrite.graph.node):
-        if t.op_type != "Transpose" or not t.name.endswith("/fused_to_nchw"):
-            continue
+    for t in _normalisation_outputs(rewrite):
         chain, tensor = [t], t.output[0]
         for op in ("Conv", "FastGelu", "Conv"):
             readers = users.get(tensor, [])
