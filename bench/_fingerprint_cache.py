@@ -20,11 +20,12 @@ from matcher.fingerprint.template import Template
 # Files whose edits cannot change an extracted template (matching, search, calibration, codecs).
 _NOT_EXTRACTION = {"comparison.py", "cylinders.py", "gallery.py", "index.py", "calibration.py", "iso.py",
                    "bits.py", "__init__.py", "extraction.py"}
-# The learned path's own files, and the classical files it uses (segmentation, input checks). Its
-# constants (learned_parameters.py) are part of every learned cache key instead (settings).
+# The learned path's own files, and the classical files it uses (segmentation, input checks and the
+# foreground floor, the shared constants). Its constants (learned_parameters.py) are part of every
+# learned cache key instead (settings). errors.py cannot change a template.
 _LEARNED_ONLY = {"learned.py", "leader_model.py", "leader_graph.py", "leader_layout.py", "onnx_proto.py",
                  "equalisation.py", "seam_repair.py"}
-_LEARNED_SHARED = {"segmentation.py", "template.py"}
+_LEARNED_SHARED = {"segmentation.py", "template.py", "quality.py", "parameters.py"}
 
 
 def score(a: Optional[Template], b: Optional[Template]) -> float:
@@ -46,11 +47,12 @@ def extraction_version(learned: bool) -> str:
                   else path.name not in _NOT_EXTRACTION | _LEARNED_ONLY | {"learned_parameters.py"})
         if wanted:
             digest.update(path.name.encode() + path.read_bytes())
-    if learned:     # the preprocessing constants change every learned template (not only its keys)
+    if learned:     # the preprocessing and quality constants change every learned template (not only its keys)
         from matcher.fingerprint import learned_parameters as L
 
         digest.update(repr((L.SEAM_REPAIR, L.SEAM_MIN_STEP, L.SEAM_SATURATED, L.SEAM_MIN_SHARE, L.EQUALISE_SIGMA,
-                            L.EQUALISE_GAIN, L.EQUALISE_MIN_SPREAD)).encode())
+                            L.EQUALISE_GAIN, L.EQUALISE_MIN_SPREAD, L.GOOD_AREA_MM2, L.GOOD_MINUTIAE,
+                            L.GOOD_CONFIDENCE)).encode())
     return digest.hexdigest()[:12]
 
 

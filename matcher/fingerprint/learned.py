@@ -25,11 +25,6 @@ from .template import Template, make_minutiae
 
 Trace = Optional[Callable[[str, object], None]]
 
-GOOD_AREA_MM2 = 120.0
-GOOD_MINUTIAE = 25
-GOOD_CONFIDENCE = 0.85
-
-
 def _crop_box(mask: np.ndarray, margin: float) -> tuple[int, int, int, int]:
     ys, xs = np.nonzero(mask)
     m = int(round(margin))
@@ -64,10 +59,10 @@ def detections(output: np.ndarray, threshold: float = L.QUALITY_THRESHOLD):
 
 def learned_quality(area_mm2: float, confidence: np.ndarray) -> int:
     """0-100: usable area x minutia count x the network's mean confidence in its best minutiae."""
-    area = min(1.0, area_mm2 / GOOD_AREA_MM2)
-    count = min(1.0, confidence.size / GOOD_MINUTIAE)
-    best = np.sort(confidence)[::-1][:GOOD_MINUTIAE]
-    sure = min(1.0, float(best.mean()) / GOOD_CONFIDENCE) if best.size else 0.0
+    area = min(1.0, area_mm2 / L.GOOD_AREA_MM2)
+    count = min(1.0, confidence.size / L.GOOD_MINUTIAE)
+    best = np.sort(confidence)[::-1][:L.GOOD_MINUTIAE]
+    sure = min(1.0, float(best.mean()) / L.GOOD_CONFIDENCE) if best.size else 0.0
     return int(round(100.0 * area * count * sure))
 
 

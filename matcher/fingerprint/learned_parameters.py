@@ -72,6 +72,12 @@ MAX_MINUTIAE = 40                  # keep the best this many by network confiden
 # --- refusal (same floors as the classical path) ---------------------------------------------
 MIN_MINUTIAE = 6
 
+# --- image quality 0-100 (learned.learned_quality): each factor saturates at a good capture's level.
+# Set, not tuned; as a predictor of failure it is checked against NFIQ 2 by bench fingerprint.
+GOOD_AREA_MM2 = 120.0              # usable ridge area
+GOOD_MINUTIAE = 25                 # minutiae found (and how many of the most confident are averaged)
+GOOD_CONFIDENCE = 0.85             # mean network confidence of those minutiae
+
 # --- preprocessing: seam repair before segmentation (seam_repair.py), ridge-valley equalisation of
 # the network's crop (equalisation.py) ---------------------------------------------------------
 # Chosen leave-one-database-out (python -m bench._fingerprint_robustness_lodo, 2026-11-29 17:06 UTC,

@@ -126,6 +126,10 @@ MAX_MINUTIAE = 80                  # keep the best this many (by quality)
 MIN_FOREGROUND_MM2 = 20.0          # less usable ridge area than this: ask for a recapture
 MIN_MINUTIAE = 6                   # fewer minutiae than this: nothing to match on
 MIN_MEAN_COHERENCE = 0.22          # foreground too incoherent (smudge, noise): recapture
+# Image quality 0-100 (quality.py): each factor saturates at a good capture's level (set, not tuned).
+QUALITY_GOOD_AREA_MM2 = 120.0      # usable ridge area
+QUALITY_GOOD_COHERENCE = 0.55      # mean orientation coherence over the finger
+QUALITY_GOOD_MINUTIAE = 25         # minutiae found
 
 # --- Minutia Cylinder-Code (Cappelli, Ferrara, Maltoni 2010), lengths at 500 dpi ---------
 MCC_RADIUS = 70.0

@@ -11,10 +11,6 @@ import numpy as np
 from . import parameters as P
 from .errors import LowQualityError
 
-GOOD_AREA_MM2 = 120.0
-GOOD_COHERENCE = 0.55
-GOOD_MINUTIAE = 25
-
 
 def foreground_mm2(mask: np.ndarray, dpi: float) -> float:
     pixel_mm = 25.4 / dpi
@@ -54,7 +50,7 @@ def minutia_quality(x: np.ndarray, y: np.ndarray, coherence: np.ndarray) -> np.n
 
 
 def image_quality(area_mm2: float, clarity: float, minutiae: int) -> int:
-    area = min(1.0, area_mm2 / GOOD_AREA_MM2)
-    clear = min(1.0, max(0.0, (clarity - P.MIN_MEAN_COHERENCE) / (GOOD_COHERENCE - P.MIN_MEAN_COHERENCE)))
-    count = min(1.0, minutiae / GOOD_MINUTIAE)
+    area = min(1.0, area_mm2 / P.QUALITY_GOOD_AREA_MM2)
+    clear = min(1.0, max(0.0, (clarity - P.MIN_MEAN_COHERENCE) / (P.QUALITY_GOOD_COHERENCE - P.MIN_MEAN_COHERENCE)))
+    count = min(1.0, minutiae / P.QUALITY_GOOD_MINUTIAE)
     return int(round(100.0 * area * clear * count))
