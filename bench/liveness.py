@@ -1,10 +1,11 @@
 """Presentation-attack detection at the booth: the camera simulator's scenarios through the liveness check.
 
     python -m bench liveness [--live N] [--attacks N] [--fps F] [--seed S] [--lead-in S]
-                             [--kinds live,video_loop] [--set NAME=VALUE ...]
+                             [--kinds live,video_loop,two_way_loop] [--set NAME=VALUE ...]
 
 Each trial plays one performer from :mod:`simulators.face_motion` (a live voter reacting to the cues,
-a printed photo held still, a photo moved about, a looped video of the voter) frame by frame on a
+a printed photo held still, a photo moved about, a looped video of the voter turning one way, a looped
+"look left, look right" clip) frame by frame on a
 simulated clock: every frame goes through a JPEG round trip as on the camera's MJPEG stream, then the
 real landmark model (:class:`matcher.face.liveness.LandmarkTracker`: HOG every 5th frame), then :class:`LivenessCheck`; the cue
 it answers is shown to the performer. The verdict's time is simulated time (what the voter waits),

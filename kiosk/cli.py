@@ -136,7 +136,7 @@ Try it (another terminal):
   for device in card finger; do                                       # simulators: DEMO01 steps up
     curl -s -X POST {control}/$device -H "$J" -d '{{"voter_id": "DEMO01"}}'; done
   curl -s -X POST {control}/face -H "$J" -d '{{"voter_id": "DEMO01", "performance": "live"}}'
-  # (or "printed_photo", "moved_photo", "video_loop": the liveness check should refuse those)
+  # (or "printed_photo", "moved_photo", "video_loop", "two_way_loop": the liveness check should refuse those)
   SID=$(curl -s -X POST {base}/api/sessions -H "Authorization: Bearer $TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["session_id"])')
   for step in card finger liveness face; do curl -s -X POST {base}/api/sessions/$SID/$step -H "Authorization: Bearer $TOKEN"; echo; done
   curl -s -X DELETE {control}/face                                    # the ink check looks at the finger

@@ -15,7 +15,7 @@ Routes (bodies are JSON; every success answers ``{"ok": true, "state": {...}}``,
 ``POST /ink``               ``{"inked": true}``
 ``POST /face``              ``{"voter_id": ...}``, ``{"path": ...}``, ``{"dataset": ...}`` or ``{"image_b64": ...}``;
                             optional ``"performance"``: ``still`` (default), ``live``, ``printed_photo``,
-                            ``moved_photo`` or ``video_loop`` (what the camera sees the face do)
+                            ``moved_photo``, ``video_loop`` or ``two_way_loop`` (what the camera sees the face do)
 ``POST /face/cue``          ``{"instruction": "blink"}``: what the booth screen asks now (a live voter reacts)
 ``DELETE /face``            nobody in front of the camera
 ``POST /camera``            ``{"scene": "face" | "finger" | null}``
@@ -186,7 +186,7 @@ def create_app(suite: SimulatorSuite) -> Flask:
         body = _body()
         performance = body.get("performance", "still")
         if not isinstance(performance, str):
-            raise BadRequest("performance must be a string (still, live, printed_photo, moved_photo, video_loop)")
+            raise BadRequest("performance must be a string (still, live, printed_photo, moved_photo, video_loop, two_way_loop)")
         if "voter_id" in body:
             suite.show_voter_face(str(body["voter_id"]), performance=performance)
         elif "path" in body:

@@ -10,7 +10,8 @@ Everything is generated from one still photo (the shipped demo faces) and its 68
   unchanged: that is what the liveness check relies on, and what these performers reproduce;
 - a printed photo is the still photo with a print's lower contrast; a moved photo is an affine
   wobble of it (shift, in-plane rotation, scale, and a tilt that squeezes it vertically); a replayed
-  video is a short recording of the live performer (one blink, one turn) played in a loop.
+  video is a short recording of the live performer (one blink, one turn) played in a loop; a two-way
+  replay is a longer one of a "look left, look right" clip (one blink, a turn one way, then the other).
 
 A performer renders ``frame(t)`` for a time ``t`` in seconds and hears the booth's cues through
 ``cue(t, name)`` (only the live voter reacts). Randomness comes from the generator passed in.
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-KINDS = ("live", "printed_photo", "moved_photo", "video_loop")
+KINDS = ("live", "printed_photo", "moved_photo", "video_loop", "two_way_loop")
 ATTACKS = KINDS[1:]
 
 
@@ -226,6 +227,35 @@ class VideoLoop:
         return turn(self.face, amount, blink(self.face, closure))
 
 
+@dataclass
+class TwoWayLoop:
+    """A recording of the voter blinking once and looking one way, then the other (a "look left, look
+    right" clip), replayed in a loop from a random point. The second turn follows the first after a
+    short pause; the clip holds both, so a check that asks away from the turn it saw can be answered by
+    the replay's next turn."""
+    face: Face
+    rng: np.random.Generator
+    length_s: float = 3.5
+    pause_s: tuple[float, float] = (0.1, 0.5)     # between the first turn's return and the second's start
+
+    def __post_init__(self) -> None:
+        pause = float(self.rng.uniform(*self.pause_s))
+        self._blink_at = float(self.rng.uniform(0, self.length_s - 0.3))
+        first = float(self.rng.uniform(0, self.length_s - 2.0 - pause))
+        self._turns = ((first, 1.0 if self.rng.random() < 0.5 else -1.0),)
+        self._turns += ((first + 1.0 + pause, -self._turns[0][1]),)
+        self._offset = float(self.rng.uniform(0, self.length_s))
+
+    def cue(self, t: float, name: str | None) -> None:
+        pass
+
+    def frame(self, t: float) -> np.ndarray:
+        clip_t = (t + self._offset) % self.length_s
+        closure = _blink_closure(clip_t - self._blink_at)
+        amount = sum(d * _turn_amount(clip_t - s) for s, d in self._turns)
+        return turn(self.face, amount, blink(self.face, closure))
+
+
 def face_from_photo(rgb: np.ndarray) -> Face | None:
     """The photo and its 68 landmarks (found by the matcher's shipped landmark model), or None without a face."""
     from matcher.face.liveness import landmarks_in
@@ -236,7 +266,8 @@ def face_from_photo(rgb: np.ndarray) -> Face | None:
 
 def performer(kind: str, face: Face, rng: np.random.Generator):
     """The performer of one scenario kind (see :data:`KINDS`)."""
-    table = {"live": LiveVoter, "printed_photo": PrintedPhoto, "moved_photo": MovedPhoto, "video_loop": VideoLoop}
+    table = {"live": LiveVoter, "printed_photo": PrintedPhoto, "moved_photo": MovedPhoto, "video_loop": VideoLoop,
+             "two_way_loop": TwoWayLoop}
     if kind not in table:
         raise ValueError(f"unknown face scenario {kind!r}; known: {', '.join(KINDS)}")
     return table[kind](face, rng)

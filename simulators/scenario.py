@@ -19,7 +19,7 @@ A scenario is JSON (or YAML when PyYAML happens to be installed)::
 Actions on the simulators (each is one control API call): ``present_card`` (``voter_id`` or
 ``mrz``), ``remove_card``, ``place_finger`` (``voter_id`` + ``finger``, ``path`` or ``dataset``),
 ``lift_finger``, ``set_ink`` (``inked``), ``show_face`` (``voter_id``, ``path`` or ``dataset``; optional
-``performance``: ``still``, ``live``, ``printed_photo``, ``moved_photo``, ``video_loop``), ``cue_face``
+``performance``: ``still``, ``live``, ``printed_photo``, ``moved_photo``, ``video_loop``, ``two_way_loop``), ``cue_face``
 (``instruction``), ``hide_face``, ``camera_scene`` (``scene``), ``inject`` (``device``, ``fault``, parameters),
 ``clear_faults`` (``device``), ``state``. Other actions: ``wait`` (``seconds``) and ``http``
 (``method``, ``path``, ``json``, ``headers``, ``bearer``, ``expect_status``, ``expect_json`` (a subset

@@ -200,7 +200,8 @@ class SimulatorSuite:
         """Put a face in front of the camera. ``performance`` says what the camera sees it do next:
         ``still`` (the photo itself, unchanging), ``live`` (a voter who blinks and turns when the booth
         screen asks), or a presentation attack made from the photo: ``printed_photo`` held still,
-        ``moved_photo`` moved about, ``video_loop`` (a recording of the voter replayed)."""
+        ``moved_photo`` moved about, ``video_loop`` (a recording of the voter replayed), ``two_way_loop`` (one that
+        turns both ways)."""
         from simulators.face_motion import KINDS
 
         if performance not in ("still", *KINDS):
