@@ -230,18 +230,20 @@ class VideoLoop:
 @dataclass
 class TwoWayLoop:
     """A recording of the voter blinking once and looking one way, then the other (a "look left, look
-    right" clip), replayed in a loop from a random point. The second turn follows the first after a
-    short pause; the clip holds both, so a check that asks away from the turn it saw can be answered by
-    the replay's next turn."""
+    right" clip), replayed in a loop from a random point. It is :class:`VideoLoop`'s recording (1.5 s
+    without a turn, the turn placed as there) with the turn the other way added after a short pause:
+    so against the check it differs from that replay only by the second turn, which a check asking
+    away from the turn it saw may be answered by."""
     face: Face
     rng: np.random.Generator
-    length_s: float = 3.5
+    still_s: float = 1.5                          # the clip's time without a turn, as VideoLoop's 2.5 s - 1 s
     pause_s: tuple[float, float] = (0.1, 0.5)     # between the first turn's return and the second's start
 
     def __post_init__(self) -> None:
         pause = float(self.rng.uniform(*self.pause_s))
+        self.length_s = self.still_s + 2.0 + pause
         self._blink_at = float(self.rng.uniform(0, self.length_s - 0.3))
-        first = float(self.rng.uniform(0, self.length_s - 2.0 - pause))
+        first = float(self.rng.uniform(0, self.still_s))
         self._turns = ((first, 1.0 if self.rng.random() < 0.5 else -1.0),)
         self._turns += ((first + 1.0 + pause, -self._turns[0][1]),)
         self._offset = float(self.rng.uniform(0, self.length_s))
