@@ -129,7 +129,9 @@ def extract_database(variant: Variant, images: dict, dpi: float) -> dict:
 
 
 def restrict(template, threshold: float, cap: int):
-    """The template the extractor gives at ``threshold`` and ``cap`` (from a low-threshold one)."""
+    """The template the extractor gives at ``threshold`` and ``cap`` (from a low-threshold one), up to
+    the rounding of minutia confidence to a percent and the template's quality (see
+    bench.fingerprint.shipped_templates)."""
     if template is None:
         return None
     m = template.minutiae
