@@ -204,18 +204,15 @@ class MovedPhoto:
                       1 - 0.22 * (0.5 + 0.5 * s[4]))
 
 
-@dataclass
-class VideoLoop:
-    """A short recording of the voter (a blink and a turn one way) replayed in a loop from a random point."""
+class _LoopedRecording:
+    """A recording of the voter replayed in a loop from a random point, deaf to the booth's cues: one
+    blink starting at ``_blink_at`` and head turns ``_turns`` ((start, direction), ...) within a clip of
+    ``length_s`` seconds, the loop entered at ``_offset``. Subclasses draw these from their rng."""
     face: Face
-    rng: np.random.Generator
-    length_s: float = 2.5
-
-    def __post_init__(self) -> None:
-        self._blink_at = float(self.rng.uniform(0, self.length_s - 0.3))
-        self._turn_at = float(self.rng.uniform(0, self.length_s - 1.0))
-        self._direction = 1.0 if self.rng.random() < 0.5 else -1.0
-        self._offset = float(self.rng.uniform(0, self.length_s))
+    length_s: float
+    _blink_at: float
+    _turns: tuple[tuple[float, float], ...]
+    _offset: float
 
     def cue(self, t: float, name: str | None) -> None:
         pass
@@ -223,12 +220,26 @@ class VideoLoop:
     def frame(self, t: float) -> np.ndarray:
         clip_t = (t + self._offset) % self.length_s
         closure = _blink_closure(clip_t - self._blink_at)
-        amount = self._direction * _turn_amount(clip_t - self._turn_at)
+        amount = sum(d * _turn_amount(clip_t - s) for s, d in self._turns)
         return turn(self.face, amount, blink(self.face, closure))
 
 
 @dataclass
-class TwoWayLoop:
+class VideoLoop(_LoopedRecording):
+    """A short recording of the voter (a blink and a turn one way) replayed in a loop from a random point."""
+    face: Face
+    rng: np.random.Generator
+    length_s: float = 2.5
+
+    def __post_init__(self) -> None:
+        self._blink_at = float(self.rng.uniform(0, self.length_s - 0.3))
+        turn_at = float(self.rng.uniform(0, self.length_s - 1.0))
+        self._turns = ((turn_at, 1.0 if self.rng.random() < 0.5 else -1.0),)
+        self._offset = float(self.rng.uniform(0, self.length_s))
+
+
+@dataclass
+class TwoWayLoop(_LoopedRecording):
     """A recording of the voter blinking once and looking one way, then the other (a "look left, look
     right" clip), replayed in a loop from a random point. It is :class:`VideoLoop`'s recording (1.5 s
     without a turn, the turn placed as there) with the turn the other way added after a short pause:
@@ -247,15 +258,6 @@ class TwoWayLoop:
         self._turns = ((first, 1.0 if self.rng.random() < 0.5 else -1.0),)
         self._turns += ((first + 1.0 + pause, -self._turns[0][1]),)
         self._offset = float(self.rng.uniform(0, self.length_s))
-
-    def cue(self, t: float, name: str | None) -> None:
-        pass
-
-    def frame(self, t: float) -> np.ndarray:
-        clip_t = (t + self._offset) % self.length_s
-        closure = _blink_closure(clip_t - self._blink_at)
-        amount = sum(d * _turn_amount(clip_t - s) for s, d in self._turns)
-        return turn(self.face, amount, blink(self.face, closure))
 
 
 def face_from_photo(rgb: np.ndarray) -> Face | None:
