@@ -40,6 +40,7 @@ from werkzeug.exceptions import HTTPException
 
 from simulators.demo import read_gray_image, read_rgb_image
 from simulators.errors import BadImage, BadRequest, SimulatorError
+from simulators.face_motion import KINDS
 from simulators.suite import SimulatorSuite
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -186,7 +187,7 @@ def create_app(suite: SimulatorSuite) -> Flask:
         body = _body()
         performance = body.get("performance", "still")
         if not isinstance(performance, str):
-            raise BadRequest("performance must be a string (still, live, printed_photo, moved_photo, video_loop, two_way_loop)")
+            raise BadRequest(f"performance must be a string ({', '.join(('still',) + KINDS)})")
         if "voter_id" in body:
             suite.show_voter_face(str(body["voter_id"]), performance=performance)
         elif "path" in body:
