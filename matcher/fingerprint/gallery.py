@@ -129,9 +129,7 @@ class Gallery:
     def search(self, probe: Template, top_k: int = 10,
                candidates: int = P.RERANK_CANDIDATES) -> list[tuple[int, float]]:
         """Best ``top_k`` (index, calibrated score), best first: pre-filter, then exact re-ranking."""
-        from . import prepare
-
-        from . import comparable
+        from . import comparable, prepare
 
         if self._count == 0 or top_k <= 0 or not comparable(probe):
             return []

@@ -5,6 +5,8 @@ report the fourth, rotate); ``python -m bench fingerprint --variants`` prints th
 """
 from __future__ import annotations
 
+from . import parameters as _classical
+
 # --- the network -------------------------------------------------------------------------
 NETWORK_DPI = 500.0                # LEADER was trained on 500 dpi prints
 SIZE_MULTIPLE = 32                 # the network's input must be a multiple of this on each side
@@ -69,8 +71,8 @@ QUALITY_THRESHOLD = 0.25           # a pixel of the (NMS'd) quality map above th
 TYPE_THRESHOLD = 0.5               # type map above this: ridge ending, else bifurcation
 MAX_MINUTIAE = 40                  # keep the best this many by network confidence
 
-# --- refusal (same floors as the classical path) ---------------------------------------------
-MIN_MINUTIAE = 6
+# --- refusal: the comparison's floor (fingerprint.comparable), which the classical path refuses at too
+MIN_MINUTIAE = _classical.MIN_MINUTIAE
 
 # --- image quality 0-100 (learned.learned_quality): each factor saturates at a good capture's level.
 # Set, not tuned; as a predictor of failure it is checked against NFIQ 2 by bench fingerprint.
