@@ -19,7 +19,7 @@ from bench import _fingerprint_int8 as int8
 from bench.common import median, row
 from matcher import fingerprint as fp
 from matcher.fingerprint import learned_parameters as L
-from matcher.fingerprint.learned import extract_learned
+from matcher.fingerprint.learned import extract_learned, percent
 from matcher.fingerprint.template import Template
 
 FINGERS, IMPRESSIONS = 10, 8
@@ -129,13 +129,13 @@ def extract_database(variant: Variant, images: dict, dpi: float) -> dict:
 
 
 def restrict(template, threshold: float, cap: int):
-    """The template the extractor gives at ``threshold`` and ``cap`` (from a low-threshold one), up to
-    the rounding of minutia confidence to a percent and the template's quality (see
-    bench.fingerprint.shipped_templates)."""
+    """The template the extractor gives at ``threshold`` and ``cap``, from a low-threshold one: the same
+    minutiae (both compare thresholds in the stored percents, learned.detections), and the same quality
+    at the shipped threshold or below (learned.learned_quality; above it, the low template's quality)."""
     if template is None:
         return None
     m = template.minutiae
-    m = m[m["quality"] >= int(round(threshold * 100))][:cap]
+    m = m[m["quality"] >= percent(threshold)][:cap]
     if len(m) < L.MIN_MINUTIAE:
         return None
     return Template(m, template.width, template.height, template.dpi, template.quality)

@@ -243,12 +243,8 @@ def held_out_figures(databases, args) -> None:
 
 def shipped_templates(databases, method: str) -> dict:
     """Templates of fp.extract(method=...) for every FVC image. The learned ones are derived from the
-    curve's cached low-threshold detections at the shipped threshold and cap (variants.restrict), so
-    they can differ from fp.extract's in two ways: a minutia's confidence is stored as a rounded
-    percent, so those of confidence 0.245-0.25 pass the restriction but not the extractor's threshold;
-    and the template's quality is the one computed over all the low-threshold detections. Checked on
-    impressions 1-2 of DB1-4 (2026-11-30): 7 of 80 templates differ in minutiae count, 9 in quality
-    (by at most 5 points)."""
+    curve's cached low-threshold detections at the shipped threshold and cap (variants.restrict): the
+    same templates as fp.extract's, quality included (tests/test_fingerprint_learned_cut.py)."""
     if method == "classical":
         return {db: extract_all(images, DPI[db], [], "classical") for db, images in databases.items()}
     shipped = variants.shipped()

@@ -49,16 +49,28 @@ def network_input(image: np.ndarray, factor: float) -> tuple[np.ndarray, int, in
     return padded, left, top
 
 
+def percent(confidence):
+    """A minutia's confidence as the template stores it: a whole percent, 1-100."""
+    return np.clip(np.round(np.asarray(confidence, np.float32) * np.float32(100.0)), 1, 100).astype(np.uint8)
+
+
 def detections(output: np.ndarray, threshold: float = L.QUALITY_THRESHOLD):
-    """(x, y, direction, is_ending, confidence) arrays of the maxima above ``threshold``."""
-    iy, ix = np.nonzero(output[..., 3] >= threshold)
+    """(x, y, direction, is_ending, confidence) arrays of the maxima whose confidence, as the template
+    stores it (:func:`percent`), reaches ``threshold``'s. Compared in stored percents, a template
+    extracted at a low threshold and cut to a higher one keeps exactly the minutiae extraction at the
+    higher one finds (the bench caches low-threshold templates and cuts them)."""
+    iy, ix = np.nonzero(output[..., 3] >= threshold - 0.005)
     picked = output[iy, ix]
+    keep = percent(picked[:, 3]) >= percent(threshold)
+    iy, ix, picked = iy[keep], ix[keep], picked[keep]
     return (ix.astype(np.float32), iy.astype(np.float32), picked[:, 1], picked[:, 2] >= L.TYPE_THRESHOLD,
             picked[:, 3])
 
 
 def learned_quality(area_mm2: float, confidence: np.ndarray) -> int:
-    """0-100: usable area x minutia count x the network's mean confidence in its best minutiae."""
+    """0-100: usable area x minutia count x the network's mean confidence in its best minutiae. The
+    extractor rates the detections at the shipped threshold (or its own, when higher), so a template
+    extracted at a lower threshold has the quality the shipped extractor gives the same print."""
     area = min(1.0, area_mm2 / L.GOOD_AREA_MM2)
     count = min(1.0, confidence.size / L.GOOD_MINUTIAE)
     best = np.sort(confidence)[::-1][:L.GOOD_MINUTIAE]
@@ -108,11 +120,11 @@ def template_from_output(out, left, top, factor, x0, y0, shape, dpi, area, thres
     # classical minutia's ISO angle is LEADER's + 180 degrees within the classical trace error).
     angle = np.mod(direction[order] + math.pi, 2 * math.pi)
     kind = np.where(ending[order], 1, 2).astype(np.uint8)
-    quality = np.clip(np.round(confidence[order] * 100.0), 1, 100).astype(np.uint8)
+    quality = percent(confidence[order])
     minutiae = make_minutiae(x, y, angle, kind, quality)
     if emit is not None:
         emit("minutiae", minutiae)
     if len(minutiae) < L.MIN_MINUTIAE:
         raise LowQualityError("too_few_minutiae", f"only {len(minutiae)} minutiae found")
     return Template(minutiae=minutiae, width=int(shape[1]), height=int(shape[0]), dpi=dpi,
-                    quality=learned_quality(area, confidence))
+                    quality=learned_quality(area, confidence[percent(confidence) >= percent(L.QUALITY_THRESHOLD)]))
