@@ -36,6 +36,7 @@ from bench import _fingerprint_variants as variants
 from bench.common import row
 from bench.fingerprint import DPI, eer, load_database
 from kiosk.datasets import datasets_dir
+from matcher import fingerprint as fp
 from matcher.fingerprint import learned_parameters as L
 from matcher.fingerprint.learned import extract_learned
 from matcher.fingerprint.parameters import at_dpi
@@ -58,6 +59,17 @@ def raw_template(image: np.ndarray, dpi: float, scale: float, tag: str = "", **k
 def shipped(t, cut: tuple[float, int] | None = None):
     """The template at the shipped detection threshold and cap, or at ``cut`` (threshold, cap)."""
     return variants.restrict(t, *(cut or (L.QUALITY_THRESHOLD, L.MAX_MINUTIAE)))
+
+
+def shipped_extract(image: np.ndarray, dpi: float) -> Template:
+    """fp.extract's template (learned, as shipped), cut from the shipped preprocessing's cached
+    low-threshold one: the held-out headline extracts every robustness probe at the low threshold, so
+    the in-sample rows cost no second extraction (the cut is exact: tests/test_fingerprint_learned_cut.py)."""
+    preprocess = VARIANTS[SHIPPED_VARIANT]
+    template = shipped(raw_template(preprocess(image, dpi), dpi, L.SCALE, preprocess.tag, **preprocess.extract))
+    if template is None:
+        raise fp.LowQualityError("too_few_minutiae", "fewer minutiae than the floor at the shipped threshold")
+    return template
 
 
 def evaluate(databases, preprocess, scale: float, sets=SETS, clean_lodo: bool = True, score=cache.score,

@@ -73,3 +73,14 @@ def test_on_real_prints_the_cut_template_is_the_extracted_one(tests_data):
             cut = restrict(low, threshold, L.MAX_MINUTIAE)
             assert np.array_equal(cut.minutiae, shipped.minutiae), (name, threshold)
         assert restrict(low, L.QUALITY_THRESHOLD, L.MAX_MINUTIAE).quality == extract_learned(image, dpi).quality
+
+
+def test_the_bench_in_sample_rows_get_fp_extract_s_templates(tests_data, tmp_path, monkeypatch):
+    from bench._fingerprint_robustness_lodo import shipped_extract
+    from matcher import fingerprint as fp
+
+    monkeypatch.setenv("KIOSK_BENCH_CACHE", str(tmp_path))
+    for name, dpi in (("DB1_B_101_2", 500), ("DB2_B_101_1", 569)):
+        image = cv2.imread(str(tests_data / "fingerprint" / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
+        cut, extracted = shipped_extract(image, dpi), fp.extract(image, dpi=dpi)
+        assert np.array_equal(cut.minutiae, extracted.minutiae) and cut.quality == extracted.quality, name
