@@ -62,6 +62,8 @@ def test_a_sparse_probe_finds_nothing(prints):
     assert gallery.search(sparse, top_k=2) == []
     assert gallery.search_exhaustive([sparse, prints["same"]], top_k=1)[0] == []
     assert gallery.search_exhaustive([sparse, prints["same"]], top_k=1)[1][0][0] == 0
+    assert gallery.search_exhaustive([sparse, sparse], top_k=1) == [[], []]
+    assert gallery.search_exhaustive([prints["same"], sparse], top_k=1)[1] == []
 
 
 def test_an_export_with_a_sparse_template_is_refused_and_imports_nothing(prints, tmp_path):

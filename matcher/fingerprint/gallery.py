@@ -141,9 +141,12 @@ class Gallery:
         for all probes (the reference the pre-filter is measured against). One hit list per probe."""
         from . import comparable, prepare
 
-        if self._count == 0 or top_k <= 0:
-            return [[] for _ in probes]
-        cyls = [prepare(p) for p in probes]
+        hits: list[list[tuple[int, float]]] = [[] for _ in probes]
+        # A probe below the comparison floor finds nothing: it is not compared at all.
+        live = [i for i, p in enumerate(probes) if comparable(p)]
+        if self._count == 0 or top_k <= 0 or not live:
+            return hits
+        cyls = [prepare(probes[i]) for i in live]
         offsets = np.concatenate([[0], np.cumsum([c.x.size for c in cyls])]).astype(np.int64)
         join = lambda field: np.concatenate([getattr(c, field) for c in cyls])
         raw = exhaustive(join("x"), join("y"), join("angle"), join("bits"), join("mask"), join("valid"),
@@ -151,13 +154,9 @@ class Gallery:
                          CYLINDER, CONSOLIDATION, DIRECTION_TABLE)
         everyone = np.arange(self._count)
         raw = np.where(self._comparable(everyone)[None, :], raw, 0.0)
-        hits = []
-        for probe, row in zip(probes, raw):
-            if not comparable(probe):
-                hits.append([])
-                continue
+        for slot, row in zip(live, raw):
             order = np.lexsort((everyone, -row))[:top_k]
-            hits.append([(int(i), float(s)) for i, s in zip(order, calibrated_array(row[order]))])
+            hits[slot] = [(int(i), float(s)) for i, s in zip(order, calibrated_array(row[order]))]
         return hits
 
     def _ranked(self, probe: Cylinders, chosen: np.ndarray, top_k: int) -> list[tuple[int, float]]:
