@@ -128,12 +128,13 @@ def summary(label: str, result: dict) -> None:
                   f"[{' / '.join(f'{v[d]:.2f}' for d in dbs)}]  fte {result[name + ' fte']}", flush=True)
 
 
-def _equalised(sigma: float, seams: bool = False, blur: float = 0.0):
-    """Extraction with equalisation over ``sigma`` (0: none), after seam repair when ``seams`` and a
-    Gaussian pre-blur of ``blur`` pixels at 500 dpi when ``blur`` (both done here: they come before
-    extraction's first stage, and their output's hash keys the cache)."""
+def _equalised(sigma: float, seams: bool = False, blur: float = 0.0, strips: float | None = None):
+    """Extraction with equalisation over ``sigma`` (0: none), after seam repair when ``seams`` (with
+    strip alignment at minimum gain ``strips``, none when None) and a Gaussian pre-blur of ``blur``
+    pixels at 500 dpi when ``blur`` (all done here: they come before extraction's first stage, and
+    their output's hash keys the cache)."""
     def apply(image, dpi):
-        image = repair_seams(image) if seams else image
+        image = (repair_seams(image, align=strips is not None, min_gain=strips or 0.0) if seams else image)
         return cv2.GaussianBlur(image, (0, 0), at_dpi(blur, dpi)) if blur else image
     apply.extract = {"equalise_sigma": sigma, "seam_repair": False}
     apply.tag = f"equalise_sigma={sigma:g}" if sigma else ""
@@ -145,9 +146,14 @@ VARIANTS.update({f"equalise {s:g}": _equalised(s) for s in (2, 3, 4, 6, 8)})
 VARIANTS.update({f"seams + equalise {s:g}": _equalised(s, True) for s in (3, 4)})
 # A pre-blur against sensor noise and broken (dry) ridges, before the shipped seams + equalise 3.
 VARIANTS.update({f"seams + blur {b:g} + equalise 3": _equalised(3, True, b) for b in (0.7, 1.0, 1.4)})
+# Strip alignment at the seams (strip_alignment.py) before seam repair, by its minimum gain.
+STRIP_GAINS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+VARIANTS.update({f"seams + strips {g:g} + equalise 3": _equalised(3, True, strips=g) for g in STRIP_GAINS})
 # The grid the shipped constants were chosen from (learned_parameters.py: SEAM_REPAIR, EQUALISE_SIGMA).
 SHIPPED_GRID = ("none", "seams", "equalise 3", "equalise 4", "seams + equalise 3", "seams + equalise 4")
-SHIPPED_VARIANT = "seams + equalise 3"
+# The preprocessing as shipped: that grid's choice, then strip alignment at its chosen gain
+# (learned_parameters.STRIP_MIN_GAIN, from the STRIP_GAINS grid against "seams + equalise 3").
+SHIPPED_VARIANT = f"seams + strips {L.STRIP_MIN_GAIN:g} + equalise 3"
 # The grid learned_parameters.QUALITY_THRESHOLD was chosen from (--thresholds 0.35,0.2,0.25,0.3); the
 # first is the guard's reference: a threshold must be no worse than it on the clean FVC protocol.
 SHIPPED_THRESHOLDS = (0.35, 0.2, 0.25, 0.3)

@@ -1,7 +1,7 @@
 """The learned extractor: LEADER's minutiae from a grey image, as an ordinary Template.
 
-Stages (each seen by ``trace(stage, value)``): seams repaired (a sweep sensor's bright seam rows
-rebuilt), mask (segmented finger), equalised (the finger's bounding box with uniform local mean and
+Stages (each seen by ``trace(stage, value)``): seams repaired (a sweep sensor's strips moved back
+into line and its bright seam rows rebuilt), mask (segmented finger), equalised (the finger's bounding box with uniform local mean and
 contrast), crop (the part the network sees, resampled to its resolution), output (the network's four
 maps), minutiae.
 """

@@ -6,13 +6,14 @@ below are ridge or valley (not saturated background), of how much brighter it is
 those two neighbours exceeds SEAM_MIN_STEP grey levels. Ridges never do that: they cross a row
 at an angle, so the second difference along a column changes sign across the row and its median stays
 near 0 (at most 5 grey levels on FVC2002 DB1-4, about 40 on a seam). A seam row is replaced by the mean
-of its neighbours.
+of its neighbours, after the strips between seams are moved back into line (strip_alignment.py).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import learned_parameters as L
+from .strip_alignment import align_strips
 
 
 def row_excess(image: np.ndarray, saturated: float = L.SEAM_SATURATED,
@@ -38,12 +39,16 @@ def seam_rows(image: np.ndarray, min_step: float = L.SEAM_MIN_STEP) -> np.ndarra
     return np.flatnonzero(row_excess(image) > min_step) + 1
 
 
-def repair_seams(image: np.ndarray, min_step: float = L.SEAM_MIN_STEP) -> np.ndarray:
-    """``image`` with every seam row replaced by the mean of its neighbours (unchanged when none)."""
+def repair_seams(image: np.ndarray, min_step: float = L.SEAM_MIN_STEP, align: bool = L.STRIP_ALIGNMENT,
+                 min_gain: float = L.STRIP_MIN_GAIN) -> np.ndarray:
+    """``image`` with the strips between seams moved back into line (``align``: strip_alignment.py)
+    and every seam row replaced by the mean of its neighbours (unchanged when there is no seam)."""
     rows = seam_rows(image, min_step)
     if rows.size == 0:
         return image
-    out = image.copy()
     f = image.astype(np.float32)
+    if align:
+        f, _ = align_strips(f, rows, min_gain=min_gain)
+    out = np.clip(np.round(f), 0, 255).astype(np.uint8)
     out[rows] = np.round(0.5 * (f[rows - 1] + f[rows + 1])).astype(np.uint8)
     return out
