@@ -1,13 +1,18 @@
 """The bench's template cache is keyed by the source of every module the learned extractor runs, so an
 edit to any of them (a segmentation constant in parameters.py, the foreground floor in quality.py)
-cannot silently reuse templates extracted by the old code."""
+cannot silently reuse templates extracted by the old code; and by the value of every learned constant
+the preprocessing and quality read."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+
+import pytest
 
 from bench import _fingerprint_cache as cache
 from matcher import fingerprint as fp
+from matcher.fingerprint import learned_parameters as L
 
 PACKAGE = Path(fp.__file__).parent
 # errors.py and iso.py (Template's codec) cannot change a template; learned_parameters.py keys the
@@ -42,17 +47,46 @@ def test_every_module_the_learned_extractor_imports_keys_its_cache():
     assert _reachable("learned.py") - CANNOT_CHANGE_A_TEMPLATE <= keyed
 
 
-def test_an_edit_to_a_shared_constant_changes_the_learned_version(tmp_path, monkeypatch):
+def learned_version_changes(monkeypatch, change) -> bool:
+    """Whether the learned cache version differs once ``change(monkeypatch)`` is applied (undone after)."""
+    cache.extraction_version.cache_clear()
     before = cache.extraction_version(True)
+    change(monkeypatch)
+    cache.extraction_version.cache_clear()
+    try:
+        return cache.extraction_version(True) != before
+    finally:
+        monkeypatch.undo()
+        cache.extraction_version.cache_clear()
+
+
+def test_an_edit_to_a_shared_constant_changes_the_learned_version(tmp_path, monkeypatch):
     copy = tmp_path / "fingerprint"
     copy.mkdir()
     for path in PACKAGE.glob("*.py"):
         text = path.read_text()
         (copy / path.name).write_text(text + "\n# edited\n" if path.name == "parameters.py" else text)
-    monkeypatch.setattr(fp, "__file__", str(copy / "__init__.py"))
-    cache.extraction_version.cache_clear()
-    try:
-        assert cache.extraction_version(True) != before
-    finally:
-        monkeypatch.undo()
-        cache.extraction_version.cache_clear()
+    assert learned_version_changes(monkeypatch, lambda m: m.setattr(fp, "__file__", str(copy / "__init__.py")))
+
+
+# The constants' values key it too: they change templates without changing the settings string
+# (seam repair, strip alignment, equalisation and quality read them).
+PREPROCESSING = ("seam_repair.py", "strip_alignment.py", "equalisation.py")
+QUALITY = ("GOOD_AREA_MM2", "GOOD_MINUTIAE", "GOOD_CONFIDENCE")
+
+
+def read_constants() -> list[str]:
+    names = {name for module in PREPROCESSING
+             for name in re.findall(r"\bL\.([A-Z][A-Z0-9_]*)", (PACKAGE / module).read_text())}
+    return sorted(names | set(QUALITY))
+
+
+def test_the_preprocessing_reads_constants_from_the_learned_parameters():
+    assert {"STRIP_MIN_GAIN", "STRIP_MAX_SHIFT", "SEAM_MIN_STEP", "EQUALISE_SIGMA"} <= set(read_constants())
+
+
+@pytest.mark.parametrize("name", read_constants())
+def test_changing_a_preprocessing_constant_changes_the_learned_cache_version(name, monkeypatch):
+    value = getattr(L, name)
+    changed = (not value) if isinstance(value, bool) else value + 1
+    assert learned_version_changes(monkeypatch, lambda m: m.setattr(L, name, changed))
