@@ -68,7 +68,7 @@ def shipped_extract(image: np.ndarray, dpi: float) -> Template:
     preprocess = VARIANTS[SHIPPED_VARIANT]
     template = shipped(raw_template(preprocess(image, dpi), dpi, L.SCALE, preprocess.tag, **preprocess.extract))
     if template is None:
-        raise fp.LowQualityError("too_few_minutiae", "fewer minutiae than the floor at the shipped threshold")
+        raise fp.LowQualityError("too_few_minutiae", "refused at the shipped threshold and cap")
     return template
 
 

@@ -1,8 +1,8 @@
 """The learned extractor: LEADER's minutiae from a grey image, as an ordinary Template.
 
 Stages (each seen by ``trace(stage, value)``): seams repaired (a sweep sensor's strips moved back
-into line and its bright seam rows rebuilt), mask (segmented finger), equalised (the finger's bounding box with uniform local mean and
-contrast), crop (the part the network sees, resampled to its resolution), output (the network's four
+into line and its bright seam rows rebuilt), mask (segmented finger), equalised (the finger's bounding
+box with uniform local mean and contrast), crop (the part the network sees, resampled to its resolution), output (the network's four
 maps), minutiae.
 """
 from __future__ import annotations
@@ -59,9 +59,12 @@ def detections(output: np.ndarray, threshold: float = L.QUALITY_THRESHOLD):
     stores it (:func:`percent`), reaches ``threshold``'s. Compared in stored percents, a template
     extracted at a low threshold and cut to a higher one keeps exactly the minutiae extraction at the
     higher one finds (the bench caches low-threshold templates and cuts them)."""
-    iy, ix = np.nonzero(output[..., 3] >= threshold - 0.005)
+    least = percent(threshold)
+    # Confidences that round to ``least`` percent or more are at least half a percent below it: the
+    # map is scanned from there, and the stored percent decides.
+    iy, ix = np.nonzero(output[..., 3] >= (int(least) - 0.5) / 100.0)
     picked = output[iy, ix]
-    keep = percent(picked[:, 3]) >= percent(threshold)
+    keep = percent(picked[:, 3]) >= least
     iy, ix, picked = iy[keep], ix[keep], picked[keep]
     return (ix.astype(np.float32), iy.astype(np.float32), picked[:, 1], picked[:, 2] >= L.TYPE_THRESHOLD,
             picked[:, 3])
