@@ -24,7 +24,7 @@ _NOT_EXTRACTION = {"comparison.py", "cylinders.py", "gallery.py", "index.py", "c
 # foreground floor, the shared constants). Its constants (learned_parameters.py) are part of every
 # learned cache key instead (settings). errors.py cannot change a template.
 _LEARNED_ONLY = {"learned.py", "leader_model.py", "leader_graph.py", "leader_layout.py", "onnx_proto.py",
-                 "equalisation.py", "seam_repair.py", "strip_alignment.py"}
+                 "equalisation.py", "seam_repair.py", "strip_alignment.py", "denoising.py"}
 _LEARNED_SHARED = {"segmentation.py", "template.py", "quality.py", "parameters.py"}
 
 
@@ -52,7 +52,8 @@ def extraction_version(learned: bool) -> str:
 
         digest.update(repr((L.SEAM_REPAIR, L.SEAM_MIN_STEP, L.SEAM_SATURATED, L.SEAM_MIN_SHARE, L.EQUALISE_SIGMA,
                             L.EQUALISE_GAIN, L.EQUALISE_MIN_SPREAD, L.GOOD_AREA_MM2, L.GOOD_MINUTIAE,
-                            L.GOOD_CONFIDENCE, L.STRIP_ALIGNMENT, L.STRIP_MAX_SHIFT, L.STRIP_MIN_GAIN)).encode())
+                            L.GOOD_CONFIDENCE, L.STRIP_ALIGNMENT, L.STRIP_MAX_SHIFT, L.STRIP_MIN_GAIN,
+                            L.DENOISE_MIN_NOISE, L.DENOISE_PATCH, L.DENOISE_SEARCH, L.DENOISE_STRENGTH)).encode())
     return digest.hexdigest()[:12]
 
 

@@ -1,4 +1,4 @@
-"""The learned path's preprocessing (seam_repair.py, equalisation.py) on the robustness sets, with its
+"""The learned path's preprocessing (seam_repair.py, denoising.py, equalisation.py) on the robustness sets, with its
 constants chosen leave-one-database-out.
 
     python -m bench._fingerprint_robustness_lodo [--scale 0.9 ...] [--variant "equalise 4" ...]
@@ -40,6 +40,7 @@ from matcher import fingerprint as fp
 from matcher.fingerprint import learned_parameters as L
 from matcher.fingerprint.learned import extract_learned
 from matcher.fingerprint.parameters import at_dpi
+from matcher.fingerprint.denoising import denoise
 from matcher.fingerprint.seam_repair import repair_seams
 from matcher.fingerprint.template import Template
 
@@ -128,15 +129,18 @@ def summary(label: str, result: dict) -> None:
                   f"[{' / '.join(f'{v[d]:.2f}' for d in dbs)}]  fte {result[name + ' fte']}", flush=True)
 
 
-def _equalised(sigma: float, seams: bool = False, blur: float = 0.0, strips: float | None = None):
+def _equalised(sigma: float, seams: bool = False, blur: float = 0.0, strips: float | None = None,
+               noise: float = 0.0):
     """Extraction with equalisation over ``sigma`` (0: none), after seam repair when ``seams`` (with
-    strip alignment at minimum gain ``strips``, none when None) and a Gaussian pre-blur of ``blur``
-    pixels at 500 dpi when ``blur`` (all done here: they come before extraction's first stage, and
-    their output's hash keys the cache)."""
+    strip alignment at minimum gain ``strips``, none when None), non-local means of strength ``noise``
+    on grainy prints (denoising.py; 0: none) and a Gaussian pre-blur of ``blur`` pixels at 500 dpi when
+    ``blur`` (all done here: they come before extraction's first stages, and their output's hash keys
+    the cache)."""
     def apply(image, dpi):
         image = (repair_seams(image, align=strips is not None, min_gain=strips or 0.0) if seams else image)
+        image = denoise(image, dpi, noise) if noise else image
         return cv2.GaussianBlur(image, (0, 0), at_dpi(blur, dpi)) if blur else image
-    apply.extract = {"equalise_sigma": sigma, "seam_repair": False}
+    apply.extract = {"equalise_sigma": sigma, "seam_repair": False, "denoise_strength": 0.0}
     apply.tag = f"equalise_sigma={sigma:g}" if sigma else ""
     return apply
 
@@ -149,11 +153,17 @@ VARIANTS.update({f"seams + blur {b:g} + equalise 3": _equalised(3, True, b) for 
 # Strip alignment at the seams (strip_alignment.py) before seam repair, by its minimum gain.
 STRIP_GAINS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 VARIANTS.update({f"seams + strips {g:g} + equalise 3": _equalised(3, True, strips=g) for g in STRIP_GAINS})
+# Non-local means on grainy prints (denoising.py) after the shipped seam repair and strip alignment, by
+# its strength (learned_parameters.DENOISE_STRENGTH, from this grid against no denoising).
+DENOISE_STRENGTHS = (0.6, 0.85, 1.0)
+VARIANTS.update({f"seams + strips {L.STRIP_MIN_GAIN:g} + denoise {k:g} + equalise 3":
+                 _equalised(3, True, strips=L.STRIP_MIN_GAIN, noise=k) for k in DENOISE_STRENGTHS})
 # The grid the shipped constants were chosen from (learned_parameters.py: SEAM_REPAIR, EQUALISE_SIGMA).
 SHIPPED_GRID = ("none", "seams", "equalise 3", "equalise 4", "seams + equalise 3", "seams + equalise 4")
 # The preprocessing as shipped: that grid's choice, then strip alignment at its chosen gain
-# (learned_parameters.STRIP_MIN_GAIN, from the STRIP_GAINS grid against "seams + equalise 3").
-SHIPPED_VARIANT = f"seams + strips {L.STRIP_MIN_GAIN:g} + equalise 3"
+# (learned_parameters.STRIP_MIN_GAIN, from the STRIP_GAINS grid against "seams + equalise 3"), then
+# denoising at its chosen strength (DENOISE_STRENGTHS against "seams + strips 0.3 + equalise 3").
+SHIPPED_VARIANT = f"seams + strips {L.STRIP_MIN_GAIN:g} + denoise {L.DENOISE_STRENGTH:g} + equalise 3"
 # The grid learned_parameters.QUALITY_THRESHOLD was chosen from (--thresholds 0.35,0.2,0.25,0.3); the
 # first is the guard's reference: a threshold must be no worse than it on the clean FVC protocol.
 SHIPPED_THRESHOLDS = (0.35, 0.2, 0.25, 0.3)
@@ -269,7 +279,8 @@ def oracles(databases, scale: float, probes=DEFAULT_PROBES) -> None:
     for name in tuple(PARTIAL_WINDOWS) + ("sweep artefacts",):
         eers = {}
         for db, images in sorted(databases.items()):
-            enrolled = {k: shipped(raw_template(im, DPI[db], scale, "", equalise_sigma=0.0, seam_repair=False))
+            enrolled = {k: shipped(raw_template(im, DPI[db], scale, "", equalise_sigma=0.0, seam_repair=False,
+                                                   denoise_strength=0.0))
                         for k, im in images.items()}
             found = {}
             for f in range(1, 11):

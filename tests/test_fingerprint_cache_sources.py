@@ -70,8 +70,8 @@ def test_an_edit_to_a_shared_constant_changes_the_learned_version(tmp_path, monk
 
 
 # The constants' values key it too: they change templates without changing the settings string
-# (seam repair, strip alignment, equalisation and quality read them).
-PREPROCESSING = ("seam_repair.py", "strip_alignment.py", "equalisation.py")
+# (seam repair, strip alignment, denoising, equalisation and quality read them).
+PREPROCESSING = ("seam_repair.py", "strip_alignment.py", "denoising.py", "equalisation.py")
 QUALITY = ("GOOD_AREA_MM2", "GOOD_MINUTIAE", "GOOD_CONFIDENCE")
 
 

@@ -1,7 +1,7 @@
 """The learned extractor: LEADER's minutiae from a grey image, as an ordinary Template.
 
 Stages (each seen by ``trace(stage, value)``): seams repaired (a sweep sensor's strips moved back
-into line and its bright seam rows rebuilt), mask (segmented finger), equalised (the finger's bounding
+into line and its bright seam rows rebuilt), denoised (a grainy print through non-local means), mask (segmented finger), equalised (the finger's bounding
 box with uniform local mean and contrast), crop (the part the network sees, resampled to its resolution), output (the network's four
 maps), minutiae.
 """
@@ -16,6 +16,7 @@ import numpy as np
 from . import learned_parameters as L
 from . import leader_model
 from . import parameters as P
+from .denoising import denoise
 from .equalisation import equalise
 from .seam_repair import repair_seams
 from .errors import LowQualityError
@@ -86,16 +87,20 @@ def extract_learned(image: np.ndarray, dpi: float = 500, trace: Trace = None, *,
                     threshold: float = L.QUALITY_THRESHOLD, max_minutiae: int = L.MAX_MINUTIAE,
                     model_file: Optional[str] = None, layout: bool = True,
                     crop_margin: float = L.CROP_MARGIN, seam_repair: bool = L.SEAM_REPAIR,
-                    equalise_sigma: float = L.EQUALISE_SIGMA) -> Template:
+                    equalise_sigma: float = L.EQUALISE_SIGMA,
+                    denoise_strength: float = L.DENOISE_STRENGTH) -> Template:
     """Template of the finger in ``image`` from LEADER's minutiae (raises LowQualityError).
     The keywords are the bench's variants (resolution, crop and its margin, threads, graph rewrites,
-    another model file, seam repair, equalisation window: 0 turns it off)."""
+    another model file, seam repair, equalisation window and denoising strength: 0 turns them off)."""
     emit = trace if trace is not None else (lambda stage, value: None)
     image = usable_image(image)
     dpi = float(dpi)
     if seam_repair:
         image = repair_seams(image)
         emit("seams repaired", image)
+    if denoise_strength > 0:
+        image = denoise(image, dpi, denoise_strength)
+        emit("denoised", image)
     mask = segment(image, dpi)
     emit("mask", mask)
     area = require_foreground(mask, dpi)
