@@ -127,7 +127,7 @@ STRIP_MIN_GAIN = 0.3               # an offset must make the join this share smo
 # a print whose estimated noise deviation is at least DENOISE_MIN_NOISE grey levels. That floor was set,
 # not tuned, between the clean captures and the grain: over FVC2002 DB1-4 (all 8 impressions, 2026-11-30)
 # the estimate is at most 6 on the clean prints and at most 9.1 on every robustness set but noise (DB3's
-# prints read 3-6: its capacitive texture; a 60 % window cut from them up to 9.1), and 14.8-26.5 on the
+# prints read 3-6: its capacitive texture; a 60 % window cut from them up to 9.1), and 14.8-26.4 on the
 # noise set (deviation 25, clipped at white on DB1's pale background). So no clean print is ever
 # denoised, and its template does not change. The patch and search windows are OpenCV's defaults, set.
 # DENOISE_STRENGTH chosen leave-one-database-out (python -m bench._fingerprint_robustness_lodo --probes all
