@@ -1,5 +1,5 @@
-"""The learned path's preprocessing (seam_repair.py, denoising.py, equalisation.py) on the robustness sets, with its
-constants chosen leave-one-database-out.
+"""The learned path's preprocessing (seam_repair.py, denoising.py, equalisation.py) on the robustness
+sets, with its constants chosen leave-one-database-out.
 
     python -m bench._fingerprint_robustness_lodo [--scale 0.9 ...] [--variant "equalise 4" ...]
                                                  [--probes 2 | --probes all] [--thresholds 0.35,0.25,...]
@@ -38,9 +38,9 @@ from bench.fingerprint import DPI, eer, load_database
 from kiosk.datasets import datasets_dir
 from matcher import fingerprint as fp
 from matcher.fingerprint import learned_parameters as L
+from matcher.fingerprint.denoising import denoise
 from matcher.fingerprint.learned import extract_learned
 from matcher.fingerprint.parameters import at_dpi
-from matcher.fingerprint.denoising import denoise
 from matcher.fingerprint.seam_repair import repair_seams
 from matcher.fingerprint.template import Template
 

@@ -2,8 +2,8 @@
 what any clean capture shows.
 
 Grainy noise hurts the learned path twice: the segmentation's local contrast counts the grain as
-ridges, so the network's crop takes in noisy background (on FVC2002's robustness noise set the mask
-grew 1.5-1.9 times), and the network reads grain on the ridges as breaks. A plain blur removes the
+ridges, so the network's crop takes in noisy background (on the robustness noise set the median mask
+of DB2-4 grew 1.5-1.9 times), and the network reads grain on the ridges as breaks. A plain blur removes the
 grain with the ridges' contrast; non-local means averages each patch with the patches that look like
 it, which along a ridge are the rest of the ridge, so the ridges keep their edges.
 
