@@ -28,6 +28,19 @@ def datasets() -> Path:
 
 
 @pytest.fixture(scope="session")
+def fvc2002(datasets):
+    """Reader of FVC2002's B-set prints: ``fvc2002(db, finger, impression)`` is the greyscale image."""
+    import cv2
+
+    def read(db: str, finger: int, impression: int):
+        path = datasets / "fingerprints" / "fvc2002" / db / f"1{finger:02d}_{impression}.tif"
+        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        assert image is not None, f"cannot read {path}"
+        return image
+    return read
+
+
+@pytest.fixture(scope="session")
 def tests_data() -> Path:
     return TESTS_DATA
 

@@ -3,20 +3,12 @@
 seam repair (seam_repair.py) rebuilds the bright rows where a sweep sensor joined its strips."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from matcher.fingerprint import learned_parameters as L
 from matcher.fingerprint.equalisation import equalise
 from matcher.fingerprint.learned import extract_learned
 from matcher.fingerprint.seam_repair import repair_seams, seam_rows
-
-
-def fvc(datasets, db: str, finger: int, impression: int) -> np.ndarray:
-    path = datasets / "fingerprints" / "fvc2002" / db / f"1{finger:02d}_{impression}.tif"
-    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    assert image is not None, path
-    return image
 
 
 def blotched(image: np.ndarray, box: tuple[int, int, int, int], lift: int = 70) -> np.ndarray:
@@ -33,8 +25,8 @@ def local_mean_and_spread(image: np.ndarray, box) -> tuple[float, float]:
     return float(patch.mean()), float(patch.std())
 
 
-def test_a_pale_patch_comes_back_to_the_grey_level_of_the_print_around_it(datasets):
-    image = fvc(datasets, "DB3_B", 5, 2)                 # capacitive: grey valleys, nothing saturates
+def test_a_pale_patch_comes_back_to_the_grey_level_of_the_print_around_it(fvc2002):
+    image = fvc2002("DB3_B", 5, 2)                 # capacitive: grey valleys, nothing saturates
     patch, beside = (110, 110, 170, 170), (110, 180, 170, 240)
     pale = blotched(image, patch)
     before = abs(local_mean_and_spread(pale, patch)[0] - local_mean_and_spread(pale, beside)[0])
@@ -45,8 +37,8 @@ def test_a_pale_patch_comes_back_to_the_grey_level_of_the_print_around_it(datase
     assert after < 10
 
 
-def test_ridges_keep_their_contrast_where_a_patch_squeezed_them_towards_white(datasets):
-    image = fvc(datasets, "DB1_B", 1, 2)                  # optical: white valleys saturate when lifted
+def test_ridges_keep_their_contrast_where_a_patch_squeezed_them_towards_white(fvc2002):
+    image = fvc2002("DB1_B", 1, 2)                  # optical: white valleys saturate when lifted
     patch = (120, 120, 200, 200)
     inner = (patch[0] + 8, patch[1] + 8, patch[2] - 8, patch[3] - 8)
     pale = blotched(image, patch)
@@ -58,28 +50,27 @@ def test_ridges_keep_their_contrast_where_a_patch_squeezed_them_towards_white(da
     assert kept > 0.9
 
 
-def test_a_blank_background_stays_flat_instead_of_turning_into_texture(datasets):
-    image = fvc(datasets, "DB1_B", 1, 2)
+def test_a_blank_background_stays_flat_instead_of_turning_into_texture(fvc2002):
+    image = fvc2002("DB1_B", 1, 2)
     corner = (0, 0, 40, 40)                               # DB1's white background, outside the finger
     assert local_mean_and_spread(image, corner)[1] < 3
     out = equalise(image, 500, sigma=L.EQUALISE_SIGMA)
     assert local_mean_and_spread(out, corner)[1] < 3 * L.EQUALISE_GAIN / L.EQUALISE_MIN_SPREAD
 
 
-def test_a_window_of_zero_leaves_the_image_as_it_is(datasets):
-    image = fvc(datasets, "DB2_B", 3, 1)
+def test_a_window_of_zero_leaves_the_image_as_it_is(fvc2002):
+    image = fvc2002("DB2_B", 3, 1)
     assert equalise(image, 569, sigma=0.0) is image
 
 
-def test_the_trace_hook_sees_the_equalised_crop_before_the_network(datasets):
+def test_the_trace_hook_sees_the_equalised_crop_before_the_network(fvc2002):
     stages = []
-    extract_learned(fvc(datasets, "DB1_B", 1, 1), 500, trace=lambda stage, value: stages.append((stage, value)))
+    extract_learned(fvc2002("DB1_B", 1, 1), 500, trace=lambda stage, value: stages.append((stage, value)))
     names = [name for name, _ in stages]
     assert names.index("mask") < names.index("equalised") < names.index("crop") < names.index("output")
     assert ("seams repaired" in names) == L.SEAM_REPAIR
     crop = dict(stages)["equalised"]
     assert crop.dtype == np.uint8 and crop.ndim == 2
-
 
 
 def with_seams(image: np.ndarray, rows, lift: int = 40) -> np.ndarray:
@@ -88,22 +79,22 @@ def with_seams(image: np.ndarray, rows, lift: int = 40) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def test_rows_a_sweep_sensor_brightened_are_found_and_nothing_else(datasets):
-    image = fvc(datasets, "DB4_B", 2, 2)
+def test_rows_a_sweep_sensor_brightened_are_found_and_nothing_else(fvc2002):
+    image = fvc2002("DB4_B", 2, 2)
     seams = range(48, image.shape[0] - 48, 16)
     assert list(seam_rows(with_seams(image, seams))) == list(seams)
 
 
-def test_no_fvc2002_print_has_a_seam(datasets):
+def test_no_fvc2002_print_has_a_seam(fvc2002):
     for db in ("DB1_B", "DB2_B", "DB3_B", "DB4_B"):
         for finger in (1, 4, 7, 10):
-            image = fvc(datasets, db, finger, 3)
+            image = fvc2002(db, finger, 3)
             assert seam_rows(image).size == 0, (db, finger)
             assert repair_seams(image) is image
 
 
-def test_a_repaired_seam_row_is_close_to_the_row_that_was_there(datasets):
-    image = fvc(datasets, "DB3_B", 6, 2)
+def test_a_repaired_seam_row_is_close_to_the_row_that_was_there(fvc2002):
+    image = fvc2002("DB3_B", 6, 2)
     seams = list(range(40, image.shape[0] - 40, 16))
     repaired = repair_seams(with_seams(image, seams)).astype(np.float32)
     error = np.abs(repaired[seams] - image[seams].astype(np.float32)).mean()
