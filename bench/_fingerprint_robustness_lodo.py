@@ -137,7 +137,7 @@ def _equalised(sigma: float, seams: bool = False, blur: float = 0.0, strips: flo
     ``blur`` (all done here: they come before extraction's first stages, and their output's hash keys
     the cache)."""
     def apply(image, dpi):
-        image = (repair_seams(image, align=strips is not None, min_gain=strips or 0.0) if seams else image)
+        image = repair_seams(image, align=strips is not None, min_gain=strips or 0.0) if seams else image
         image = denoise(image, dpi, noise) if noise else image
         return cv2.GaussianBlur(image, (0, 0), at_dpi(blur, dpi)) if blur else image
     apply.extract = {"equalise_sigma": sigma, "seam_repair": False, "denoise_strength": 0.0}

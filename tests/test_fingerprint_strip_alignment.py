@@ -32,9 +32,10 @@ def joins(fvc2002, draw):
     for db, finger, impression in PRINTS:
         image = fvc2002(db, finger, impression)
         offsets = draw(rng, -(-image.shape[0] // STRIP))
-        seams = seam_rows(swept(image, offsets))
+        probe = swept(image, offsets)
+        seams = seam_rows(probe)
         assert set(range(STRIP, image.shape[0] - 3, STRIP)) <= set(seams.tolist())
-        at = dict(zip(seams.tolist(), align_strips(swept(image, offsets).astype(np.float32), seams)[1]))
+        at = dict(zip(seams.tolist(), align_strips(probe.astype(np.float32), seams)[1]))
         above = offsets[0]  # where the strip above now sits
         for k in range(1, offsets.size):
             d = at.get(k * STRIP)
@@ -78,7 +79,8 @@ def test_no_strip_moves_further_than_the_limit(fvc2002):
     image = fvc2002("DB4_B", 3, 1)
     offsets = np.zeros(-(-image.shape[0] // STRIP), int)
     offsets[1::2] = 9  # far beyond the limit: the join is measured within it or not at all
-    _, measured = align_strips(swept(image, offsets).astype(np.float32), seam_rows(swept(image, offsets)))
+    probe = swept(image, offsets)
+    _, measured = align_strips(probe.astype(np.float32), seam_rows(probe))
     assert max(abs(d) for d in measured) <= L.STRIP_MAX_SHIFT
 
 

@@ -1,9 +1,9 @@
 """The learned extractor: LEADER's minutiae from a grey image, as an ordinary Template.
 
 Stages (each seen by ``trace(stage, value)``): seams repaired (a sweep sensor's strips moved back
-into line and its bright seam rows rebuilt), denoised (a grainy print through non-local means), mask (segmented finger), equalised (the finger's bounding
-box with uniform local mean and contrast), crop (the part the network sees, resampled to its resolution), output (the network's four
-maps), minutiae.
+into line and its bright seam rows rebuilt), denoised (a grainy print through non-local means), mask
+(segmented finger), equalised (the finger's bounding box with uniform local mean and contrast), crop
+(the part the network sees, resampled to its resolution), output (the network's four maps), minutiae.
 """
 from __future__ import annotations
 
