@@ -80,7 +80,8 @@ def cached(image: np.ndarray, dpi: float, settings: str,
     except fp.LowQualityError:
         template = None
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
+    # One temporary file per process: two bench runs writing the same key must not replace each other's.
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     if template is None:
         np.savez(tmp, refused=1)
     else:
@@ -100,7 +101,7 @@ def cached_number(image: np.ndarray, settings: str, compute: Callable[[np.ndarra
         return float(np.load(path))
     value = float(compute(image))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npy")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npy")
     np.save(tmp, np.float64(value))
     os.replace(tmp, path)
     return value
