@@ -26,6 +26,9 @@ _NOT_EXTRACTION = {"comparison.py", "cylinders.py", "gallery.py", "index.py", "c
 _LEARNED_ONLY = {"learned.py", "leader_model.py", "leader_graph.py", "leader_layout.py", "onnx_proto.py",
                  "equalisation.py", "seam_repair.py", "strip_alignment.py", "denoising.py"}
 _LEARNED_SHARED = {"segmentation.py", "template.py", "quality.py", "parameters.py"}
+# fp.extract's second look keeps one of two learned templates (each keyed as above); which one is keyed
+# by second_look_version, in the settings of the caches that store the kept template.
+_SECOND_LOOK = {"thickening.py"}
 
 
 def score(a: Optional[Template], b: Optional[Template]) -> float:
@@ -44,7 +47,7 @@ def extraction_version(learned: bool) -> str:
     digest = hashlib.sha1()
     for path in sorted(Path(fp.__file__).parent.glob("*.py")):
         wanted = (path.name in _LEARNED_ONLY | _LEARNED_SHARED if learned
-                  else path.name not in _NOT_EXTRACTION | _LEARNED_ONLY | {"learned_parameters.py"})
+                  else path.name not in _NOT_EXTRACTION | _LEARNED_ONLY | _SECOND_LOOK | {"learned_parameters.py"})
         if wanted:
             digest.update(path.name.encode() + path.read_bytes())
     if learned:     # the preprocessing and quality constants change every learned template (not only its keys)
@@ -54,6 +57,17 @@ def extraction_version(learned: bool) -> str:
                             L.EQUALISE_GAIN, L.EQUALISE_MIN_SPREAD, L.GOOD_AREA_MM2, L.GOOD_MINUTIAE,
                             L.GOOD_CONFIDENCE, L.STRIP_ALIGNMENT, L.STRIP_MAX_SHIFT, L.STRIP_MIN_GAIN,
                             L.DENOISE_MIN_NOISE, L.DENOISE_PATCH, L.DENOISE_SEARCH, L.DENOISE_STRENGTH)).encode())
+    return digest.hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def second_look_version() -> str:
+    """Digest of what makes fp.extract's second look (thickening.py, whose passes are learned
+    templates keyed as above) keep one pass or the other: its source and constants."""
+    from matcher.fingerprint import learned_parameters as L
+
+    digest = hashlib.sha1((Path(fp.__file__).parent / "thickening.py").read_bytes())
+    digest.update(repr((L.THICKENING, L.THICKEN_RADIUS, L.THICKEN_BELOW)).encode())
     return digest.hexdigest()[:12]
 
 

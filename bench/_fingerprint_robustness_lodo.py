@@ -38,6 +38,7 @@ from bench.fingerprint import DPI, eer, load_database
 from kiosk.datasets import datasets_dir
 from matcher import fingerprint as fp
 from matcher.fingerprint import learned_parameters as L
+from matcher.fingerprint import thickening
 from matcher.fingerprint.denoising import denoise
 from matcher.fingerprint.learned import extract_learned
 from matcher.fingerprint.parameters import at_dpi
@@ -62,12 +63,29 @@ def shipped(t, cut: tuple[float, int] | None = None):
     return variants.restrict(t, *(cut or (L.QUALITY_THRESHOLD, L.MAX_MINUTIAE)))
 
 
+def variant_template(preprocess, image: np.ndarray, dpi: float, scale: float, looks: list | None = None
+                     ) -> Template | None:
+    """Low-threshold template of ``image`` through a VARIANTS entry. With its ``thicken`` gate, as
+    fp.extract's second look (thickening.py): the print's and, when the network is unsure of it, its
+    thickened copy's (each cached), whichever thickening.surer keeps (rated at the shipped threshold,
+    so the choice is the shipped extractor's whatever threshold the template is cut to later).
+    ``looks`` gets whether the second look was taken."""
+    image = preprocess(image, dpi)
+    first = raw_template(image, dpi, scale, preprocess.tag, **preprocess.extract)
+    second_look = preprocess.thicken is not None and thickening.unsure(first, preprocess.thicken)
+    if looks is not None:
+        looks.append(second_look)
+    if not second_look:
+        return first
+    return thickening.surer(first, raw_template(thickening.thicken(image, dpi), dpi, scale, preprocess.tag,
+                                                **preprocess.extract))
+
+
 def shipped_extract(image: np.ndarray, dpi: float) -> Template:
     """fp.extract's template (learned, as shipped), cut from the shipped preprocessing's cached
     low-threshold one: the held-out headline extracts every robustness probe at the low threshold, so
     the in-sample rows cost no second extraction (the cut is exact: tests/test_fingerprint_learned_cut.py)."""
-    preprocess = VARIANTS[SHIPPED_VARIANT]
-    template = shipped(raw_template(preprocess(image, dpi), dpi, L.SCALE, preprocess.tag, **preprocess.extract))
+    template = shipped(variant_template(VARIANTS[SHIPPED_VARIANT], image, dpi, L.SCALE))
     if template is None:
         raise fp.LowQualityError("too_few_minutiae", "refused at the shipped threshold and cap")
     return template
@@ -76,12 +94,14 @@ def shipped_extract(image: np.ndarray, dpi: float) -> Template:
 def evaluate(databases, preprocess, scale: float, sets=SETS, clean_lodo: bool = True, score=cache.score,
              probes=DEFAULT_PROBES, cut: tuple[float, int] | None = None) -> dict:
     """``preprocess``: a VARIANTS entry (image, dpi -> image, with ``extract`` keywords and a cache ``tag``).
-    Returns {'clean_lodo': {db: EER}, 'clean': {db: EER}, set: {db: EER}, set+' fte': count} in percent."""
+    Returns {'clean_lodo': {db: EER}, 'clean': {db: EER}, set: {db: EER}, set+' fte': count} in percent,
+    and {'clean looks': share, set+' looks': share}: the share of prints given a second look."""
     dbs = sorted(databases)
     out = {}
-    extract, tag = preprocess.extract, preprocess.tag
-    raw = {db: {k: raw_template(preprocess(im, DPI[db]), DPI[db], scale, tag, **extract) for k, im in images.items()}
+    looks = []
+    raw = {db: {k: variant_template(preprocess, im, DPI[db], scale, looks) for k, im in images.items()}
            for db, images in databases.items()}
+    out["clean looks"] = float(np.mean(looks))
     if clean_lodo:
         table = variants.lodo_table(raw, dbs, True, eer)
         _, held = variants.lodo(table, dbs)
@@ -92,11 +112,13 @@ def evaluate(databases, preprocess, scale: float, sets=SETS, clean_lodo: bool = 
     out["clean"] = _set_eers(enrolled, probes_clean, score)
     out["ratio floor"] = robustness.ratio_floor(len(robustness.pairs(probes)[0]), len(dbs))
     for name in sets:
-        found = {db: {key: shipped(raw_template(preprocess(im, d), d, scale, tag, **extract), cut)
+        looks = []
+        found = {db: {key: shipped(variant_template(preprocess, im, d, scale, looks), cut)
                       for key, (im, d) in items.items()}
                  for db, items in robustness.probe_set(name, databases, DPI, probes).items()}
         out[name] = _set_eers(enrolled, found, score)
         out[name + " fte"] = sum(t is None for items in found.values() for t in items.values())
+        out[name + " looks"] = float(np.mean(looks))
     return out
 
 
@@ -120,27 +142,32 @@ def summary(label: str, result: dict) -> None:
     # failing genuine pair in one database (robustness.ratio_floor), and the line says so.
     denominator = clean if clean > 0 else result["ratio floor"]
     line += "" if clean > 0 else f"; ratios divide by the floor {denominator:.3f} % (clean probes score 0)"
-    print(line, flush=True)
+    looks = result.get("clean looks", 0.0)
+    print(line + (f"; second look on {looks:.0%} of the clean prints" if looks else ""), flush=True)
     for name in SETS:
         if name in result:
             v = result[name]
             mean = float(np.mean(list(v.values())))
+            looks = result.get(name + " looks", 0.0)
             print(f"   {name:40s} {mean:5.2f} % ({mean / denominator:4.1f}x)  "
-                  f"[{' / '.join(f'{v[d]:.2f}' for d in dbs)}]  fte {result[name + ' fte']}", flush=True)
+                  f"[{' / '.join(f'{v[d]:.2f}' for d in dbs)}]  fte {result[name + ' fte']}"
+                  + (f"  second look {looks:.0%}" if looks else ""), flush=True)
 
 
 def _equalised(sigma: float, seams: bool = False, blur: float = 0.0, strips: float | None = None,
-               noise: float = 0.0):
+               noise: float = 0.0, thicken: int | None = None):
     """Extraction with equalisation over ``sigma`` (0: none), after seam repair when ``seams`` (with
     strip alignment at minimum gain ``strips``, none when None), non-local means of strength ``noise``
     on grainy prints (denoising.py; 0: none) and a Gaussian pre-blur of ``blur`` pixels at 500 dpi when
     ``blur`` (all done here: they come before extraction's first stages, and their output's hash keys
-    the cache)."""
+    the cache); with ``thicken``, the second look (thickening.py) at prints of assurance below it
+    (variant_template)."""
     def apply(image, dpi):
         image = repair_seams(image, align=strips is not None, min_gain=strips or 0.0) if seams else image
         image = denoise(image, dpi, noise) if noise else image
         return cv2.GaussianBlur(image, (0, 0), at_dpi(blur, dpi)) if blur else image
     apply.extract = {"equalise_sigma": sigma, "seam_repair": False, "denoise_strength": 0.0}
+    apply.thicken = thicken
     apply.tag = f"equalise_sigma={sigma:g}" if sigma else ""
     return apply
 
@@ -163,7 +190,14 @@ SHIPPED_GRID = ("none", "seams", "equalise 3", "equalise 4", "seams + equalise 3
 # The preprocessing as shipped: that grid's choice, then strip alignment at its chosen gain
 # (learned_parameters.STRIP_MIN_GAIN, from the STRIP_GAINS grid against "seams + equalise 3"), then
 # denoising at its chosen strength (DENOISE_STRENGTHS against "seams + strips 0.3 + equalise 3").
-SHIPPED_VARIANT = f"seams + strips {L.STRIP_MIN_GAIN:g} + denoise {L.DENOISE_STRENGTH:g} + equalise 3"
+PREPROCESSING = f"seams + strips {L.STRIP_MIN_GAIN:g} + denoise {L.DENOISE_STRENGTH:g} + equalise 3"
+# The second look at prints the network is unsure of (thickening.py) after that preprocessing, by the
+# assurance below which it is taken (learned_parameters.THICKEN_BELOW, from this grid against none and
+# against other rules of which reading to keep; 4001 is above any template's: always).
+THICKEN_GATES = (4001, 3000, 2500, 2000)
+VARIANTS.update({f"{PREPROCESSING} + second look below {g}": _equalised(
+    3, True, strips=L.STRIP_MIN_GAIN, noise=L.DENOISE_STRENGTH, thicken=g) for g in THICKEN_GATES})
+SHIPPED_VARIANT = PREPROCESSING + (f" + second look below {L.THICKEN_BELOW}" if L.THICKENING else "")
 # The grid learned_parameters.QUALITY_THRESHOLD was chosen from (--thresholds 0.35,0.2,0.25,0.3); the
 # first is the guard's reference: a threshold must be no worse than it on the clean FVC protocol.
 SHIPPED_THRESHOLDS = (0.35, 0.2, 0.25, 0.3)

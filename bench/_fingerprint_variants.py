@@ -21,6 +21,7 @@ from matcher import fingerprint as fp
 from matcher.fingerprint import learned_parameters as L
 from matcher.fingerprint.learned import extract_learned, percent
 from matcher.fingerprint.template import Template
+from matcher.fingerprint.thickening import extract_thickening
 
 FINGERS, IMPRESSIONS = 10, 8
 RAW_THRESHOLD = 0.2           # cached detections go this low; thresholds above it are applied later
@@ -42,19 +43,23 @@ class Variant:
     kwargs: dict = field(default_factory=dict)
 
 
-def learned_variant(name: str, crop: bool = True, scale: float = L.SCALE, **kwargs) -> Variant:
+def learned_variant(name: str, crop: bool = True, scale: float = L.SCALE, second_look: bool = False,
+                    **kwargs) -> Variant:
+    """``second_look``: fp.extract's two passes (thickening.py) instead of extract_learned's one."""
     settings = dict(crop=crop, scale=scale, **kwargs)
+    extract = extract_thickening if second_look else extract_learned
 
     def run(image, dpi):
-        return extract_learned(image, dpi, threshold=RAW_THRESHOLD, max_minutiae=RAW_CAP, **settings)
-    return Variant(name, run, True, settings)
+        return extract(image, dpi, threshold=RAW_THRESHOLD, max_minutiae=RAW_CAP, **settings)
+    return Variant(name, run, True, dict(settings, second_look=second_look))
 
 
 CLASSICAL = Variant("classical", lambda image, dpi: fp.extract(image, dpi=dpi, method="classical"), False)
 
 
 def shipped() -> Variant:
-    return learned_variant(f"learned as shipped ({L.SCALE:g} x resolution, cropped)")
+    look = ", second look" if L.THICKENING else ""
+    return learned_variant(f"learned as shipped ({L.SCALE:g} x resolution, cropped{look})", second_look=L.THICKENING)
 
 
 @dataclass
@@ -118,7 +123,8 @@ def settings_key(variant: Variant) -> str:
     # The raw detection threshold and cap are in the key: a template cached at another raw threshold
     # would silently restrict to different minutiae.
     return (f"learned|{changes}|margin {margin:g}|raw {RAW_THRESHOLD:g}/{RAW_CAP}"
-            + ("" if model is None else f"|model {int8.file_digest(model)}"))
+            + ("" if model is None else f"|model {int8.file_digest(model)}")
+            + (f"|second look {cache.second_look_version()}" if variant.kwargs.get("second_look") else ""))
 
 
 def extract_database(variant: Variant, images: dict, dpi: float) -> dict:

@@ -90,3 +90,30 @@ def test_changing_a_preprocessing_constant_changes_the_learned_cache_version(nam
     value = getattr(L, name)
     changed = (not value) if isinstance(value, bool) else value + 1
     assert learned_version_changes(monkeypatch, lambda m: m.setattr(L, name, changed))
+
+
+# fp.extract's second look (thickening.py) keeps one of two learned templates: the caches of the kept
+# template are keyed by its source and constants as well.
+def test_every_module_the_second_look_imports_keys_the_cache():
+    keyed = cache._LEARNED_ONLY | cache._LEARNED_SHARED | cache._SECOND_LOOK
+    assert _reachable("thickening.py") - CANNOT_CHANGE_A_TEMPLATE <= keyed
+
+
+def second_look_names() -> list[str]:
+    return sorted(set(re.findall(r"\bL\.(THICKEN[A-Z0-9_]*)", (PACKAGE / "thickening.py").read_text())))
+
+
+@pytest.mark.parametrize("name", second_look_names())
+def test_changing_a_second_look_constant_changes_the_shipped_cache_key(name, monkeypatch):
+    from bench.fingerprint import cache_key
+
+    value = getattr(L, name)
+    before = cache_key("learned")
+    monkeypatch.setattr(L, name, (not value) if isinstance(value, bool) else value + 1)
+    cache.second_look_version.cache_clear()
+    try:
+        assert cache_key("learned") != before
+    finally:
+        monkeypatch.undo()
+        cache.second_look_version.cache_clear()
+

@@ -84,3 +84,34 @@ def test_the_bench_in_sample_rows_get_fp_extract_s_templates(tests_data, tmp_pat
         image = cv2.imread(str(tests_data / "fingerprint" / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
         cut, extracted = shipped_extract(image, dpi), fp.extract(image, dpi=dpi)
         assert np.array_equal(cut.minutiae, extracted.minutiae) and cut.quality == extracted.quality, name
+
+
+THINNED = [("DB3_B", 2, 1), ("DB4_B", 8, 3)]   # thinned as the dry set thins: fp.extract keeps the second look
+
+
+def thinned(fvc2002, db, finger, impression):
+    return cv2.dilate(fvc2002(db, finger, impression), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+
+
+def test_the_curve_s_shipped_row_cut_is_fp_extract_s_template_after_a_second_look(fvc2002):
+    from bench._fingerprint_variants import shipped
+    from matcher import fingerprint as fp
+
+    for db, finger, impression in THINNED:
+        image = thinned(fvc2002, db, finger, impression)
+        kept = []
+        extracted = fp.extract(image, 500, lambda stage, value: kept.append(value) if stage == "kept" else None)
+        cut = restrict(shipped().extract(image, 500), L.QUALITY_THRESHOLD, L.MAX_MINUTIAE)
+        assert kept == ["thickened"]
+        assert np.array_equal(cut.minutiae, extracted.minutiae) and cut.quality == extracted.quality
+
+
+def test_the_robustness_harness_gets_fp_extract_s_template_after_a_second_look(fvc2002, tmp_path, monkeypatch):
+    from bench._fingerprint_robustness_lodo import shipped_extract
+    from matcher import fingerprint as fp
+
+    monkeypatch.setenv("KIOSK_BENCH_CACHE", str(tmp_path))
+    for db, finger, impression in THINNED:
+        image = thinned(fvc2002, db, finger, impression)
+        cut, extracted = shipped_extract(image, 500), fp.extract(image, 500)
+        assert np.array_equal(cut.minutiae, extracted.minutiae) and cut.quality == extracted.quality

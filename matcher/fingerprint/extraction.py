@@ -1,7 +1,7 @@
 """``extract``: the public entry point, choosing the learned (LEADER) or the classical extractor.
 
-``method="learned"`` runs the LEADER network (learned.py); ``method="classical"`` the
-SourceAFIS-like pipeline (extractor.py). Both give ordinary Templates for the same MCC comparison.
+``method="learned"`` runs the LEADER network (learned.py), with a second look at prints it is unsure of
+(thickening.py); ``method="classical"`` the SourceAFIS-like pipeline (extractor.py). Both give ordinary Templates for the same MCC comparison.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 
 from .extractor import Trace
 from .extractor import extract as extract_classical
-from .learned import extract_learned
+from .thickening import extract_thickening
 from .template import Template
 
 METHODS = ("learned", "classical")
@@ -30,7 +30,7 @@ def extract(image: np.ndarray, dpi: float = 500, trace: Trace = None, *, method:
     Raises LowQualityError (with ``reason``) when the print cannot give a reliable template.
     """
     if method == "learned":
-        return extract_learned(image, dpi, trace)
+        return extract_thickening(image, dpi, trace)
     if method == "classical":
         return extract_classical(image, dpi, trace)
     raise ValueError(f"unknown extraction method {method!r}; expected one of {', '.join(METHODS)}")

@@ -144,6 +144,37 @@ DENOISE_MIN_NOISE = 12.0           # grey levels of estimated noise deviation
 DENOISE_PATCH = 7.0                # non-local means' patch side (pixels at 500 dpi; made odd)
 DENOISE_SEARCH = 21.0              # ... and the side of the window its similar patches are sought in
 DENOISE_STRENGTH = 1.0             # filter strength h, in units of the estimated noise deviation
+# A second look at prints the network is unsure of (thickening.py): when the first reading's assurance
+# (the sum of its best MAX_MINUTIAE confidences at QUALITY_THRESHOLD, in percent: 40 sure minutiae make
+# 4000) is below THICKEN_BELOW, the print is read again with its ridges grown by THICKEN_RADIUS, and the
+# reading of higher quality (learned_quality) is kept. THICKEN_RADIUS was set, not tuned: one pixel is the
+# least a grey erosion can grow a ridge. The gate and the rule were measured with python -m
+# bench._fingerprint_robustness_lodo --probes all (2026-11-30 07:33-08:06 UTC, 0.9 x, threshold 0.25);
+# in-sample mean EER against none (dry 1.35, wet 0.43, noise 0.65, partial uniform 6.80, partial on the
+# print 1.58, elastic 0.45, sweep 4.40 %, clean probes 0.33 %):
+#   keep the higher assurance, second look always / below 3000 / 2500 / 2000 (taken on 100 / 50 / 31 / 16 %
+#   of the clean prints): dry 0.69 / 0.69 / 0.69 / 0.73, partial uniform 5.41 / 5.57 / 5.59 / 5.67,
+#   partial on the print 1.80 / 1.76 / 1.76 / 1.70, sweep 4.34 / 4.44 / 4.45 / 4.16, clean probes 0.26 %;
+#   keep the higher mean of the best 25 confidences, always / below 2000: dry 0.86 / 0.78, wet 0.57 / 0.53,
+#   clean FVC protocol 0.18 / 0.18 (0.13 without);
+#   keep the higher quality, always / below 2000: dry 0.73 / 0.69, wet 0.41 / 0.39, noise 0.62 / 0.57,
+#   partial uniform 5.86 / 5.92, partial on the print 1.72 / 1.61, elastic 0.41 / 0.41, sweep 4.08 / 4.16,
+#   clean probes 0.26 / 0.26 % (contrast loss 0.33 against 0.30 %).
+# Leave-one-database-out among all nine (per fold, the lowest mean EER over the clean FVC protocol, the
+# clean probes and the ten sets on the other three databases, among settings no worse than none on the
+# clean FVC protocol there): the higher assurance always on DB1's fold, the higher quality below 2000 on
+# DB2's and DB4's, none on DB3's. Always doubles every extraction (beyond the 200 ms budget); shipped: the
+# higher quality below 2000. Re-run as shipped against none alone (08:02-08:06 UTC), it is chosen on three
+# folds and none on DB3's: there DB4's clean FVC protocol loses a genuine pair (0.18 -> 0.36 %) while DB3
+# gains one, so the guard rules every second look out on the fold where it helps most. Held out under
+# those choices (none in brackets, in-sample): dry 1.18 (1.35), wet 0.41 (0.43), partial uniform 6.45
+# (6.80), partial on the print 1.70 (1.58), sweep 4.57 (4.40), rescaled 0.8 / 1.3 0.35 / 0.37 (0.33 /
+# 0.35), clean LODO 0.22 (0.18), every other set and the clean probes unchanged: a wash held out (mean
+# over the twelve figures 1.41 against 1.43 %), a gain on DB3 (its clean LODO 0.36 -> 0.18 %, dry 3.52 ->
+# 1.57 %) and on DB4's dry prints (1.41 -> 0.86 %) in-sample.
+THICKENING = True
+THICKEN_RADIUS = 1.0               # pixels at 500 dpi the ridges grow on each side (a 3 x 3 grey erosion)
+THICKEN_BELOW = 2000               # assurance below which the second look is taken
 EQUALISE_SIGMA = 3.0               # Gaussian window (pixels at 500 dpi) of the local mean and spread
 EQUALISE_GAIN = 50.0               # grey levels per local spread after equalisation
 EQUALISE_MIN_SPREAD = 8.0          # spread floor (grey levels) of flat areas
