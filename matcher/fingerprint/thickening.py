@@ -70,7 +70,7 @@ def extract_thickening(image: np.ndarray, dpi: float = 500, trace: Trace = None,
                        thickening: bool = L.THICKENING, seam_repair: bool = L.SEAM_REPAIR,
                        denoise_strength: float = L.DENOISE_STRENGTH, **keywords) -> Template:
     """:func:`extract_learned`'s template of ``image``, or of the print with thickened ridges when the
-    network is unsure of the first and surer of the second (``thickening=False``: the first alone).
+    network is unsure of the first and the second is rated higher (``thickening=False``: the first alone).
     The second pass's stages are traced with the prefix "thickened "; "kept" names the pass kept.
     Raises the first pass's LowQualityError when both passes are refused."""
     emit = trace if trace is not None else (lambda stage, value: None)
