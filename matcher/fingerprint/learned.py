@@ -82,6 +82,20 @@ def learned_quality(area_mm2: float, confidence: np.ndarray) -> int:
     return int(round(100.0 * area * count * sure))
 
 
+def prepared(image: np.ndarray, dpi: float, emit: Callable[[str, object], None], seam_repair: bool = L.SEAM_REPAIR,
+             denoise_strength: float = L.DENOISE_STRENGTH) -> np.ndarray:
+    """The print as it is segmented: checked usable, its seams repaired and its grain removed (the
+    stages before the mask, each emitted)."""
+    image = usable_image(image)
+    if seam_repair:
+        image = repair_seams(image)
+        emit("seams repaired", image)
+    if denoise_strength > 0:
+        image = denoise(image, dpi, denoise_strength)
+        emit("denoised", image)
+    return image
+
+
 def extract_learned(image: np.ndarray, dpi: float = 500, trace: Trace = None, *, scale: float = L.SCALE,
                     crop: bool = True, threads: int = L.THREADS, optimisation: str = L.OPTIMISATION, fused: bool = True,
                     threshold: float = L.QUALITY_THRESHOLD, max_minutiae: int = L.MAX_MINUTIAE,
@@ -93,14 +107,8 @@ def extract_learned(image: np.ndarray, dpi: float = 500, trace: Trace = None, *,
     The keywords are the bench's variants (resolution, crop and its margin, threads, graph rewrites,
     another model file, seam repair, equalisation window and denoising strength: 0 turns them off)."""
     emit = trace if trace is not None else (lambda stage, value: None)
-    image = usable_image(image)
     dpi = float(dpi)
-    if seam_repair:
-        image = repair_seams(image)
-        emit("seams repaired", image)
-    if denoise_strength > 0:
-        image = denoise(image, dpi, denoise_strength)
-        emit("denoised", image)
+    image = prepared(image, dpi, emit, seam_repair, denoise_strength)
     mask = segment(image, dpi)
     emit("mask", mask)
     area = require_foreground(mask, dpi)

@@ -21,12 +21,9 @@ import cv2
 import numpy as np
 
 from . import learned_parameters as L
-from .denoising import denoise
 from .errors import LowQualityError
-from .learned import Trace, extract_learned, percent
+from .learned import Trace, extract_learned, percent, prepared
 from .parameters import at_dpi
-from .quality import usable_image
-from .seam_repair import repair_seams
 from .template import Template
 
 
@@ -74,17 +71,9 @@ def extract_thickening(image: np.ndarray, dpi: float = 500, trace: Trace = None,
     The second pass's stages are traced with the prefix "thickened "; "kept" names the pass kept.
     Raises the first pass's LowQualityError when both passes are refused."""
     emit = trace if trace is not None else (lambda stage, value: None)
-    image = usable_image(image)
     dpi = float(dpi)
-    # The stages before segmentation run once, here, as extract_learned runs them (its own are turned off
-    # below): both passes read the same repaired, denoised print. Kept apart from learned.py so that its
-    # single-pass templates, which the bench caches by learned.py's source, stay valid.
-    if seam_repair:
-        image = repair_seams(image)
-        emit("seams repaired", image)
-    if denoise_strength > 0:
-        image = denoise(image, dpi, denoise_strength)
-        emit("denoised", image)
+    # The stages before segmentation run once, here: both passes read the same repaired, denoised print.
+    image = prepared(image, dpi, emit, seam_repair, denoise_strength)
     single = dict(keywords, seam_repair=False, denoise_strength=0.0)
     first, refusal = _attempt(image, dpi, trace, single)
     if not thickening or not unsure(first):
