@@ -1,7 +1,8 @@
 """``extract``: the public entry point, choosing the learned (LEADER) or the classical extractor.
 
-``method="learned"`` runs the LEADER network (learned.py), with a second look at prints it is unsure of
-(thickening.py); ``method="classical"`` the SourceAFIS-like pipeline (extractor.py). Both give ordinary Templates for the same MCC comparison.
+``method="learned"`` runs the LEADER network (learned.py), with a second look at prints it is unsure
+of (thickening.py); ``method="classical"`` the SourceAFIS-like pipeline (extractor.py). Both give
+ordinary Templates for the same MCC comparison.
 """
 from __future__ import annotations
 

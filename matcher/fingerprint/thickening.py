@@ -83,7 +83,7 @@ def extract_thickening(image: np.ndarray, dpi: float = 500, trace: Trace = None,
     second, _ = _attempt(thick, dpi, None if trace is None else (lambda stage, v: trace("thickened " + stage, v)),
                          single)
     kept = surer(first, second)
-    return _kept(kept, refusal, "thickened" if kept is second and second is not None else "as captured", emit)
+    return _kept(kept, refusal, "thickened" if kept is second else "as captured", emit)
 
 
 def _attempt(image, dpi, trace, keywords) -> tuple[Optional[Template], Optional[LowQualityError]]:
