@@ -148,3 +148,45 @@ def test_the_interval_resamples_fingers_so_one_bad_finger_spreads_it():
     low, high = robustness.finger_interval(by_finger, eer)
     assert low == 0.0 < point < high        # draws without finger 3 fail nothing, draws with it twice fail more
     assert robustness.finger_interval({"DB1": {f: fine for f in range(1, 11)}}, eer) == (0.0, 0.0)
+
+
+def _former_sweep(image, rng):
+    """The sweep set's generator before its speed had an amplitude (kept here as the reference)."""
+    h, w = image.shape
+    speed = np.clip(1 + np.cumsum(rng.normal(0, 0.03, h)), 0.7, 1.3)
+    source_rows = np.clip(np.cumsum(speed) - speed[0], 0, h - 1)
+    rows = np.clip(np.round(source_rows).astype(int), 0, h - 1)
+    out = image[rows].copy()
+    for start in range(0, h, 16):
+        out[start:start + 16] = np.roll(out[start:start + 16], int(rng.integers(-2, 3)), axis=1)
+        out[start] = np.clip(out[start].astype(np.int16) + 40, 0, 255).astype(np.uint8)
+    return out
+
+
+def test_the_sweep_set_at_amplitude_1_is_the_former_sweep_set_byte_for_byte(fvc_db1_finger):
+    for k, image in enumerate(fvc_db1_finger[:3]):
+        expected = _former_sweep(image, robustness.probe_rng("sweep artefacts", "DB1_B", 1, k + 1))
+        got = robustness.SETS["sweep artefacts"](image, robustness.probe_rng("sweep artefacts", "DB1_B", 1, k + 1))
+        assert np.array_equal(got, expected)
+
+
+def test_at_amplitude_0_the_sweep_reads_every_row_once_only_shifted_sideways_and_seamed(fvc_db1_finger):
+    image = fvc_db1_finger[0]
+    out = robustness.sweep_at(0.0)(image, robustness.probe_rng("sweep, speed as the real sensor", "DB1_B", 1, 1))
+    for r in range(image.shape[0]):
+        if r % 16 == 0:
+            continue        # a seam row: brightened
+        assert any(np.array_equal(out[r], np.roll(image[r], s)) for s in range(-2, 3)), r
+
+
+def test_the_set_standing_for_the_real_sweep_sensor_uses_the_calibrated_amplitude():
+    degrade = robustness.SETS["sweep, speed as the real sensor"]
+    assert degrade.amplitude == robustness.SWEEP_AS_SENSOR < robustness.SETS["sweep artefacts"].amplitude == 1.0
+
+
+def test_the_calibration_picks_the_amplitude_whose_classical_ratio_is_nearest_the_real_sensor():
+    from bench._fingerprint_sweep_calibration import nearest
+
+    found = {1.0: (17.4, 6.1), 0.5: (10.9, 3.8), 0.25: (8.9, 3.1), 0.0: (7.2, 2.5)}
+    assert nearest(found, 8.6 / 2.8) == 0.25
+    assert nearest({0.5: (0, 3.5), 0.25: (0, 2.5)}, 3.0) == 0.5      # a tie goes to the harsher set
