@@ -226,20 +226,38 @@ def set_eer(enrolled, probes, extract, settings, score, eer, records=None, by_fi
     return eers
 
 
+def finger_draws(by_finger, rounds: int = 200, seed: int = 0) -> list:
+    """``rounds`` bootstrap draws: per database, its fingers drawn with replacement (``by_finger`` as
+    set_eer fills it). The finger, not the pair, is the independent unit: its 56 genuine pairs share one
+    skin, its 72 impostor pairs its 8 probes."""
+    rng = np.random.default_rng(seed)
+    return [{db: rng.choice(sorted(fingers), len(fingers)) for db, fingers in by_finger.items()} for _ in range(rounds)]
+
+
+def drawn_mean_eer(by_finger, draw, eer) -> float:
+    """Mean EER over the databases (percent) of the fingers in one draw."""
+    return 100 * float(np.mean([eer(np.concatenate([fingers[f][0] for f in draw[db]]),
+                                    np.concatenate([fingers[f][1] for f in draw[db]]))
+                                for db, fingers in by_finger.items()]))
+
+
 def finger_interval(by_finger, eer, rounds: int = 200, level: float = 0.9, seed: int = 0) -> tuple[float, float]:
     """Bootstrap interval of the mean EER over databases (percent), resampling fingers within each
-    database: the finger, not the pair, is the independent unit (its 56 genuine pairs share one skin,
-    its 72 impostor pairs its 8 probes). ``by_finger`` as set_eer fills it."""
-    rng = np.random.default_rng(seed)
-    means = []
-    for _ in range(rounds):
-        eers = []
-        for fingers in by_finger.values():
-            drawn = rng.choice(sorted(fingers), len(fingers))
-            genuine = np.concatenate([fingers[f][0] for f in drawn])
-            eers.append(eer(genuine, np.concatenate([fingers[f][1] for f in drawn])))
-        means.append(100 * float(np.mean(eers)))
+    database (finger_draws)."""
+    means = [drawn_mean_eer(by_finger, draw, eer) for draw in finger_draws(by_finger, rounds, seed)]
     low, high = np.percentile(means, [50 - 50 * level, 50 + 50 * level])
+    return float(low), float(high)
+
+
+def ratio_interval(by_finger, clean_by_finger, eer, floor: float, rounds: int = 200, level: float = 0.9,
+                   seed: int = 0) -> tuple[float, float]:
+    """Bootstrap interval of a set's ratio to the clean probes: each draw takes the same fingers for
+    the set and for the clean probes (a finger's clean and degraded probes are one skin), and divides
+    by ``floor`` (ratio_floor) where the drawn clean probes fail nothing. Whether a set is within 1.5x
+    of clean can be told only where this interval lies on one side of 1.5."""
+    ratios = [drawn_mean_eer(by_finger, draw, eer) / max(drawn_mean_eer(clean_by_finger, draw, eer), floor)
+              for draw in finger_draws(by_finger, rounds, seed)]
+    low, high = np.percentile(ratios, [50 - 50 * level, 50 + 50 * level])
     return float(low), float(high)
 
 
@@ -282,9 +300,11 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
     print(f"\n   robustness (FVC2002-derived sets; every impression {probes[0]}-{probes[-1]} of each finger degraded in"
           f" turn vs the clean other impressions;\n   {len(genuine)} genuine / {len(impostor)} impostor pairs per"
           f" database; mean EER of {', '.join(d[:3] for d in dbs)} (90 % interval, fingers bootstrapped) [per"
-          " database]; ratio = set / clean probes' mean)")
+          " database]; ratio = set / clean probes' mean (90 % interval,\n   the same fingers drawn for the set and"
+          " the clean probes: a set is told within 1.5x of clean or beyond it only where that interval is)")
     floor = ratio_floor(len(genuine), len(dbs))
     results, records = {label: {} for label in extractors}, {label: [] for label in extractors}
+    clean_fingers = {}
     baseline = clean_probes(databases, dpis, probes)
     for name in ("clean probes",) + tuple(SETS):
         items = baseline if name == "clean probes" else probe_set(name, databases, dpis, probes)
@@ -296,9 +316,13 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
             mean = float(np.mean([per_db[d] for d in dbs]))
             low, high = finger_interval(by_finger, eer)
             cell = f"{label} {mean:.2f} % ({low:.2f}-{high:.2f}) [{' / '.join(f'{per_db[d]:.2f}' for d in dbs)}]"
-            if name != "clean probes":
+            if name == "clean probes":
+                clean_fingers[label] = by_finger
+            else:
                 clean = float(np.mean([results[label]["clean probes"][d] for d in dbs]))
                 cell += f" {mean / clean:.1f}x clean" if clean > 0 else f" {mean / floor:.1f}x floor"
+                low, high = ratio_interval(by_finger, clean_fingers[label], eer, floor)
+                cell += f" ({low:.1f}-{high:.1f})"
             cells.append(cell)
         row(name, "   ".join(cells), "" if name == "clean probes" else "target <= 1.5x clean")
     for label in extractors:
