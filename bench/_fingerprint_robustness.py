@@ -178,9 +178,8 @@ def rescaled(factor: float):
 SETS = {"dry": dry, "wet": wet, "contrast loss": low_contrast, "noise": noisy,
         "partial, uniform placement (60 % window)": partial_uniform,
         "partial, on the print (60 % window)": partial_on_print, "elastic distortion": elastic,
-        "sweep artefacts": sweep_at(1.0),
-        "sweep, speed as the real sensor": sweep_at(SWEEP_AS_SENSOR), "rescaled 0.8 (dpi stated)": rescaled(0.8),
-        "rescaled 1.3 (dpi stated)": rescaled(1.3)}
+        "sweep artefacts": sweep_at(1.0), "sweep, speed as the real sensor": sweep_at(SWEEP_AS_SENSOR),
+        "rescaled 0.8 (dpi stated)": rescaled(0.8), "rescaled 1.3 (dpi stated)": rescaled(1.3)}
 
 
 def probe_set(name, databases, dpis, probes=PROBES, degrade=None):
