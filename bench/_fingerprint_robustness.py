@@ -233,31 +233,32 @@ def finger_draws(by_finger, rounds: int = 200, seed: int = 0) -> list:
     return [{db: rng.choice(sorted(fingers), len(fingers)) for db, fingers in by_finger.items()} for _ in range(rounds)]
 
 
-def drawn_mean_eer(by_finger, draw, eer) -> float:
-    """Mean EER over the databases (percent) of the fingers in one draw."""
-    return 100 * float(np.mean([eer(np.concatenate([fingers[f][0] for f in draw[db]]),
-                                    np.concatenate([fingers[f][1] for f in draw[db]]))
-                                for db, fingers in by_finger.items()]))
+def drawn_mean_eers(by_finger, draws, eer) -> np.ndarray:
+    """Per draw (finger_draws), the mean EER over the databases (percent) of the fingers drawn."""
+    return np.array([100 * float(np.mean([eer(np.concatenate([fingers[f][0] for f in draw[db]]),
+                                              np.concatenate([fingers[f][1] for f in draw[db]]))
+                                          for db, fingers in by_finger.items()]))
+                     for draw in draws])
+
+
+def interval(values, level: float = 0.9) -> tuple[float, float]:
+    """The central ``level`` share of bootstrap ``values``."""
+    low, high = np.percentile(values, [50 - 50 * level, 50 + 50 * level])
+    return float(low), float(high)
 
 
 def finger_interval(by_finger, eer, rounds: int = 200, level: float = 0.9, seed: int = 0) -> tuple[float, float]:
     """Bootstrap interval of the mean EER over databases (percent), resampling fingers within each
     database (finger_draws)."""
-    means = [drawn_mean_eer(by_finger, draw, eer) for draw in finger_draws(by_finger, rounds, seed)]
-    low, high = np.percentile(means, [50 - 50 * level, 50 + 50 * level])
-    return float(low), float(high)
+    return interval(drawn_mean_eers(by_finger, finger_draws(by_finger, rounds, seed), eer), level)
 
 
-def ratio_interval(by_finger, clean_by_finger, eer, floor: float, rounds: int = 200, level: float = 0.9,
-                   seed: int = 0) -> tuple[float, float]:
-    """Bootstrap interval of a set's ratio to the clean probes: each draw takes the same fingers for
-    the set and for the clean probes (a finger's clean and degraded probes are one skin), and divides
-    by ``floor`` (ratio_floor) where the drawn clean probes fail nothing. Whether a set is within 1.5x
-    of clean can be told only where this interval lies on one side of 1.5."""
-    ratios = [drawn_mean_eer(by_finger, draw, eer) / max(drawn_mean_eer(clean_by_finger, draw, eer), floor)
-              for draw in finger_draws(by_finger, rounds, seed)]
-    low, high = np.percentile(ratios, [50 - 50 * level, 50 + 50 * level])
-    return float(low), float(high)
+def ratio_interval(means: np.ndarray, clean_means: np.ndarray, floor: float, level: float = 0.9) -> tuple[float, float]:
+    """Bootstrap interval of a set's ratio to the clean probes, from both sides' drawn_mean_eers over the
+    same draws (a finger's clean and degraded probes are one skin), dividing by ``floor`` (ratio_floor)
+    where the drawn clean probes fail nothing. Whether a set is within 1.5x of clean can be told only
+    where this interval lies on one side of 1.5."""
+    return interval(np.asarray(means) / np.maximum(clean_means, floor), level)
 
 
 def ratio_floor(genuine_per_db: int, databases: int) -> float:
@@ -303,7 +304,7 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
           " the clean probes: a set is told within 1.5x of clean or beyond it only where that interval is)")
     floor = ratio_floor(len(genuine), len(dbs))
     results, records = {label: {} for label in extractors}, {label: [] for label in extractors}
-    clean_fingers = {}
+    draws, clean_means = {}, {}       # per extractor: the bootstrap draws every set shares, and clean's means
     baseline = clean_probes(databases, dpis, probes)
     for name in ("clean probes",) + tuple(SETS):
         items = baseline if name == "clean probes" else probe_set(name, databases, dpis, probes)
@@ -313,14 +314,16 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
             per_db = set_eer(enrolled, items, extract, settings, score, eer, records[label], by_finger)
             results[label][name] = per_db
             mean = float(np.mean([per_db[d] for d in dbs]))
-            low, high = finger_interval(by_finger, eer)
+            draws.setdefault(label, finger_draws(by_finger))
+            means = drawn_mean_eers(by_finger, draws[label], eer)
+            low, high = interval(means)
             cell = f"{label} {mean:.2f} % ({low:.2f}-{high:.2f}) [{' / '.join(f'{per_db[d]:.2f}' for d in dbs)}]"
             if name == "clean probes":
-                clean_fingers[label] = by_finger
+                clean_means[label] = means
             else:
                 clean = float(np.mean([results[label]["clean probes"][d] for d in dbs]))
                 cell += f" {mean / clean:.1f}x clean" if clean > 0 else f" {mean / floor:.1f}x floor"
-                low, high = ratio_interval(by_finger, clean_fingers[label], eer, floor)
+                low, high = ratio_interval(means, clean_means[label], floor)
                 cell += f" ({low:.1f}-{high:.1f})"
             cells.append(cell)
         row(name, "   ".join(cells), "" if name == "clean probes" else "target <= 1.5x clean")

@@ -151,7 +151,7 @@ def test_the_interval_resamples_fingers_so_one_bad_finger_spreads_it():
 
 
 
-def test_the_ratio_interval_draws_the_same_fingers_for_the_set_and_the_clean_probes():
+def test_a_set_equal_to_its_clean_probes_has_ratio_1_on_every_draw_that_fails_anything():
     from bench._error_rates import eer
 
     fine = (np.full(56, 50.0), np.full(72, 5.0))
@@ -159,10 +159,11 @@ def test_the_ratio_interval_draws_the_same_fingers_for_the_set_and_the_clean_pro
     by_finger = {"DB1": {f: (bad if f == 3 else fine) for f in range(1, 11)}}
     # A set exactly as its clean probes: every draw that fails anything fails it on both (ratio 1);
     # a draw without finger 3 fails nothing on either, and the clean side falls back to the floor.
-    low, high = robustness.ratio_interval(by_finger, by_finger, eer, floor=0.1)
-    assert low == 0.0 and high == 1.0
     draws = robustness.finger_draws(by_finger)
-    assert all(robustness.drawn_mean_eer(by_finger, d, eer) > 0 for d in draws if 3 in d["DB1"])
+    means = robustness.drawn_mean_eers(by_finger, draws, eer)
+    low, high = robustness.ratio_interval(means, means, floor=0.1)
+    assert low == 0.0 and high == 1.0
+    assert all(mean > 0 for draw, mean in zip(draws, means) if 3 in draw["DB1"])
 
 
 def test_a_set_failing_where_the_clean_probes_fail_nothing_is_divided_by_the_floor():
@@ -172,7 +173,9 @@ def test_a_set_failing_where_the_clean_probes_fail_nothing_is_divided_by_the_flo
     bad = (np.concatenate([np.full(28, 50.0), np.full(28, 1.0)]), np.full(72, 5.0))
     clean = {"DB1": {f: fine for f in range(1, 11)}}
     degraded = {"DB1": {f: bad for f in range(1, 11)}}       # half of every finger's genuine pairs fail
-    low, high = robustness.ratio_interval(degraded, clean, eer, floor=0.5)
+    draws = robustness.finger_draws(clean)
+    low, high = robustness.ratio_interval(robustness.drawn_mean_eers(degraded, draws, eer),
+                                          robustness.drawn_mean_eers(clean, draws, eer), floor=0.5)
     assert low == high == pytest.approx(eer(bad[0], bad[1]) * 100 / 0.5)
 
 def _former_sweep(image, rng):
