@@ -20,9 +20,8 @@ import numpy as np
 from bench import _fingerprint_cache as cache
 from bench import _fingerprint_robustness as robustness
 from bench.common import row
-from bench.fingerprint import DPI, cache_key, eer, load_database, shipped_templates
+from bench.fingerprint import DPI, eer, load_database, robustness_extractor
 from kiosk.datasets import datasets_dir
-from matcher import fingerprint as fp
 
 REAL_SENSOR_EER = 8.6          # %, the classical engine on the hidden thermal sweep sensor (issue 16)
 REAL_SENSOR_CLEAN_EER = 2.8    # %, the same engine on FVC2002, as the issue measured it
@@ -32,13 +31,7 @@ SET = "sweep, speed as the real sensor"
 
 def ratios(databases, method: str, amplitudes=AMPLITUDES) -> dict:
     """{amplitude: (mean EER %, ratio to the clean probes' mean EER)} for fp.extract(method=...)."""
-    if method == "classical":
-        extract, settings = (lambda image, dpi: fp.extract(image, dpi=dpi, method="classical")), cache_key("classical")
-    else:
-        from bench._fingerprint_robustness_lodo import shipped_extract
-
-        extract, settings = shipped_extract, cache_key("learned") + "|cut"
-    enrolled = shipped_templates(databases, method)
+    extract, settings, enrolled = robustness_extractor(databases, method)
     clean = np.mean(list(robustness.set_eer(enrolled, robustness.clean_probes(databases, DPI), extract, settings,
                                             cache.score, eer).values()))
     out = {}

@@ -251,10 +251,22 @@ def held_out_figures(databases, args) -> None:
     harness.shipped_headline(databases)
     print("\n   IN-SAMPLE for the learned engine's detection threshold and preprocessing, which were chosen on"
           " these sets\n   (held out above); the classical engine's constants were never tuned on them")
-    extractors = {"classical": (lambda im, d: fp.extract(im, dpi=d, method="classical"), cache_key("classical"),
-                                shipped_templates(databases, "classical")),
-                  "learned": (harness.shipped_extract, cache_key("learned") + "|cut", shipped_templates(databases, "learned"))}
+    extractors = {method: robustness_extractor(databases, method) for method in ("classical", "learned")}
     robustness.report(databases, DPI, extractors, cache.score, eer)
+
+
+def robustness_extractor(databases, method: str) -> tuple:
+    """(extract, cache settings, enrolled templates by database) of fp.extract(method=...) for the
+    robustness sets (robustness.report). The learned probes are cut from the held-out headline's cached
+    low-threshold templates (_fingerprint_robustness_lodo.shipped_extract): the in-sample rows extract nothing again."""
+    if method == "classical":
+        extract, settings = (lambda image, dpi: fp.extract(image, dpi=dpi, method="classical")), cache_key("classical")
+    else:
+        # Imported here: the harness imports this module's DPI, eer and load_database.
+        from bench._fingerprint_robustness_lodo import shipped_extract
+
+        extract, settings = shipped_extract, cache_key("learned") + "|cut"
+    return extract, settings, shipped_templates(databases, method)
 
 
 def shipped_templates(databases, method: str) -> dict:
