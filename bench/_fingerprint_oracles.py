@@ -40,14 +40,12 @@ def oracles(databases, scale: float, probes=DEFAULT_PROBES) -> None:
                         y, x, ch, cw = PARTIAL_WINDOWS[name](images[f, k], rng, DPI[db])
                         m = m[(m["x"] >= x) & (m["x"] < x + cw) & (m["y"] >= y) & (m["y"] < y + ch)]
                     else:
-                        speed = np.clip(1 + np.cumsum(rng.normal(0, 0.03, h)), 0.7, 1.3)
-                        source = np.clip(np.cumsum(speed) - speed[0], 0, h - 1)
-                        shifts = [int(rng.integers(-2, 3)) for _ in range(0, h, 16)]
+                        speed, source, shifts = robustness.sweep_motion(h, rng)
                         row = np.searchsorted(source, m["y"].astype(float))
                         m = m[row < h - 1]
                         row = row[row < h - 1]
                         stretch = 1.0 / speed[row]                      # observed rows per source row
-                        m["x"] = m["x"] + np.array([shifts[r // 16] for r in row])
+                        m["x"] = m["x"] + np.array([shifts[r // robustness.SWEEP_STRIP] for r in row])
                         m["y"] = row
                         m["angle"] = np.mod(np.arctan2(np.sin(m["angle"]) * stretch, np.cos(m["angle"])), 2 * np.pi)
                     found[f, k] = Template(m, t.width, t.height, t.dpi, t.quality) if len(m) >= L.MIN_MINUTIAE else None

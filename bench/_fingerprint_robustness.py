@@ -146,20 +146,28 @@ def elastic(image, rng):
 SWEEP_SPEED_STEP = 0.03
 SWEEP_SPEED_RANGE = 0.3
 SWEEP_AS_SENSOR = 0.25           # the amplitude chosen so (python -m bench._fingerprint_sweep_calibration)
+SWEEP_STRIP = 16                 # rows per strip: each is shifted sideways as a whole, its first row a seam
+
+
+def sweep_motion(height: int, rng, amplitude: float = 1.0) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """A swipe's draws for an image of ``height`` rows: each row's speed (source rows read per image
+    row), the (fractional) source row each image row reads, and each strip's sideways shift in pixels."""
+    walk = amplitude * np.cumsum(rng.normal(0, SWEEP_SPEED_STEP, height))
+    speed = np.clip(1 + walk, 1 - SWEEP_SPEED_RANGE * amplitude, 1 + SWEEP_SPEED_RANGE * amplitude)
+    source_rows = np.clip(np.cumsum(speed) - speed[0], 0, height - 1)
+    shifts = [int(rng.integers(-2, 3)) for _ in range(0, height, SWEEP_STRIP)]
+    return speed, source_rows, shifts
 
 
 def sweep_at(amplitude: float):
     """A swipe sensor: rows read at an uneven finger speed (of this amplitude), with sideways jitter
-    and seams every 16 rows."""
+    and a seam every SWEEP_STRIP rows."""
     def sweep(image, rng):
         h, w = image.shape
-        walk = amplitude * np.cumsum(rng.normal(0, SWEEP_SPEED_STEP, h))
-        speed = np.clip(1 + walk, 1 - SWEEP_SPEED_RANGE * amplitude, 1 + SWEEP_SPEED_RANGE * amplitude)
-        source_rows = np.clip(np.cumsum(speed) - speed[0], 0, h - 1)
-        rows = np.clip(np.round(source_rows).astype(int), 0, h - 1)
-        out = image[rows].copy()
-        for start in range(0, h, 16):
-            out[start:start + 16] = np.roll(out[start:start + 16], int(rng.integers(-2, 3)), axis=1)
+        _, source_rows, shifts = sweep_motion(h, rng, amplitude)
+        out = image[np.clip(np.round(source_rows).astype(int), 0, h - 1)].copy()
+        for start, shift in zip(range(0, h, SWEEP_STRIP), shifts):
+            out[start:start + SWEEP_STRIP] = np.roll(out[start:start + SWEEP_STRIP], shift, axis=1)
             out[start] = np.clip(out[start].astype(np.int16) + 40, 0, 255).astype(np.uint8)
         return out
     sweep.amplitude = amplitude
