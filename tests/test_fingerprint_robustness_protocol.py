@@ -212,9 +212,34 @@ def test_the_set_standing_for_the_real_sweep_sensor_uses_the_calibrated_amplitud
     assert degrade.amplitude == robustness.SWEEP_AS_SENSOR < robustness.SETS["sweep artefacts"].amplitude == 1.0
 
 
-def test_the_calibration_picks_the_amplitude_whose_classical_ratio_is_nearest_the_real_sensor():
-    from bench._fingerprint_sweep_calibration import nearest
+def test_the_calibration_picks_the_level_whose_classical_ratio_is_nearest_the_real_sensor():
+    from bench._fingerprint_sensor_calibration import nearest
 
     found = {1.0: (17.4, 6.1), 0.5: (10.9, 3.8), 0.25: (8.9, 3.1), 0.0: (7.2, 2.5)}
     assert nearest(found, 8.6 / 2.8) == 0.25
     assert nearest({0.5: (0, 3.5), 0.25: (0, 2.5)}, 3.0) == 0.5      # a tie goes to the harsher set
+
+
+def test_the_dry_set_is_dry_skin_at_strength_1_and_strength_0_leaves_the_print_as_it_was(fvc_db1_finger):
+    image = fvc_db1_finger[0]
+    rng = robustness.probe_rng("dry", "DB1_B", 1, 1)
+    thin = cv2.dilate(image, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))).astype(np.float32)
+    blotches = cv2.GaussianBlur(rng.random(image.shape).astype(np.float32), (0, 0), 6)
+    blotches = (blotches - blotches.mean()) / (blotches.std() + 1e-6)
+    expected = np.clip(np.where(blotches > 0.8, thin + 70, thin), 0, 255).astype(np.uint8)
+    assert np.array_equal(robustness.SETS["dry"](image, robustness.probe_rng("dry", "DB1_B", 1, 1)), expected)
+    assert np.array_equal(robustness.dry_at(0.0)(image, robustness.probe_rng("dry", "DB1_B", 1, 1)), image)
+
+
+def test_the_small_dry_sensor_sees_the_on_print_window_of_a_dry_finger(fvc_db1_finger):
+    image = fvc_db1_finger[0]
+    name = "small dry sensor"
+    degrade = robustness.SETS[name]
+    assert degrade.strength == robustness.DRY_AS_SENSOR
+    got = degrade(image, robustness.probe_rng(name, "DB1_B", 1, 1), 500)
+    rng = robustness.probe_rng(name, "DB1_B", 1, 1)
+    y, x, h, w = robustness.print_window(image, rng, 500)
+    window = image[y:y + h, x:x + w]
+    assert np.array_equal(got, robustness.dry_at(robustness.DRY_AS_SENSOR)(window, rng))
+    # Dry skin only brightens: ridges thin and blotches pale, nothing darker than the window was.
+    assert got.shape == window.shape and np.all(got >= window)
