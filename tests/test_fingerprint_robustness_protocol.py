@@ -243,3 +243,16 @@ def test_the_small_dry_sensor_sees_the_on_print_window_of_a_dry_finger(fvc_db1_f
     assert np.array_equal(got, robustness.dry_at(robustness.DRY_AS_SENSOR)(window, rng))
     # Dry skin only brightens: ridges thin and blotches pale, nothing darker than the window was.
     assert got.shape == window.shape and np.all(got >= window)
+
+
+def test_the_strict_end_counts_genuine_pairs_below_the_booth_score_and_impostors_above_the_check():
+    from matcher.fingerprint import calibration
+
+    scores = np.linspace(0, 1, 2001)
+    calibrated = calibration.calibrated_array(scores)
+    at = {s: float(scores[np.argmax(calibrated >= s)]) for s in (20, 35, 45)}
+    by_finger = {"DB1_B": {1: (np.array([at[45], at[35], -1.0]), np.array([at[20], at[35]])),
+                           2: (np.array([at[45]]), np.array([at[20]]))}}
+    rejected, accepted, impostors = robustness.strict_end(by_finger, 40.0, 30.0)
+    assert rejected == 0.5           # 35 and the refused probe fail 40; both 45s pass
+    assert (accepted, impostors) == (1, 3)
