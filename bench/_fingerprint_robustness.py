@@ -390,9 +390,9 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
     # Only the learned engine's: the calibration (score = -10 log10 FMR) is fitted on its templates, and
     # it is what the kiosk enrols and verifies with.
     if "learned" in strict:
-        print(f"\n   learned, at the booth's threshold (score {BOOTH_SCORE:g}, the kiosk's default: FMR"
-              f" {10 ** (-BOOTH_SCORE / 10):g} by the calibration): genuine pairs rejected\n   (a refused probe counts as"
-              f" rejected); impostor pairs at or above score {CHECK_SCORE:g} (FMR {10 ** (-CHECK_SCORE / 10):g}: the"
+        print(f"\n   learned, a finger alone at the booth's threshold (score {BOOTH_SCORE:g}, the kiosk's default: FMR"
+              f" {10 ** (-BOOTH_SCORE / 10):g} by the calibration;\n   the booth fuses the face score with it, matcher.fusion):"
+              f" genuine pairs rejected (a refused probe counts as rejected);\n   impostor pairs at or above score {CHECK_SCORE:g} (FMR {10 ** (-CHECK_SCORE / 10):g}: the"
               " calibration, fitted on clean FVC2002\n   impostors, checked on degraded probes: the model expects"
               f" {10 ** (-CHECK_SCORE / 10) * len(impostor) * len(dbs):.1f} of {len(impostor) * len(dbs)})")
         for name in ("clean probes",) + tuple(SETS):
