@@ -346,8 +346,9 @@ def quality_report(label: str, records, threshold: float, rejects=(0.05, 0.10, 0
 
 def report(databases, dpis, extractors, score, eer, quality: bool = True, probes=PROBES) -> dict:
     """extractors: {label: (extract, settings, enrolled templates by db)}. Prints one row per set:
-    mean EER over the databases, the per-database EERs, and the ratio to the clean probes' mean EER.
-    Returns {label: {set: {db: EER %}}}."""
+    mean EER over the databases, the per-database EERs, and the ratio to the clean probes' mean EER; then
+    the learned engine's figures at the booth's threshold (strict_end) and, with ``quality``, how well
+    template quality predicts failure. Returns {label: {set: {db: EER %}}}."""
     genuine, impostor = pairs(probes)
     dbs = sorted(databases)
     print(f"\n   robustness (FVC2002-derived sets; every impression {probes[0]}-{probes[-1]} of each finger degraded in"
