@@ -32,6 +32,7 @@ WINDOW_SIDE = 0.6               # the partial sets' window: this share of each s
 ON_PRINT_SHARE = 0.9            # the on-print window: at least this share of it on the print's foreground,
 ON_PRINT_SLACK = 0.05           # ... or within this of the best share where the print is too small for that
 BOOTH_SCORE = fp.threshold_for_fmr(Settings.target_fmr)   # the kiosk's default verification threshold
+BOOTH_QUALITY = Settings.min_finger_quality  # ... and the quality below which it asks for another capture
 CHECK_SCORE = fp.threshold_for_fmr(1e-3)     # impostors counted above this check the calibration (~3 expected)
 DRY_BLOTCH = 70                 # grey levels a dry print's pale blotches are brighter (at strength 1)
 # The small dry sensor: the issue measured the classical engine at 15.6 % EER on a small optical sensor
@@ -246,10 +247,12 @@ def clean_probes(databases, dpis, probes=PROBES):
             for db, images in databases.items()}
 
 
-def set_eer(enrolled, probes, extract, settings, score, eer, records=None, by_finger=None) -> dict:
+def set_eer(enrolled, probes, extract, settings, score, eer, records=None, by_finger=None,
+            impostor_records=None) -> dict:
     """{db: EER %} with degraded probes against clean enrolments (``pairs``). ``records`` (a list)
     receives (probe quality or -1 when refused, genuine raw score, image) per genuine pair;
-    ``by_finger`` (a dict) {db: {finger: (genuine, impostor scores of its probes)}}."""
+    ``by_finger`` (a dict) {db: {finger: (genuine, impostor scores of its probes)}};
+    ``impostor_records`` (a list) (probe quality or -1, impostor raw score) per impostor pair."""
     eers = {}
     for db, items in probes.items():
         found = {key: cache.cached(image, dpi, settings, extract)[0] for key, (image, dpi) in items.items()}
@@ -264,6 +267,9 @@ def set_eer(enrolled, probes, extract, settings, score, eer, records=None, by_fi
         if records is not None:
             for (a, _), g in zip(genuine, genuine_scores):
                 records.append((-1 if found[a] is None else found[a].quality, g, items[a][0]))
+        if impostor_records is not None:
+            impostor_records += [(-1 if found[a] is None else found[a].quality, i)
+                                 for (a, _), i in zip(impostor, impostor_scores)]
     return eers
 
 
@@ -309,15 +315,19 @@ def ratio_floor(genuine_per_db: int, databases: int) -> float:
     return 100.0 / genuine_per_db / databases
 
 
-def strict_end(by_finger, booth_score: float, check_score: float) -> tuple[float, int, int]:
-    """(share of genuine pairs below the calibrated ``booth_score``, impostor pairs at or above
-    ``check_score``, impostor pairs) over every database and finger of ``by_finger`` (as set_eer fills
-    it; a refused probe's -1 fails every threshold)."""
+def strict_end(by_finger, impostor_records, booth_score: float, check_score: float,
+               min_quality: float) -> tuple[float, tuple[int, int], tuple[int, int]]:
+    """(share of genuine pairs below the calibrated ``booth_score``, (impostor pairs at or above
+    ``check_score``, impostor pairs), the same among probes of at least ``min_quality``) over every
+    database and finger of ``by_finger`` and every pair of ``impostor_records`` (as set_eer fills them;
+    a refused probe's -1 fails every threshold and every quality floor)."""
     genuine = np.concatenate([g for fingers in by_finger.values() for g, _ in fingers.values()])
-    impostor = np.concatenate([i for fingers in by_finger.values() for _, i in fingers.values()])
     rejected = calibration.calibrated_array(genuine) < booth_score
-    accepted = calibration.calibrated_array(impostor) >= check_score
-    return float(rejected.mean()), int(accepted.sum()), int(impostor.size)
+    quality = np.array([q for q, _ in impostor_records], float)
+    accepted = calibration.calibrated_array(np.array([i for _, i in impostor_records], float)) >= check_score
+    gated = quality >= min_quality
+    return (float(rejected.mean()), (int(accepted.sum()), int(accepted.size)),
+            (int(accepted[gated].sum()), int(gated.sum())))
 
 
 def nfiq2(image: np.ndarray) -> float:
@@ -365,10 +375,10 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
         items = baseline if name == "clean probes" else probe_set(name, databases, dpis, probes)
         cells = []
         for label, (extract, settings, enrolled) in extractors.items():
-            by_finger = {}
-            per_db = set_eer(enrolled, items, extract, settings, score, eer, records[label], by_finger)
+            by_finger, impostors = {}, []
+            per_db = set_eer(enrolled, items, extract, settings, score, eer, records[label], by_finger, impostors)
             results[label][name] = per_db
-            strict[label][name] = strict_end(by_finger, BOOTH_SCORE, CHECK_SCORE)
+            strict[label][name] = strict_end(by_finger, impostors, BOOTH_SCORE, CHECK_SCORE, BOOTH_QUALITY)
             mean = float(np.mean([per_db[d] for d in dbs]))
             draws.setdefault(label, finger_draws(by_finger))
             means = drawn_mean_eers(by_finger, draws[label], eer)
@@ -391,14 +401,17 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
     # Only the learned engine's: the calibration (score = -10 log10 FMR) is fitted on its templates, and
     # it is what the kiosk enrols and verifies with.
     if "learned" in strict:
+        check = 10 ** (-CHECK_SCORE / 10)
         print(f"\n   learned, a finger alone at the booth's threshold (score {BOOTH_SCORE:g}, the kiosk's default: FMR"
               f" {10 ** (-BOOTH_SCORE / 10):g} by the calibration;\n   the booth fuses the face score with it, matcher.fusion):"
-              f" genuine pairs rejected (a refused probe counts as rejected);\n   impostor pairs at or above score {CHECK_SCORE:g} (FMR {10 ** (-CHECK_SCORE / 10):g}: the"
-              " calibration, fitted on clean FVC2002\n   impostors, checked on degraded probes: the model expects"
-              f" {10 ** (-CHECK_SCORE / 10) * len(impostor) * len(dbs):.1f} of {len(impostor) * len(dbs)})")
+              " genuine pairs rejected (a refused probe counts as rejected);\n   impostor pairs at or above score"
+              f" {CHECK_SCORE:g} (FMR {check:g} by the calibration, fitted on clean FVC2002 impostors: checked on degraded"
+              f"\n   probes), of all and of the probes the booth accepts (quality >= {BOOTH_QUALITY:g}), with the count"
+              " the model expects")
         for name in ("clean probes",) + tuple(SETS):
-            rejected, accepted, impostors = strict["learned"][name]
-            row(name, f"{rejected:6.2%} rejected", f"{accepted} of {impostors} impostors at {CHECK_SCORE:g} or above")
+            rejected, (accepted, impostors), (gated, kept) = strict["learned"][name]
+            row(name, f"{rejected:6.2%} rejected", f"impostors {accepted} of {impostors} ({check * impostors:.1f});"
+                f" quality >= {BOOTH_QUALITY:g}: {gated} of {kept} ({check * kept:.1f})")
     if quality:
         print("\n   quality as a predictor of failure (genuine probes of the clean and robustness sets)")
         for label in extractors:

@@ -253,6 +253,8 @@ def test_the_strict_end_counts_genuine_pairs_below_the_booth_score_and_impostors
     at = {s: float(scores[np.argmax(calibrated >= s)]) for s in (20, 35, 45)}
     by_finger = {"DB1_B": {1: (np.array([at[45], at[35], -1.0]), np.array([at[20], at[35]])),
                            2: (np.array([at[45]]), np.array([at[20]]))}}
-    rejected, accepted, impostors = robustness.strict_end(by_finger, 40.0, 30.0)
+    impostors = [(50, at[20]), (10, at[35]), (80, at[45]), (-1, -1.0)]     # (probe quality, raw score)
+    rejected, accepted, gated = robustness.strict_end(by_finger, impostors, 40.0, 30.0, 20)
     assert rejected == 0.5           # 35 and the refused probe fail 40; both 45s pass
-    assert (accepted, impostors) == (1, 3)
+    assert accepted == (2, 4)        # the 35 and the 45 reach 30
+    assert gated == (1, 2)           # of the probes of quality 20 or more (not the 10, not the refused), the 45
