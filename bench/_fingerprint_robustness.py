@@ -33,7 +33,8 @@ ON_PRINT_SHARE = 0.9            # the on-print window: at least this share of it
 ON_PRINT_SLACK = 0.05           # ... or within this of the best share where the print is too small for that
 BOOTH_SCORE = fp.threshold_for_fmr(Settings.target_fmr)   # the kiosk's default verification threshold
 BOOTH_QUALITY = Settings.min_finger_quality  # ... and the quality below which it asks for another capture
-CHECK_SCORE = fp.threshold_for_fmr(1e-3)     # impostors counted above this check the calibration (~3 expected)
+CHECK_FMR = 1e-3                # impostors counted at the score of this FMR check the calibration (~3 expected)
+CHECK_SCORE = fp.threshold_for_fmr(CHECK_FMR)
 DRY_BLOTCH = 70                 # grey levels a dry print's pale blotches are brighter (at strength 1)
 # The small dry sensor: the issue measured the classical engine at 15.6 % EER on a small optical sensor
 # with many dry prints, against 2.8 % on FVC2002 (5.6x). The set standing for it ("small dry sensor") is
@@ -368,19 +369,23 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
           " the clean probes: a set is told within 1.5x of clean or beyond it only where that interval is)")
     floor = ratio_floor(len(genuine), len(dbs))
     results, records = {label: {} for label in extractors}, {label: [] for label in extractors}
-    strict = {label: {} for label in extractors}
+    # strict_end by set, of the learned engine only: the calibration (score = -10 log10 FMR) is fitted on
+    # its templates, and it is what the kiosk enrols and verifies with.
+    strict = {}
     draws, clean_means = {}, {}       # per extractor: the bootstrap draws every set shares, and clean's means
     baseline = clean_probes(databases, dpis, probes)
     for name in ("clean probes",) + tuple(SETS):
         items = baseline if name == "clean probes" else probe_set(name, databases, dpis, probes)
         cells = []
         for label, (extract, settings, enrolled) in extractors.items():
-            by_finger, impostors = {}, []
+            by_finger, impostors = {}, ([] if label == "learned" else None)
             per_db = set_eer(enrolled, items, extract, settings, score, eer, records[label], by_finger, impostors)
             results[label][name] = per_db
-            strict[label][name] = strict_end(by_finger, impostors, BOOTH_SCORE, CHECK_SCORE, BOOTH_QUALITY)
+            if impostors is not None:
+                strict[name] = strict_end(by_finger, impostors, BOOTH_SCORE, CHECK_SCORE, BOOTH_QUALITY)
             mean = float(np.mean([per_db[d] for d in dbs]))
-            draws.setdefault(label, finger_draws(by_finger))
+            if label not in draws:
+                draws[label] = finger_draws(by_finger)
             means = drawn_mean_eers(by_finger, draws[label], eer)
             low, high = interval(means)
             cell = f"{label} {mean:.2f} % ({low:.2f}-{high:.2f}) [{' / '.join(f'{per_db[d]:.2f}' for d in dbs)}]"
@@ -398,20 +403,17 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
         print(f"   {label}: ratios divide by the clean probes' mean EER {clean:.2f} %" if clean > 0 else
               f"   {label}: clean probes score exactly 0.00 %, so its ratios divide by a floor of {floor:.3f} %"
               f" (one failing genuine pair of {len(genuine)} in one of {len(dbs)} databases)")
-    # Only the learned engine's: the calibration (score = -10 log10 FMR) is fitted on its templates, and
-    # it is what the kiosk enrols and verifies with.
-    if "learned" in strict:
-        check = 10 ** (-CHECK_SCORE / 10)
+    if strict:
         print(f"\n   learned, a finger alone at the booth's threshold (score {BOOTH_SCORE:g}, the kiosk's default: FMR"
-              f" {10 ** (-BOOTH_SCORE / 10):g} by the calibration;\n   the booth fuses the face score with it, matcher.fusion):"
+              f" {Settings.target_fmr:g} by the calibration;\n   the booth fuses the face score with it, matcher.fusion):"
               " genuine pairs rejected (a refused probe counts as rejected);\n   impostor pairs at or above score"
-              f" {CHECK_SCORE:g} (FMR {check:g} by the calibration, fitted on clean FVC2002 impostors: checked on degraded"
+              f" {CHECK_SCORE:g} (FMR {CHECK_FMR:g} by the calibration, fitted on clean FVC2002 impostors: checked on degraded"
               f"\n   probes), of all and of the probes the booth accepts (quality >= {BOOTH_QUALITY:g}), with the count"
               " the model expects")
         for name in ("clean probes",) + tuple(SETS):
-            rejected, (accepted, impostors), (gated, kept) = strict["learned"][name]
-            row(name, f"{rejected:6.2%} rejected", f"impostors {accepted} of {impostors} ({check * impostors:.1f});"
-                f" quality >= {BOOTH_QUALITY:g}: {gated} of {kept} ({check * kept:.1f})")
+            rejected, (accepted, impostors), (gated, kept) = strict[name]
+            row(name, f"{rejected:6.2%} rejected", f"impostors {accepted} of {impostors} ({CHECK_FMR * impostors:.1f});"
+                f" quality >= {BOOTH_QUALITY:g}: {gated} of {kept} ({CHECK_FMR * kept:.1f})")
     if quality:
         print("\n   quality as a predictor of failure (genuine probes of the clean and robustness sets)")
         for label in extractors:
