@@ -62,15 +62,14 @@ def main(argv=None) -> int:
     for name in ("clean probes",) + tuple(args.set or DEFAULT_SETS):
         probes = (robustness.clean_probes(databases, DPI) if name == "clean probes"
                   else robustness.probe_set(name, databases, DPI))
-        cells = []
-        for impressions in (1, ENROLLED):
-            genuine, impostor = enrolment_pairs(impressions)
-            eers = []
-            for db in sorted(DPI):
-                found = {key: cache.cached(image, dpi, settings, extract)[0] for key, (image, dpi) in probes[db].items()}
-                eers.append(eer(best_of(found, enrolled[db], genuine), best_of(found, enrolled[db], impostor)) * 100)
-            cells.append(f"{impressions} enrolled {np.mean(eers):.2f} % [{' / '.join(f'{e:.2f}' for e in eers)}]")
-        row(name, "   ".join(cells))
+        eers = {impressions: [] for impressions in (1, ENROLLED)}
+        for db in sorted(DPI):
+            found = {key: cache.cached(image, dpi, settings, extract)[0] for key, (image, dpi) in probes[db].items()}
+            for impressions, per_db in eers.items():
+                genuine, impostor = enrolment_pairs(impressions)
+                per_db.append(eer(best_of(found, enrolled[db], genuine), best_of(found, enrolled[db], impostor)) * 100)
+        row(name, "   ".join(f"{impressions} enrolled {np.mean(per_db):.2f} % [{' / '.join(f'{e:.2f}' for e in per_db)}]"
+                             for impressions, per_db in eers.items()))
     return 0
 
 
