@@ -46,13 +46,19 @@ SENSORS = {
 }
 
 
-def ratios(databases, method: str, sensor: RealSensor, levels=None) -> dict:
-    """{level: (mean EER %, ratio to the clean probes' mean EER)} for fp.extract(method=...)."""
+def engine(databases, method: str) -> tuple[tuple, float]:
+    """fp.extract(method=...)'s robustness_extractor and its mean EER on the clean probes, the
+    denominator of every sensor's ratios (computed once per engine)."""
     extract, settings, enrolled = robustness_extractor(databases, method)
-    clean = np.mean(list(robustness.set_eer(enrolled, robustness.clean_probes(databases, DPI), extract, settings,
-                                            cache.score, eer).values()))
+    clean = robustness.set_eer(enrolled, robustness.clean_probes(databases, DPI), extract, settings, cache.score, eer)
+    return (extract, settings, enrolled), float(np.mean(list(clean.values())))
+
+
+def ratios(databases, measured: tuple[tuple, float], sensor: RealSensor, levels) -> dict:
+    """{level: (mean EER %, ratio to the clean probes' mean EER)} of an engine (``engine``'s result)."""
+    (extract, settings, enrolled), clean = measured
     out = {}
-    for level in levels or sensor.levels:
+    for level in levels:
         probes = robustness.probe_set(sensor.set_name, databases, DPI, degrade=sensor.family(level))
         mean = float(np.mean(list(robustness.set_eer(enrolled, probes, extract, settings, cache.score, eer).values())))
         out[level] = mean, mean / clean
@@ -72,17 +78,18 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     root = datasets_dir() / "fingerprints" / "fvc2002"
     databases = {db: load_database(root, db) for db in sorted(DPI)}
-    methods = ("classical", "learned") if args.learned else ("classical",)
+    engines = {method: engine(databases, method) for method in (("classical", "learned") if args.learned
+                                                                else ("classical",))}
     for name in args.sensor or SENSORS:
         sensor = SENSORS[name]
         levels = tuple(args.level or sensor.levels)
         target = sensor.eer / REAL_SENSOR_CLEAN_EER
         print(f"\n   {name} sensor: harshness against the real one (classical {sensor.eer} % there, "
               f"{REAL_SENSOR_CLEAN_EER} % on FVC2002: {target:.2f}x); set '{sensor.set_name}'")
-        found = {method: ratios(databases, method, sensor, levels) for method in methods}
+        found = {method: ratios(databases, measured, sensor, levels) for method, measured in engines.items()}
         for level in levels:
             row(f"level {level:g}", "   ".join(f"{m} {found[m][level][0]:.2f} % ({found[m][level][1]:.2f}x)"
-                                              for m in methods))
+                                              for m in engines))
         row("nearest the real sensor's ratio", f"level {nearest(found['classical'], target):g}",
             f"shipped: {sensor.shipped:g}")
     return 0
