@@ -18,7 +18,7 @@ from matcher import fingerprint as fp
 from matcher.fingerprint.template import Template
 
 # Files whose edits cannot change an extracted template (matching, search, calibration, codecs).
-_NOT_EXTRACTION = {"comparison.py", "cylinders.py", "gallery.py", "index.py", "calibration.py", "iso.py",
+_NOT_EXTRACTION = {"comparison.py", "cylinders.py", "gallery.py", "index.py", "calibration.py", "iso.py", "views.py",
                    "bits.py", "__init__.py", "extraction.py"}
 # The learned path's own files, and the classical files it uses (segmentation, input checks and the
 # foreground floor, the shared constants). Its constants (learned_parameters.py) are part of every

@@ -4,11 +4,15 @@ Public API::
 
     tpl = extract(image, dpi=500, trace=None, method=...)  # -> Template; LowQualityError(reason)
     score = compare(probe, candidate)           # -10 log10(FMR); 0 below MIN_MINUTIAE minutiae
+    score = compare(probe, views)               # a finger enrolled from several impressions
     threshold_for_fmr(1e-4)                     # -> 40.0
     Template.to_iso() / Template.from_iso(data) # TemplateFormatError on bad records
+    views_to_iso(templates) / views_from_iso(data)  # one record, a finger view per impression
     Gallery(templates).search(probe, top_k=10)  # [(index, score)], best first
 """
 from __future__ import annotations
+
+from typing import Sequence
 
 from . import parameters as P
 from .calibration import calibrated, threshold_for_fmr
@@ -18,8 +22,10 @@ from .errors import FingerprintError, LowQualityError, TemplateFormatError
 from .extraction import extract
 from .gallery import Gallery
 from .template import MINUTIA_DTYPE, Template
+from .views import compare_views, views_from_iso, views_to_iso
 
 __all__ = ["extract", "compare", "compare_raw", "comparable", "MIN_MINUTIAE", "prepare", "threshold_for_fmr", "Template", "Gallery",
+           "views_to_iso", "views_from_iso",
            "TemplateFormatError", "LowQualityError", "FingerprintError", "MINUTIA_DTYPE"]
 
 
@@ -48,7 +54,11 @@ def compare_raw(probe: Template, candidate: Template) -> float:
     return compare_cylinders(prepare(probe), prepare(candidate))
 
 
-def compare(probe: Template, candidate: Template) -> float:
-    """Calibrated similarity: -10 log10 of the false match rate at this score."""
-    return calibrated(compare_raw(probe, candidate))
+def compare(probe: Template, candidate: Template | Sequence[Template]) -> float:
+    """Calibrated similarity: -10 log10 of the false match rate at this score. ``candidate`` may be
+    the impressions (views) of one enrolled finger: the best one counts, calibrated as the best of
+    that many chances (matcher.fingerprint.views)."""
+    if isinstance(candidate, Template):
+        return calibrated(compare_raw(probe, candidate))
+    return compare_views(probe, candidate, compare_raw)
 

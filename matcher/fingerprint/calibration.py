@@ -67,6 +67,16 @@ def calibrated(raw: float) -> float:
     return float(min(MAX_SCORE, max(0.0, -10.0 * math.log10(max(fmr_of_raw(raw), 1e-300)))))
 
 
+def calibrated_best_of(raw: float, chances: int) -> float:
+    """-10 log10(FMR) of the best of ``chances`` raw scores (a probe against several impressions of
+    one finger): an impostor has ``chances`` tries, so the FMR is ``chances`` times a single
+    comparison's (capped at 1), an upper bound when the tries are positively correlated."""
+    if chances < 1:
+        raise ValueError(f"chances must be at least 1, got {chances!r}")
+    fmr = min(1.0, chances * fmr_of_raw(raw))
+    return float(min(MAX_SCORE, max(0.0, -10.0 * math.log10(max(fmr, 1e-300)))))
+
+
 def calibrated_array(raw: np.ndarray) -> np.ndarray:
     raw = np.asarray(raw, np.float64)
     xs = np.array([k[0] for k in BODY_KNOTS])
