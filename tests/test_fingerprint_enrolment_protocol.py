@@ -24,3 +24,15 @@ def test_a_probe_never_meets_its_own_impression_and_impostors_meet_other_fingers
     for probe, keys in genuine:
         by_probe.setdefault(probe, []).extend(keys)
     assert all(len(set(keys)) == 6 for keys in by_probe.values())
+
+
+def test_the_bench_calibrates_the_best_of_k_as_the_kiosk_does():
+    import numpy as np
+
+    from bench._fingerprint_enrolment import calibrated_best_of
+    from matcher.fingerprint import calibration
+
+    raw = np.array([-1.0, 0.0, 0.012, 0.02, 0.025, 0.04, 0.09])
+    for k in (1, 3):
+        expected = [calibration.calibrated_best_of(max(r, 0.0), k) for r in raw]
+        assert np.allclose(calibrated_best_of(raw, k), expected, atol=1e-9)
