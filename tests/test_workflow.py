@@ -186,6 +186,26 @@ def test_genuine_finger_and_face_are_accepted_then_marked_once(booth, devices, r
     assert trail.kinds().count("vote_marked") == 1
 
 
+def test_a_capture_is_compared_with_every_enrolled_impression_of_the_finger(booth, devices, registry, templates):
+    # voter C's right index was enrolled from two impressions; person 3's print stands in for a first
+    # impression that missed the part of the finger the sensor sees today, person 1's for the second
+    poor, good = fingerprint.Template.from_iso(templates["b_index"]), fingerprint.Template.from_iso(templates["a_index"])
+    registry.add_voter(voter_id="VC", id_number="777888999", name="CHAN SOPHEA", birth_date=date(1990, 5, 6),
+                       sex="F", station_id=STATION, fingers={"right_index": fingerprint.views_to_iso([poor, good])},
+                       face=templates["a_face"])
+    devices.cards.append(document("777888999"))
+    sid = booth.start("po-1").session_id
+    booth.read_card(sid)
+    capture = gray("finger1_3.png")
+    devices.fingers.append(capture)
+    assert booth.capture_finger(sid).state == wf.CAPTURE_FACE
+    probe = fingerprint.extract(capture, dpi=500)
+    score = booth.get(sid).finger_scores["right_index"]
+    assert fingerprint.compare(probe, poor) < fingerprint.threshold_for_fmr(1e-2)
+    assert score == pytest.approx(fingerprint.compare(probe, good) - 10 * np.log10(2))  # two chances, not one
+    assert score >= fingerprint.threshold_for_fmr(1e-4)
+
+
 def test_a_stricter_target_fmr_refuses_the_same_genuine_voter(registry, devices, trail, clock):
     booth = make_workflow(registry, devices, trail, clock, target_fmr=1e-60)
     sid = to_finger_step(booth, devices)

@@ -15,11 +15,17 @@ A voter row::
      "fingers": {"right_index": "<base64 ISO/IEC 19794-2:2005 record>", ...},   # ANSI 378 is accepted too
      "face": {"encoding": "<base64 face template bytes>"} | {"photo": "photos/<name>.jpg"}}
 
+A finger's record may hold up to ``MAX_FINGER_VIEWS`` finger views, one per impression taken at
+enrolment (all of that finger, at one resolution): the booth compares a capture with each and keeps the
+best, calibrated as that many chances (matcher.fingerprint.views). Several impressions matter most for
+small and partial sensors, whose captures may cover different parts of the finger.
+
 Every file listed in the manifest must exist with the stated SHA-256; the row count must match.
 A row is rejected for: bad JSON, missing/invalid fields, an ID check digit that fails, a duplicate ID
 within the export or already in the registry, an unreadable fingerprint template, an unusable face
-encoding or photo (no face, several faces, low quality). Nothing is written unless the whole import
-is accepted (or ``skip_bad_rows`` is chosen, in which case all good rows go in one transaction).
+encoding or photo (no face, several faces, low quality), a finger record with more than
+``MAX_FINGER_VIEWS`` impressions or an impression with too few minutiae to compare. Nothing is written
+unless the whole import is accepted (or ``skip_bad_rows`` is chosen, in which case all good rows go in one transaction).
 """
 from __future__ import annotations
 
@@ -28,3 +34,5 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 VOTERS = "voters.jsonl"
 SEXES = frozenset({"M", "F", "X"})
+MAX_FINGER_VIEWS = 4     # impressions per enrolled finger: each is one more comparison, and one more chance
+                         # for an impostor, at the booth

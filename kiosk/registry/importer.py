@@ -182,15 +182,22 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable,
             raise ValueError("finger_unknown", f"unknown finger name {finger!r}")
         try:
             data = base64.b64decode(b64, validate=True)
-            tpl = fingerprint.Template.from_iso(data)
+            views = fingerprint.views_from_iso(data)
         except (binascii.Error, TypeError, ValueError) as exc:
             raise ValueError("template_unreadable", f"{finger} template is unreadable: {exc}") from None
-        if not fingerprint.comparable(tpl):
-            # Enrolment refuses such a capture; the matcher would score it 0 against every probe.
-            raise ValueError("template_too_few_minutiae",
-                             f"{finger} template has {len(tpl.minutiae)} minutiae, fewer than the "
-                             f"{fingerprint.MIN_MINUTIAE} a comparison needs")
-        fingers[finger] = tpl.to_iso()   # stored normalised as ISO 19794-2:2005 (ANSI input converted)
+        if len(views) > fmt.MAX_FINGER_VIEWS:
+            raise ValueError("template_too_many_views", f"{finger} record has {len(views)} impressions; a finger "
+                             f"is enrolled from at most {fmt.MAX_FINGER_VIEWS}")
+        for number, tpl in enumerate(views):
+            if not fingerprint.comparable(tpl):
+                # Enrolment refuses such a capture; the matcher would score it 0 against every probe.
+                which = f"{finger} template" if len(views) == 1 else f"{finger} template's view {number}"
+                raise ValueError("template_too_few_minutiae",
+                                 f"{which} has {len(tpl.minutiae)} minutiae, fewer than the "
+                                 f"{fingerprint.MIN_MINUTIAE} a comparison needs")
+        # Stored normalised as ISO 19794-2:2005 (ANSI input converted), the best-quality impression first:
+        # a 1:N search uses the first view, the booth's 1:1 comparison all of them.
+        fingers[finger] = fingerprint.views_to_iso(sorted(views, key=lambda view: -view.quality))
     face_bytes = None
     face_obj = obj.get("face")
     if face_obj:

@@ -91,7 +91,8 @@ class Enrolment:
     """Decrypted templates of one voter, for matching only; never serialised."""
 
     voter_id: str
-    fingers: dict[str, Any] = field(default_factory=dict)   # finger name -> matcher.fingerprint.Template
+    # finger name -> its enrolled impressions, best quality first (tuple of matcher.fingerprint.Template)
+    fingers: dict[str, Any] = field(default_factory=dict)
     face: Any = None                                          # matcher.face.Template | None
 
     def __repr__(self) -> str:  # never print template contents

@@ -179,7 +179,7 @@ class Registry:
 
         fingers, face = self.enrolment_bytes(voter_id)
         return Enrolment(voter_id=voter_id,
-                         fingers={name: fingerprint.Template.from_iso(data) for name, data in fingers.items()},
+                         fingers={name: fingerprint.views_from_iso(data) for name, data in fingers.items()},
                          face=face_engine.Template.from_bytes(face) if face is not None else None)
 
     def fingerprint_index(self, station_id: str | None = None):
