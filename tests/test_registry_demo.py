@@ -52,6 +52,12 @@ def test_registered_demo_voter_matches_their_probe_images_better_than_others(dem
     assert face.compare(face.encode(rgb), enrolment.face) > face.threshold_for_fmr(1e-4)
 
 
+def test_demo_voters_enrolled_their_finger_from_two_impressions(demo):
+    registry, _, content = demo
+    for voter in content["voters"][:4]:
+        assert len(registry.enrolment(voter["registry_voter_id"]).fingers["right_index"]) == 2
+
+
 def test_clean_demo_registry_has_no_suspected_duplicates(demo):
     registry, _, _ = demo
     assert find_duplicates(registry).suspects == []

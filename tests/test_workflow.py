@@ -189,7 +189,8 @@ def test_genuine_finger_and_face_are_accepted_then_marked_once(booth, devices, r
 def test_a_capture_is_compared_with_every_enrolled_impression_of_the_finger(booth, devices, registry, templates):
     # voter C's right index was enrolled from two impressions; person 3's print stands in for a first
     # impression that missed the part of the finger the sensor sees today, person 1's for the second
-    poor, good = fingerprint.Template.from_iso(templates["b_index"]), fingerprint.Template.from_iso(templates["a_index"])
+    poor = fingerprint.Template.from_iso(templates["b_index"])
+    good = fingerprint.Template.from_iso(templates["a_index"])
     registry.add_voter(voter_id="VC", id_number="777888999", name="CHAN SOPHEA", birth_date=date(1990, 5, 6),
                        sex="F", station_id=STATION, fingers={"right_index": fingerprint.views_to_iso([poor, good])},
                        face=templates["a_face"])

@@ -43,11 +43,18 @@ class DemoPerson:
     finger_probe: Path
     face_enrol: Path
     face_probe: Path
+    finger_enrol_more: tuple[Path, ...] = ()    # further impressions of the enrolled finger
+
+    @property
+    def finger_impressions(self) -> tuple[Path, ...]:
+        """Every impression the finger is enrolled from, the first first."""
+        return (self.finger_enrol, *self.finger_enrol_more)
 
 
 def packaged_people() -> list[DemoPerson]:
     return [DemoPerson(PACKAGED / f"finger{i}_1.png", PACKAGED / f"finger{i}_3.png",
-                       PACKAGED / f"face{i}_enrol.jpg", PACKAGED / f"face{i}_probe.jpg") for i in range(1, 6)]
+                       PACKAGED / f"face{i}_enrol.jpg", PACKAGED / f"face{i}_probe.jpg",
+                       (PACKAGED / f"finger{i}_2.png",)) for i in range(1, 6)]
 
 
 def dataset_people(root: Path, count: int = 10) -> list[DemoPerson]:
@@ -63,7 +70,7 @@ def dataset_people(root: Path, count: int = 10) -> list[DemoPerson]:
         if len(photos) < 2:
             continue
         people.append(DemoPerson(fvc / f"1{i:02d}_1.tif", fvc / f"1{i:02d}_3.tif",
-                                 faces / photos[0], faces / photos[1]))
+                                 faces / photos[0], faces / photos[1], (fvc / f"1{i:02d}_2.tif",)))
     return people
 
 
@@ -126,11 +133,12 @@ def build_demo_registry(registry: Registry, data_dir: Path, *, station_id: str =
                         expiry_date=date(2035, 12, 31), surname=surname, given_names=given, issuing_state="KHM",
                         nationality="KHM")
         if registered:
-            finger_tpl = fingerprint.extract(_read_gray(person.finger_enrol), dpi=500)
+            # the finger enrolled from two impressions, as a registration office would take them
+            finger_views = [fingerprint.extract(_read_gray(path), dpi=500) for path in person.finger_impressions]
             face_tpl = face.encode(_read_rgb(person.face_enrol), policy=face.ENROLMENT)
             rows.append({"id_number": id_number, "id_check": check_digit(id_number), "name": f"{surname} {given}",
                          "birth_date": birth.isoformat(), "sex": sex, "station_id": station,
-                         "fingers": {"right_index": base64.b64encode(finger_tpl.to_iso()).decode()},
+                         "fingers": {"right_index": base64.b64encode(fingerprint.views_to_iso(finger_views)).decode()},
                          "face": {"encoding": base64.b64encode(face_tpl.to_bytes()).decode()},
                          "pseudonym": commission.pseudonym(id_number)})
         voters.append({"voter_id": f"DEMO{i + 1:02d}", "name": f"{surname} {given}", "id_number": id_number,
