@@ -28,7 +28,7 @@ from matcher.face import codes as face_codes
 from matcher.face.active import get_calibration
 from matcher.fingerprint import compare_raw, prepare
 from matcher.fingerprint.bits import popcount64
-from matcher.fingerprint.calibration import calibrated_array
+from matcher.fingerprint.calibration import best_of, calibrated_array
 from matcher.fingerprint.template import Template
 
 from .shards import Shard
@@ -287,9 +287,12 @@ def verify(shard: Shard, probes: Probes, chosen: list[np.ndarray], stats: Search
 def _finger_scores(shard: Shard, rows: np.ndarray, probe_fingers: list, any_position: bool,
                    stats: SearchStats) -> np.ndarray:
     """Calibrated score of each probe finger against each row's enrolled finger at the same position (the
-    best over every position for ``any_position``), NaN where either is missing; calibrated in one call
-    (the per-comparison Python calibration and its float round trips were a tenth of phase 2)."""
+    best over every position for ``any_position``, calibrated as that many chances: an impostor's finger
+    compared with three enrolled fingers has three tries to pass), NaN where either is missing;
+    calibrated in one call (the per-comparison Python calibration and its float round trips were a
+    tenth of phase 2)."""
     raw = np.full((rows.size, len(probe_fingers)), np.nan)
+    chances = np.zeros(raw.shape, np.int64)
     for i, row in enumerate(rows):
         for f, probe_finger in enumerate(probe_fingers):
             if probe_finger is None:
@@ -298,12 +301,13 @@ def _finger_scores(shard: Shard, rows: np.ndarray, probe_fingers: list, any_posi
                 enrolled = shard.finger(int(row), g) if g < shard.fingers else None
                 if enrolled is not None:
                     stats.finger_comparisons += 1
+                    chances[i, f] += 1
                     score = compare_raw(probe_finger, enrolled)
                     if not score <= raw[i, f]:           # NaN (first) or higher: calibration is monotone
                         raw[i, f] = score
     out = np.full(raw.shape, np.nan)
     seen = ~np.isnan(raw)
-    out[seen] = calibrated_array(raw[seen])
+    out[seen] = best_of(calibrated_array(raw[seen]), chances[seen])
     return out
 
 

@@ -119,3 +119,13 @@ def test_any_views_round_trip_exactly(views):
     for original, read in zip(views, back):
         assert same_minutiae(read, original)
         assert read.quality == original.quality
+
+
+def test_best_of_takes_calibrated_scores_as_the_raw_form_does():
+    for raw in (0.0, 0.015, 0.02, 0.03, 0.05):
+        for chances in (1, 2, 3, 10):
+            assert calibration.best_of(calibration.calibrated(raw), chances) == pytest.approx(
+                calibration.calibrated_best_of(raw, chances))
+    assert np.allclose(calibration.best_of(np.array([50.0, 3.0]), np.array([10, 4])), [40.0, 0.0])
+    with pytest.raises(ValueError):
+        calibration.best_of(40.0, 0)

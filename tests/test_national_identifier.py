@@ -5,7 +5,7 @@ import cv2
 import pytest
 
 from kiosk.registry import Registry
-from kiosk.registry.demo import build_demo_registry
+from kiosk.registry.demo import PACKAGED, build_demo_registry
 from kiosk.workflow.national_identifier import ShardedIdentifier
 from national.gallery import SearchTimeout
 
@@ -84,3 +84,25 @@ def test_kiosk_dedup_opens_a_case_for_a_double_registration_and_exports_it(tmp_p
                                                                             out["suspects"][0]["voter_b"])
     assert (tmp_path / "cases.csv").read_text().count("case-00001") == 1
     assert main(["dedup"]) == 0 and json.loads(capsys.readouterr().out)["cases_added"] == 0   # not reopened
+
+
+def test_a_finger_of_unknown_position_counts_each_enrolled_finger_of_a_record_as_a_chance():
+    import numpy as np
+
+    from matcher import fingerprint
+    from matcher.fingerprint.calibration import best_of, calibrated
+    from national.search import SearchStats, _finger_scores
+    from national.shards import build_shard
+
+    read = lambda name: cv2.imread(str(PACKAGED / name), cv2.IMREAD_GRAYSCALE)  # noqa: E731
+    enrolled = [fingerprint.extract(read(name), dpi=500) for name in ("finger2_1.png", "finger1_1.png", "finger3_1.png")]
+    probe = fingerprint.extract(read("finger1_3.png"), dpi=500)
+    shard = build_shard(np.arange(1), np.zeros((1, 128), np.float32), [enrolled], np.zeros(128, np.float32))
+    stored = [shard.finger(0, f) for f in range(3)]
+    best = max(fingerprint.compare_raw(probe, t) for t in stored)
+    anywhere = _finger_scores(shard, np.arange(1), [probe], True, SearchStats())[0, 0]
+    assert anywhere == pytest.approx(best_of(calibrated(best), 3))
+    assert anywhere == pytest.approx(calibrated(best) - 10 * np.log10(3))
+    # at a known position (registration's de-duplication) a finger has one try: no correction
+    in_place = _finger_scores(shard, np.arange(1), [None, probe], False, SearchStats())[0, 1]
+    assert in_place == pytest.approx(calibrated(fingerprint.compare_raw(probe, stored[1])))

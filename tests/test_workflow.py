@@ -530,6 +530,16 @@ def test_identification_asks_the_plugged_in_identifier_station_first_then_nation
     assert national[0].voter_id == "VB" and set(national[0].scores) == {"finger", "face"}
 
 
+def test_a_finger_of_unknown_position_counts_each_enrolled_finger_of_a_voter_as_a_chance(registry):
+    # voter A enrolled two fingers: the probe of A's right index had two tries to pass, not one
+    probe = fingerprint.extract(gray("finger1_3.png"), dpi=500)
+    [found] = [c for c in wf.GalleryIdentifier(registry).identify(probe, None, STATION) if c.voter_id == "VA"]
+    enrolled = registry.enrolment("VA").fingers
+    best = max(fingerprint.compare(probe, views) for views in enrolled.values())
+    assert len(enrolled) == 2
+    assert found.finger == pytest.approx(best - 10 * np.log10(2))
+
+
 def test_candidates_rank_by_modalities_then_score_sum():
     found = [wf.Candidate("V1", face=90.0), wf.Candidate("V2", finger=40.0, face=41.0),
              wf.Candidate("V3", finger=30.0, face=20.0), wf.Candidate("V0", finger=90.0)]

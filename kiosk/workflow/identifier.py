@@ -9,6 +9,7 @@ has to implement :meth:`Identifier.identify`.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -54,7 +55,7 @@ class GalleryIdentifier:
     def __init__(self, registry, *, top_k: int = IDENTIFICATION_TOP_K):
         self.registry = registry
         self.top_k = top_k
-        self._galleries: dict[tuple[str, str | None], tuple[int, Any, list]] = {}
+        self._galleries: dict[tuple[str, str | None], tuple[int, Any, list, Counter]] = {}
         self._lock = threading.Lock()
 
     def identify(self, finger_probe: Any, face_probe: Any, scope: str | None,
@@ -64,6 +65,12 @@ class GalleryIdentifier:
         if finger_probe is not None:
             for voter_id, score in self._search("finger", scope, finger_probe):
                 finger[voter_id] = max(finger.get(voter_id, float("-inf")), score)  # best of the voter's fingers
+            # the probe's position is unknown, so each of a voter's enrolled fingers was one more chance
+            # for an impostor to pass: the best is calibrated as that many (matcher.fingerprint.calibration)
+            from matcher.fingerprint.calibration import best_of
+
+            enrolled = self.fingers_enrolled(scope)
+            finger = {voter_id: best_of(score, enrolled[voter_id]) for voter_id, score in finger.items()}
         if face_probe is not None:
             for voter_id, score in self._search("face", scope, face_probe):
                 face[voter_id] = score
@@ -85,11 +92,24 @@ class GalleryIdentifier:
     def gallery(self, modality: str, scope: str | None) -> tuple[Any, list]:
         """The (gallery, labels) of ``modality`` ("finger" or "face") within ``scope``, current with
         the registry's enrolments."""
+        built = self._built(modality, scope)
+        return built[1], built[2]
+
+    def fingers_enrolled(self, scope: str | None) -> Counter:
+        """How many fingers each voter within ``scope`` has in the finger gallery."""
+        return self._built("finger", scope)[3]
+
+    def _built(self, modality: str, scope: str | None) -> tuple[int, Any, list, Counter]:
         key = (modality, scope)
         generation = self.registry.enrolment_generation()
         with self._lock:
             built = self._galleries.get(key)
             if built is None or built[0] != generation:
-                build = self.registry.fingerprint_index if modality == "finger" else self.registry.face_index
-                built = self._galleries[key] = (generation, *build(station_id=scope))
-            return built[1], built[2]
+                if modality == "finger":
+                    gallery, labels = self.registry.fingerprint_index(station_id=scope)
+                    per_voter = Counter(voter_id for voter_id, _ in labels)
+                else:
+                    gallery, labels = self.registry.face_index(station_id=scope)
+                    per_voter = Counter()
+                built = self._galleries[key] = (generation, gallery, labels, per_voter)
+            return built

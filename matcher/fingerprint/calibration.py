@@ -77,6 +77,18 @@ def calibrated_best_of(raw: float, chances: int) -> float:
     return float(min(MAX_SCORE, max(0.0, -10.0 * math.log10(max(fmr, 1e-300)))))
 
 
+def best_of(score, chances):
+    """The calibrated score of the best of ``chances`` comparisons, from that best one's calibrated
+    ``score`` (as calibrated_best_of, for scores already calibrated, e.g. a 1:N search's): a finger of
+    unknown position compared with each of a voter's enrolled fingers has that many chances to pass.
+    Scalars or arrays (element-wise)."""
+    chances = np.asarray(chances)
+    if np.any(chances < 1):
+        raise ValueError("chances must be at least 1")
+    out = np.clip(np.asarray(score, np.float64) - 10.0 * np.log10(chances), 0.0, MAX_SCORE)
+    return float(out) if out.ndim == 0 else out
+
+
 def calibrated_array(raw: np.ndarray) -> np.ndarray:
     raw = np.asarray(raw, np.float64)
     xs = np.array([k[0] for k in BODY_KNOTS])
