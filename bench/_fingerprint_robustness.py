@@ -35,6 +35,9 @@ BOOTH_SCORE = fp.threshold_for_fmr(Settings.target_fmr)   # the kiosk's default 
 BOOTH_QUALITY = Settings.min_finger_quality  # ... and the quality below which it asks for another capture
 CHECK_FMR = 1e-3                # impostors counted at the score of this FMR check the calibration (~3 expected)
 CHECK_SCORE = fp.threshold_for_fmr(CHECK_FMR)
+# The smaller template's minutiae at which LSS-R averages 4, 5, 6-8 and 9-12 cylinder pairs (about: it
+# counts valid cylinders, at most the minutiae): the impostor tail is checked in each (sparse_end).
+SPARSE_BINS = ((6, 13), (14, 16), (17, 20), (21, 1000))
 DRY_BLOTCH = 70                 # grey levels a dry print's pale blotches are brighter (at strength 1)
 # The small dry sensor: the issue measured the classical engine at 15.6 % EER on a small optical sensor
 # with many dry prints, against 2.8 % on FVC2002 (5.6x). The set standing for it ("small dry sensor") is
@@ -253,7 +256,8 @@ def set_eer(enrolled, probes, extract, settings, score, eer, records=None, by_fi
     """{db: EER %} with degraded probes against clean enrolments (``pairs``). ``records`` (a list)
     receives (probe quality or -1 when refused, genuine raw score, image) per genuine pair;
     ``by_finger`` (a dict) {db: {finger: (genuine, impostor scores of its probes)}};
-    ``impostor_records`` (a list) (probe quality or -1, impostor raw score) per impostor pair."""
+    ``impostor_records`` (a list) (probe quality or -1, impostor raw score, the smaller template's
+    minutiae or 0 when refused, database) per impostor pair."""
     eers = {}
     for db, items in probes.items():
         found = {key: cache.cached(image, dpi, settings, extract)[0] for key, (image, dpi) in items.items()}
@@ -269,8 +273,9 @@ def set_eer(enrolled, probes, extract, settings, score, eer, records=None, by_fi
             for (a, _), g in zip(genuine, genuine_scores):
                 records.append((-1 if found[a] is None else found[a].quality, g, items[a][0]))
         if impostor_records is not None:
-            impostor_records += [(-1 if found[a] is None else found[a].quality, i)
-                                 for (a, _), i in zip(impostor, impostor_scores)]
+            impostor_records += [(-1, i, 0, db) if found[a] is None or enrolled[db][b] is None else
+                                 (found[a].quality, i, min(len(found[a].minutiae), len(enrolled[db][b].minutiae)), db)
+                                 for (a, b), i in zip(impostor, impostor_scores)]
     return eers
 
 
@@ -324,11 +329,31 @@ def strict_end(by_finger, impostor_records, booth_score: float, check_score: flo
     a refused probe's -1 fails every threshold and every quality floor)."""
     genuine = np.concatenate([g for fingers in by_finger.values() for g, _ in fingers.values()])
     rejected = calibration.calibrated_array(genuine) < booth_score
-    quality = np.array([q for q, _ in impostor_records], float)
-    accepted = calibration.calibrated_array(np.array([i for _, i in impostor_records], float)) >= check_score
+    quality = np.array([r[0] for r in impostor_records], float)
+    accepted = calibration.calibrated_array(np.array([r[1] for r in impostor_records], float)) >= check_score
     gated = quality >= min_quality
     return (float(rejected.mean()), (int(accepted.sum()), int(accepted.size)),
             (int(accepted[gated].sum()), int(gated.sum())))
+
+
+def sparse_end(impostor_records, bins=SPARSE_BINS, scores=(20.0, 30.0)) -> list:
+    """Impostor pairs by the smaller template's minutiae (``bins``, inclusive ranges): per bin, the pairs,
+    and per score the pairs at or above it, overall and per database, beside the count the calibration
+    expects. LSS-R averages fewer cylinder pairs for a smaller template, so an impostor's few lucky pairs
+    weigh more there: the calibration, fitted on clean full prints, is checked where it is thinnest."""
+    smaller = np.array([r[2] for r in impostor_records])
+    calibrated = calibration.calibrated_array(np.array([r[1] for r in impostor_records], float))
+    db = np.array([r[3] for r in impostor_records])
+    out = []
+    for low, high in bins:
+        inside = (smaller >= low) & (smaller <= high)
+        per_score = []
+        for s in scores:
+            passing = inside & (calibrated >= s)
+            per_score.append((s, int(passing.sum()), float(inside.sum() * 10 ** (-s / 10)),
+                              {d: int((passing & (db == d)).sum()) for d in sorted(set(db))}))
+        out.append(((low, high), int(inside.sum()), per_score))
+    return out
 
 
 def nfiq2(image: np.ndarray) -> float:
@@ -355,6 +380,17 @@ def quality_report(label: str, records, threshold: float, rejects=(0.05, 0.10, 0
         row(f"  reject lowest {share:.0%}: FNMR of the rest", "   ".join(cells))
 
 
+def print_sparse(bins, sets: int) -> None:
+    print(f"\n   learned, impostor pairs of all {sets} sets by the smaller template's minutiae: at or above each score,"
+          " with the count the calibration\n   expects (fitted on clean FVC2002, where few templates are this small)"
+          " [per database]")
+    for (low, high), pairs_in, per_score in bins:
+        cells = [f">= {s:g}: {n} ({expected:.1f}) [{' / '.join(str(by_db[d]) for d in sorted(by_db))}]"
+                 for s, n, expected, by_db in per_score]
+        row(f"{low}-{high} minutiae" if high < 1000 else f"{low} or more minutiae", f"{pairs_in} pairs",
+            "   ".join(cells))
+
+
 def report(databases, dpis, extractors, score, eer, quality: bool = True, probes=PROBES) -> dict:
     """extractors: {label: (extract, settings, enrolled templates by db)}. Prints one row per set:
     mean EER over the databases, the per-database EERs, and the ratio to the clean probes' mean EER; then
@@ -371,7 +407,7 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
     results, records = {label: {} for label in extractors}, {label: [] for label in extractors}
     # strict_end by set, of the learned engine only: the calibration (score = -10 log10 FMR) is fitted on
     # its templates, and it is what the kiosk enrols and verifies with.
-    strict = {}
+    strict, all_impostors = {}, []
     draws, clean_means = {}, {}       # per extractor: the bootstrap draws every set shares, and clean's means
     baseline = clean_probes(databases, dpis, probes)
     for name in ("clean probes",) + tuple(SETS):
@@ -383,6 +419,7 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
             results[label][name] = per_db
             if impostors is not None:
                 strict[name] = strict_end(by_finger, impostors, BOOTH_SCORE, CHECK_SCORE, BOOTH_QUALITY)
+                all_impostors += impostors
             mean = float(np.mean([per_db[d] for d in dbs]))
             if label not in draws:
                 draws[label] = finger_draws(by_finger)
@@ -414,6 +451,8 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
             rejected, (accepted, impostors), (gated, kept) = strict[name]
             row(name, f"{rejected:6.2%} rejected", f"impostors {accepted} of {impostors} ({CHECK_FMR * impostors:.1f});"
                 f" quality >= {BOOTH_QUALITY:g}: {gated} of {kept} ({CHECK_FMR * kept:.1f})")
+    if all_impostors:
+        print_sparse(sparse_end(all_impostors), len(SETS) + 1)
     if quality:
         print("\n   quality as a predictor of failure (genuine probes of the clean and robustness sets)")
         for label in extractors:

@@ -253,8 +253,25 @@ def test_the_strict_end_counts_genuine_pairs_below_the_booth_score_and_impostors
     at = {s: float(scores[np.argmax(calibrated >= s)]) for s in (20, 35, 45)}
     by_finger = {"DB1_B": {1: (np.array([at[45], at[35], -1.0]), np.array([at[20], at[35]])),
                            2: (np.array([at[45]]), np.array([at[20]]))}}
-    impostors = [(50, at[20]), (10, at[35]), (80, at[45]), (-1, -1.0)]     # (probe quality, raw score)
+    # (probe quality, raw score, smaller template's minutiae, database)
+    impostors = [(50, at[20], 30, "DB1_B"), (10, at[35], 12, "DB1_B"), (80, at[45], 25, "DB1_B"), (-1, -1.0, 0, "DB1_B")]
     rejected, accepted, gated = robustness.strict_end(by_finger, impostors, 40.0, 30.0, 20)
     assert rejected == 0.5           # 35 and the refused probe fail 40; both 45s pass
     assert accepted == (2, 4)        # the 35 and the 45 reach 30
     assert gated == (1, 2)           # of the probes of quality 20 or more (not the 10, not the refused), the 45
+
+
+def test_the_sparse_end_counts_impostors_by_the_smaller_template_against_the_model():
+    from matcher.fingerprint import calibration
+
+    scores = np.linspace(0, 1, 2001)
+    calibrated = calibration.calibrated_array(scores)
+    at = {s: float(scores[np.argmax(calibrated >= s)]) for s in (10, 25, 35)}
+    impostors = [(50, at[25], 8, "DB3_B"), (50, at[35], 13, "DB4_B"), (50, at[10], 10, "DB4_B"),
+                 (50, at[35], 15, "DB1_B"), (50, at[35], 30, "DB1_B"), (-1, -1.0, 0, "DB2_B")]
+    bins = robustness.sparse_end(impostors, bins=((6, 13), (14, 16), (17, 1000)))
+    (first, n_first, (at20, at30)), (_, n_second, (second20, _)), (_, n_third, _) = bins
+    assert (first, n_first, n_second, n_third) == ((6, 13), 3, 1, 1)     # the refused probe is in no bin
+    assert at20[:2] == (20.0, 2) and at20[2] == pytest.approx(3 * 0.01)
+    assert at30[1] == 1 and at30[3] == {"DB1_B": 0, "DB2_B": 0, "DB3_B": 0, "DB4_B": 1}
+    assert second20[1] == 1
