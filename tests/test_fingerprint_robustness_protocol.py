@@ -254,7 +254,8 @@ def test_the_strict_end_counts_genuine_pairs_below_the_booth_score_and_impostors
     by_finger = {"DB1_B": {1: (np.array([at[45], at[35], -1.0]), np.array([at[20], at[35]])),
                            2: (np.array([at[45]]), np.array([at[20]]))}}
     # (probe quality, raw score, smaller template's minutiae, database)
-    impostors = [(50, at[20], 30, "DB1_B"), (10, at[35], 12, "DB1_B"), (80, at[45], 25, "DB1_B"), (-1, -1.0, 0, "DB1_B")]
+    impostors = [(50, at[20], 30, "DB1_B"), (10, at[35], 12, "DB1_B"), (80, at[45], 25, "DB1_B"),
+                 (-1, -1.0, 0, "DB1_B")]
     rejected, accepted, gated = robustness.strict_end(by_finger, impostors, 40.0, 30.0, 20)
     assert rejected == 0.5           # 35 and the refused probe fail 40; both 45s pass
     assert accepted == (2, 4)        # the 35 and the 45 reach 30

@@ -25,7 +25,8 @@ A row is rejected for: bad JSON, missing/invalid fields, an ID check digit that 
 within the export or already in the registry, an unreadable fingerprint template, an unusable face
 encoding or photo (no face, several faces, low quality), a finger record with more than
 ``MAX_FINGER_VIEWS`` impressions or an impression with too few minutiae to compare. Nothing is written
-unless the whole import is accepted (or ``skip_bad_rows`` is chosen, in which case all good rows go in one transaction).
+unless the whole import is accepted (or ``skip_bad_rows`` is chosen, in which case all good rows go in
+one transaction).
 """
 from __future__ import annotations
 

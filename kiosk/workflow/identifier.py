@@ -63,16 +63,17 @@ class GalleryIdentifier:
         finger: dict[str, float] = {}
         face: dict[str, float] = {}
         if finger_probe is not None:
-            for voter_id, score in self._search("finger", scope, finger_probe):
+            from matcher.fingerprint.calibration import best_of
+
+            _, gallery, labels, enrolled = self._built("finger", scope)   # one generation for hits and counts
+            for voter_id, score in self._hits(gallery, labels, finger_probe, lambda label: label[0]):
                 finger[voter_id] = max(finger.get(voter_id, float("-inf")), score)  # best of the voter's fingers
             # the probe's position is unknown, so each of a voter's enrolled fingers was one more chance
             # for an impostor to pass: the best is calibrated as that many (matcher.fingerprint.calibration)
-            from matcher.fingerprint.calibration import best_of
-
-            enrolled = self.fingers_enrolled(scope)
             finger = {voter_id: best_of(score, enrolled[voter_id]) for voter_id, score in finger.items()}
         if face_probe is not None:
-            for voter_id, score in self._search("face", scope, face_probe):
+            gallery, labels = self.gallery("face", scope)
+            for voter_id, score in self._hits(gallery, labels, face_probe, lambda label: label):
                 face[voter_id] = score
         return ranked([Candidate(voter_id, finger.get(voter_id), face.get(voter_id))
                        for voter_id in dict.fromkeys([*finger, *face])])
@@ -81,12 +82,11 @@ class GalleryIdentifier:
         """Voters a search in ``scope`` compares against (the search's operating point depends on it)."""
         return self.registry.count_voters() if scope is None else len(self.registry.all_voter_ids(scope))
 
-    def _search(self, modality: str, scope: str | None, probe: Any) -> list[tuple[str, float]]:
-        gallery, labels = self.gallery(modality, scope)
+    def _hits(self, gallery, labels: list, probe: Any, voter) -> list[tuple[str, float]]:
+        """(voter_id, score) of the gallery's best hits; ``voter`` maps a label to its voter_id
+        (fingerprint labels are (voter_id, finger), face labels the voter_id)."""
         if not labels:
             return []
-        # fingerprint labels are (voter_id, finger), face labels the voter_id
-        voter = (lambda label: label[0]) if modality == "finger" else (lambda label: label)
         return [(voter(labels[index]), float(score)) for index, score in gallery.search(probe, top_k=self.top_k)]
 
     def gallery(self, modality: str, scope: str | None) -> tuple[Any, list]:
