@@ -540,6 +540,18 @@ def test_a_finger_of_unknown_position_counts_each_enrolled_finger_of_a_voter_as_
     assert found.finger == pytest.approx(best - 10 * np.log10(2))
 
 
+def test_each_enrolled_impression_of_a_voter_is_a_chance_in_identification(registry, templates):
+    # voter C: the right index from two impressions (person 3's print stands in for a poor first one)
+    poor = fingerprint.Template.from_iso(templates["b_index"])
+    good = fingerprint.Template.from_iso(templates["a_index"])
+    registry.add_voter(voter_id="VC", id_number="777888999", name="CHAN SOPHEA", birth_date=date(1990, 5, 6),
+                       sex="F", station_id=STATION, fingers={"right_index": fingerprint.views_to_iso([poor, good])})
+    probe = fingerprint.extract(gray("finger1_3.png"), dpi=500)
+    [found] = [c for c in wf.GalleryIdentifier(registry).identify(probe, None, STATION) if c.voter_id == "VC"]
+    assert found.finger == pytest.approx(fingerprint.compare(probe, registry.enrolment("VC").fingers["right_index"]))
+    assert found.finger == pytest.approx(fingerprint.compare(probe, good) - 10 * np.log10(2))
+
+
 def test_candidates_rank_by_modalities_then_score_sum():
     found = [wf.Candidate("V1", face=90.0), wf.Candidate("V2", finger=40.0, face=41.0),
              wf.Candidate("V3", finger=30.0, face=20.0), wf.Candidate("V0", finger=90.0)]

@@ -196,7 +196,8 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable,
                                  f"{which} has {len(tpl.minutiae)} minutiae, fewer than the "
                                  f"{fingerprint.MIN_MINUTIAE} a comparison needs")
         # Stored normalised as ISO 19794-2:2005 (ANSI input converted), the best-quality impression first:
-        # a 1:N search uses the first view, the booth's 1:1 comparison all of them.
+        # the national search and de-duplication use the first view (their shards hold one template per
+        # finger), the booth's 1:1 comparison and the station gallery all of them.
         fingers[finger] = fingerprint.views_to_iso(sorted(views, key=lambda view: -view.quality))
     face_bytes = None
     face_obj = obj.get("face")

@@ -183,15 +183,17 @@ class Registry:
                          face=face_engine.Template.from_bytes(face) if face is not None else None)
 
     def fingerprint_index(self, station_id: str | None = None):
-        """A fingerprint gallery of every enrolled finger, with (voter_id, finger) per gallery index."""
+        """A fingerprint gallery of every enrolled impression of every finger, with (voter_id, finger) per
+        gallery index (a finger enrolled from three impressions has three entries)."""
         from matcher import fingerprint
 
         templates, labels = [], []
         for voter_id in self.all_voter_ids(station_id):
             fingers, _ = self.enrolment_bytes(voter_id)
             for name, data in sorted(fingers.items()):
-                templates.append(fingerprint.Template.from_iso(data))
-                labels.append((voter_id, name))
+                for view in fingerprint.views_from_iso(data):
+                    templates.append(view)
+                    labels.append((voter_id, name))
         return fingerprint.Gallery(templates), labels
 
     def face_index(self, station_id: str | None = None):

@@ -68,8 +68,9 @@ class GalleryIdentifier:
             _, gallery, labels, enrolled = self._built("finger", scope)   # one generation for hits and counts
             for voter_id, score in self._hits(gallery, labels, finger_probe, lambda label: label[0]):
                 finger[voter_id] = max(finger.get(voter_id, float("-inf")), score)  # best of the voter's fingers
-            # the probe's position is unknown, so each of a voter's enrolled fingers was one more chance
-            # for an impostor to pass: the best is calibrated as that many (matcher.fingerprint.calibration)
+            # the probe's position is unknown, so each of a voter's enrolled fingers (each impression of
+            # each) was one more chance for an impostor to pass: the best is calibrated as that many
+            # (matcher.fingerprint.calibration)
             finger = {voter_id: best_of(score, enrolled[voter_id]) for voter_id, score in finger.items()}
         if face_probe is not None:
             gallery, labels = self.gallery("face", scope)
@@ -96,7 +97,8 @@ class GalleryIdentifier:
         return built[1], built[2]
 
     def fingers_enrolled(self, scope: str | None) -> Counter:
-        """How many fingers each voter within ``scope`` has in the finger gallery."""
+        """How many templates (fingers, times their impressions) each voter within ``scope`` has in the
+        finger gallery."""
         return self._built("finger", scope)[3]
 
     def _built(self, modality: str, scope: str | None) -> tuple[int, Any, list, Counter]:
