@@ -99,3 +99,29 @@ def test_impressions_of_different_fingers_in_one_record_are_refused(registry, tm
     mixed = iso.encode_iso(record.__class__(**{**record.__dict__, "views": views}))
     problem = refusal(registry, tmp_path, mixed)
     assert problem.code == "template_unreadable" and "different fingers" in problem.message
+
+
+def test_an_impression_with_few_minutiae_is_imported_and_reported_for_a_second_look(registry, tmp_path, impressions):
+    from matcher.fingerprint.calibration import SPARSE_MINUTIAE
+
+    sparse = fingerprint.Template(impressions[1].minutiae[:12], impressions[1].width, impressions[1].height,
+                                  impressions[1].dpi, impressions[1].quality)
+    row = {"id_number": "123456789", "id_check": "7", "name": "SOK DARA", "birth_date": "1990-01-01", "sex": "M",
+           "station_id": "PS-0001",
+           "fingers": {"right_index": base64.b64encode(fingerprint.views_to_iso([impressions[0], sparse])).decode()}}
+    export = write_export(tmp_path / "export", [row], signer=COMMISSION)
+    report = import_export(registry, export, commission_keys=[COMMISSION.verifier])
+    assert report.imported and registry.count_voters() == 1
+    [notice] = report.notices
+    assert (notice.line, notice.code) == (1, "finger_sparse")
+    assert f"view 1 has 12 minutiae, fewer than {SPARSE_MINUTIAE}" in notice.message
+    assert report.as_dict()["notices"][0]["code"] == "finger_sparse"
+    assert "123456789" not in str(report.as_dict())
+
+
+def test_full_prints_bring_no_notice(registry, tmp_path, impressions):
+    row = {"id_number": "123456789", "id_check": "7", "name": "SOK DARA", "birth_date": "1990-01-01", "sex": "M",
+           "station_id": "PS-0001", "fingers": {"right_index": base64.b64encode(impressions[0].to_iso()).decode()}}
+    report = import_export(registry, write_export(tmp_path / "export", [row], signer=COMMISSION),
+                           commission_keys=[COMMISSION.verifier])
+    assert report.imported and report.notices == []

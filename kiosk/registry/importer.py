@@ -43,6 +43,7 @@ class ImportReport:
     accepted: int = 0
     problems: list[RowProblem] = field(default_factory=list)
     imported: bool = False
+    notices: list[RowProblem] = field(default_factory=list)   # accepted rows worth a second look (not refused)
 
     @property
     def rejected(self) -> int:
@@ -51,7 +52,8 @@ class ImportReport:
     def as_dict(self) -> dict:
         return {"rows": self.rows, "accepted": self.accepted, "rejected": self.rejected,
                 "imported": self.imported,
-                "problems": [{"line": p.line, "code": p.code, "message": p.message} for p in self.problems]}
+                "problems": [{"line": p.line, "code": p.code, "message": p.message} for p in self.problems],
+                "notices": [{"line": p.line, "code": p.code, "message": p.message} for p in self.notices]}
 
 
 @dataclass
@@ -65,6 +67,7 @@ class _Row:
     fingers: dict[str, bytes]
     face: bytes | None
     pseudonym: str | None = None
+    notices: list[tuple[str, str]] = field(default_factory=list)   # (code, message)
 
 
 def _sha256(path: Path) -> str:
@@ -151,7 +154,9 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable,
     """Raise ValueError(code, message) for the first problem found."""
     from matcher import face as face_engine
     from matcher import fingerprint
+    from matcher.fingerprint.calibration import SPARSE_MINUTIAE
 
+    notices: list[tuple[str, str]] = []
     if not isinstance(obj, dict):
         raise ValueError("row_invalid", "row is not a JSON object")
     id_number = obj.get("id_number")
@@ -195,6 +200,12 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable,
                 raise ValueError("template_too_few_minutiae",
                                  f"{which} has {len(tpl.minutiae)} minutiae, fewer than the "
                                  f"{fingerprint.MIN_MINUTIAE} a comparison needs")
+        for number, tpl in enumerate(views):
+            if len(tpl.minutiae) < SPARSE_MINUTIAE:
+                which = f"{finger} template" if len(views) == 1 else f"{finger} template's view {number}"
+                notices.append(("finger_sparse", f"{which} has {len(tpl.minutiae)} minutiae, fewer than "
+                                f"{SPARSE_MINUTIAE}: impostors match such a template more often than the score "
+                                "says (matcher.fingerprint.calibration); re-enrol the finger if possible"))
         # Stored normalised as ISO 19794-2:2005 (ANSI input converted), the best-quality impression first:
         # the national search and de-duplication use the first view (their shards hold one template per
         # finger), the booth's 1:1 comparison and the station gallery all of them.
@@ -227,7 +238,8 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable,
     voter_pseudonym = obj.get("pseudonym")
     if voter_pseudonym is not None and not (isinstance(voter_pseudonym, str) and _HEX64.fullmatch(voter_pseudonym)):
         raise ValueError("pseudonym_invalid", "pseudonym must be 64 lower-case hex characters")
-    return _Row(line, id_number.upper(), name.strip(), birth, sex, station, fingers, face_bytes, voter_pseudonym)
+    return _Row(line, id_number.upper(), name.strip(), birth, sex, station, fingers, face_bytes, voter_pseudonym,
+                notices)
 
 
 def _decode(raw: bytes) -> str | None:
@@ -293,6 +305,7 @@ def import_export(registry: Registry, export_dir: str | Path, *, commission_keys
         bar.update(done)
     bar.close()
     report.accepted = len(accepted)
+    report.notices = [RowProblem(row.line, code, message) for row in accepted for code, message in row.notices]
     if report.problems and not skip_bad_rows:
         raise ImportRejected(f"{report.rejected} of {report.rows} rows are bad; nothing was imported", report)
 

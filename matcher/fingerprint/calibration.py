@@ -39,6 +39,7 @@ still pass at several times the model), the sensor caveat above again; a small s
 its own impostors, and the booth's quality gate keeps most sparse probes out (of its accepted probes,
 the partial sets' impostors at 30 are at the model's count).
 Re-fit with :func:`fit_tail` when sensors or extraction change, and paste the result here.
+``SPARSE_MINUTIAE``: below it (the size bins above), an import reports the enrolled template.
 """
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ TAIL_START = BODY_KNOTS[-1][0]
 TAIL_LOG10_AT_START = math.log10(BODY_KNOTS[-1][1])
 TAIL_EXPONENT = 5.0
 MAX_SCORE = 200.0   # FMR 1e-20: beyond anything the model can claim
+SPARSE_MINUTIAE = 17   # a template with fewer minutiae is where the model under-states impostors (docstring)
 # The body's knots as arrays once, not per call: most comparisons are impostors scored in the body,
 # and rebuilding these lists cost a 1:1 comparison about 3 microseconds.
 _BODY_RAW = np.array([k[0] for k in BODY_KNOTS])
