@@ -63,8 +63,7 @@ CHECK_SCORES = (30.0, BOOTH_SCORE)
 
 def calibrated_best_of(raw: np.ndarray, chances: int) -> np.ndarray:
     """calibration.calibrated_best_of over an array (a refused probe, raw -1, scores 0)."""
-    return np.clip(calibration.calibrated_array(np.maximum(raw, 0.0)) - 10 * np.log10(chances), 0.0,
-                   calibration.MAX_SCORE)
+    return calibration.best_of(calibration.calibrated_array(np.maximum(raw, 0.0)), chances)
 
 
 def main(argv=None) -> int:

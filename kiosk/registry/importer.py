@@ -194,15 +194,13 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable,
             raise ValueError("template_too_many_views", f"{finger} record has {len(views)} impressions; a finger "
                              f"is enrolled from at most {fmt.MAX_FINGER_VIEWS}")
         for number, tpl in enumerate(views):
+            which = f"{finger} template" if len(views) == 1 else f"{finger} template's view {number}"
             if not fingerprint.comparable(tpl):
                 # Enrolment refuses such a capture; the matcher would score it 0 against every probe.
-                which = f"{finger} template" if len(views) == 1 else f"{finger} template's view {number}"
                 raise ValueError("template_too_few_minutiae",
                                  f"{which} has {len(tpl.minutiae)} minutiae, fewer than the "
                                  f"{fingerprint.MIN_MINUTIAE} a comparison needs")
-        for number, tpl in enumerate(views):
             if len(tpl.minutiae) < SPARSE_MINUTIAE:
-                which = f"{finger} template" if len(views) == 1 else f"{finger} template's view {number}"
                 notices.append(("finger_sparse", f"{which} has {len(tpl.minutiae)} minutiae, fewer than "
                                 f"{SPARSE_MINUTIAE}: impostors match such a template more often than the score "
                                 "says (matcher.fingerprint.calibration); re-enrol the finger if possible"))

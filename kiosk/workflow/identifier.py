@@ -96,12 +96,9 @@ class GalleryIdentifier:
         built = self._built(modality, scope)
         return built[1], built[2]
 
-    def fingers_enrolled(self, scope: str | None) -> Counter:
-        """How many templates (fingers, times their impressions) each voter within ``scope`` has in the
-        finger gallery."""
-        return self._built("finger", scope)[3]
-
     def _built(self, modality: str, scope: str | None) -> tuple[int, Any, list, Counter]:
+        """(generation, gallery, labels, templates per voter: for fingers, fingers times their
+        impressions; empty for faces), built again when the registry's enrolments changed."""
         key = (modality, scope)
         generation = self.registry.enrolment_generation()
         with self._lock:

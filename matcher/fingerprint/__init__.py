@@ -15,14 +15,14 @@ from __future__ import annotations
 from typing import Sequence
 
 from . import parameters as P
-from .calibration import calibrated, threshold_for_fmr
+from .calibration import calibrated, calibrated_best_of, threshold_for_fmr
 from .comparison import compare_cylinders
 from .cylinders import Cylinders, cylinders_for
 from .errors import FingerprintError, LowQualityError, TemplateFormatError
 from .extraction import extract
 from .gallery import Gallery
 from .template import MINUTIA_DTYPE, Template
-from .views import compare_views, views_from_iso, views_to_iso
+from .views import views_from_iso, views_to_iso
 
 __all__ = ["extract", "compare", "compare_raw", "comparable", "MIN_MINUTIAE", "prepare", "threshold_for_fmr", "Template", "Gallery",
            "views_to_iso", "views_from_iso",
@@ -60,5 +60,8 @@ def compare(probe: Template, candidate: Template | Sequence[Template]) -> float:
     that many chances (matcher.fingerprint.views)."""
     if isinstance(candidate, Template):
         return calibrated(compare_raw(probe, candidate))
-    return compare_views(probe, candidate, compare_raw)
+    views = list(candidate)
+    if not views:
+        raise ValueError("an enrolled finger needs at least one view")
+    return calibrated_best_of(max(compare_raw(probe, view) for view in views), len(views))
 

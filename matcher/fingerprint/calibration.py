@@ -82,17 +82,14 @@ def calibrated_best_of(raw: float, chances: int) -> float:
     """-10 log10(FMR) of the best of ``chances`` raw scores (a probe against several impressions of
     one finger): an impostor has ``chances`` tries, so the FMR is ``chances`` times a single
     comparison's (capped at 1), an upper bound when the tries are positively correlated."""
-    if chances < 1:
-        raise ValueError(f"chances must be at least 1, got {chances!r}")
-    fmr = min(1.0, chances * fmr_of_raw(raw))
-    return float(min(MAX_SCORE, max(0.0, -10.0 * math.log10(max(fmr, 1e-300)))))
+    return float(best_of(calibrated(raw), chances))
 
 
 def best_of(score, chances):
     """The calibrated score of the best of ``chances`` comparisons, from that best one's calibrated
-    ``score`` (as calibrated_best_of, for scores already calibrated, e.g. a 1:N search's): a finger of
-    unknown position compared with each of a voter's enrolled fingers has that many chances to pass.
-    Scalars or arrays (element-wise)."""
+    ``score`` (-10 log10 of ``chances`` times its FMR, clipped at 0: for scores already calibrated, e.g. a
+    1:N search's): a finger of unknown position compared with each of a voter's enrolled fingers has
+    that many chances to pass. Scalars or arrays (element-wise)."""
     chances = np.asarray(chances)
     if np.any(chances < 1):
         raise ValueError("chances must be at least 1")

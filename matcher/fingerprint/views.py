@@ -7,11 +7,11 @@ robustness sets, enrolling from the best of three impressions instead of one cut
 EER from 1.41 to 0.03 % (partial, on the print), 6.07 to 1.45 % (uniform placement) and 3.31 to
 1.12 % (small dry sensor) (bench/_fingerprint_enrolment.py).
 
-A probe keeps the best raw score over the views. That gives an impostor as many chances to pass as
-there are views, so the score is calibrated as the best of ``k``: a single comparison's false match
-rate times ``k`` (calibration.calibrated_best_of). Impostor scores against impressions of one finger
-are positively correlated, so the product is an upper bound; the bench checks it on pairs the model
-was not fitted on.
+``fingerprint.compare(probe, views)`` keeps the best raw score over the views. That gives an impostor
+as many chances to pass as there are views, so the score is calibrated as the best of ``k``: a single
+comparison's false match rate times ``k`` (calibration.calibrated_best_of). Impostor scores against
+impressions of one finger are positively correlated, so the product is an upper bound; the bench
+checks it on pairs the model was not fitted on.
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from dataclasses import replace
 from typing import Sequence
 
 from . import iso
-from .calibration import calibrated_best_of
 from .template import Template
 
 MAX_VIEWS = 16    # the record's view number is four bits
@@ -53,11 +52,3 @@ def views_from_iso(data: bytes) -> tuple[Template, ...]:
         raise iso.TemplateFormatError(f"the record's views are of different fingers (positions {sorted(positions)})")
     return tuple(Template.from_iso(data, view=number) for number in range(len(record.views)))
 
-
-def compare_views(probe: Template, views: Sequence[Template], compare_raw) -> float:
-    """Calibrated score of ``probe`` against the impressions of one enrolled finger: the best raw
-    score, its false match rate taken as ``len(views)`` chances (module docstring)."""
-    views = list(views)
-    if not views:
-        raise ValueError("an enrolled finger needs at least one view")
-    return calibrated_best_of(max(compare_raw(probe, view) for view in views), len(views))
