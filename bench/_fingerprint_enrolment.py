@@ -17,6 +17,18 @@ three views), so the second table is at the booth's own threshold: the genuine p
 one view and with three, and the impostors at scores 30 and 40 against what the calibration expects.
 The calibration was fitted on single comparisons of clean FVC2002 impressions; its best-of-three form
 was fitted on nothing, and these probes are degraded, so the impostor columns check it out of sample.
+
+The third table is registration's de-duplication (kiosk.registry.dedup, national.search): a person
+registered twice, once from clean captures and once on the set's sensor (its degraded images), each
+record enrolled from one impression or from three (``dedup_pairs``: impressions 1-3 against 4-6 and
+6-8 against 1-3, each way round; 40 genuine and 180 impostor record pairs per database). Every view of
+one record meets every view of the other, so the best of nine is calibrated as nine chances. Its
+thresholds are the de-duplication's (national.operating.fused_threshold at FPIR 1 %): a station's 750
+voters, for one finger alone, and the nation's 9.71 million, which one finger alone almost never reaches
+(its calibrated scores of genuine clean pairs stay below 90), for two fingers fused as the search fuses
+them (matcher.fusion, Fisher). The two fingers are chimeric: fingers 2p-1 and 2p of a database stand
+for one person (``chimeric_persons``), so 20 genuine and 40 impostor persons per database. The search
+also fuses the face, which this leaves out.
 """
 from __future__ import annotations
 
@@ -30,7 +42,9 @@ from bench.common import row
 from bench.fingerprint import DPI, eer, load_database, robustness_extractor
 from kiosk.datasets import datasets_dir
 from kiosk.config import Settings
+from matcher import fusion
 from matcher.fingerprint import calibration
+from national import operating
 
 ENROLLED = 3
 DEFAULT_SETS = ("partial, on the print (60 % window)", "partial, uniform placement (60 % window)", "small dry sensor",
@@ -57,6 +71,53 @@ def best_of(found: dict, enrolled: dict, comparisons) -> np.ndarray:
     return np.array([max(cache.score(found[probe], enrolled[key]) for key in keys) for probe, keys in comparisons])
 
 
+DEDUP_SPLITS = (((1, 2, 3), (4, 5, 6)), ((4, 5, 6), (1, 2, 3)), ((6, 7, 8), (1, 2, 3)), ((1, 2, 3), (6, 7, 8)))
+STATION_SCORE = operating.fused_threshold(0.01, 750)          # 48.7
+NATION_SCORE = operating.fused_threshold(0.01, 9_710_000)      # 89.9
+
+
+def dedup_pairs(views: int = ENROLLED) -> tuple[list, list]:
+    """(genuine, impostor) record pairs of one database for de-duplication: ([clean keys], [degraded keys]),
+    each record the first ``views`` impressions of a split's triple (so 1 and 3 views are scored on the
+    same people). Impostors: every other finger's record, the first two splits only."""
+    genuine, impostor = [], []
+    fingers = range(1, robustness.FINGERS + 1)
+    for split, (clean, degraded) in enumerate(DEDUP_SPLITS):
+        for f in fingers:
+            genuine.append(([(f, k) for k in clean[:views]], [(f, k) for k in degraded[:views]]))
+            if split < 2:
+                impostor += [([(f, k) for k in clean[:views]], [(g, k) for k in degraded[:views]])
+                             for g in fingers if g != f]
+    return genuine, impostor
+
+
+def chimeric_persons(views: int = ENROLLED) -> tuple[list, list]:
+    """(genuine, impostor) person pairs as index pairs into ``dedup_pairs(views)``'s lists: the record
+    pairs of fingers 2p-1 and 2p (one person, two fingers) of the same split; an impostor person pair
+    meets finger 2p-1 with 2q-1 and 2p with 2q."""
+    def index(pairs):
+        return {(clean[0][0], degraded[0][0], clean[0][1], degraded[0][1]): i
+                for i, (clean, degraded) in enumerate(pairs)}
+    genuine, impostor = (index(pairs) for pairs in dedup_pairs(views))
+    persons = range(1, robustness.FINGERS // 2 + 1)
+    first = [(clean[0], degraded[0]) for clean, degraded in DEDUP_SPLITS]
+    same = [(genuine[2 * p - 1, 2 * p - 1, a, b], genuine[2 * p, 2 * p, a, b]) for a, b in first for p in persons]
+    other = [(impostor[2 * p - 1, 2 * q - 1, a, b], impostor[2 * p, 2 * q, a, b])
+             for a, b in first[:2] for p in persons for q in persons if q != p]
+    return same, other
+
+
+def fused_persons(scores: np.ndarray, persons) -> np.ndarray:
+    """Each person pair's two calibrated finger scores fused as the search fuses them."""
+    return np.array([fusion.fuse(fingers=[scores[i], scores[j]]).score for i, j in persons])
+
+
+def best_of_records(found: dict, enrolled: dict, pairs) -> np.ndarray:
+    """The best raw score of each record pair, every view of one against every view of the other."""
+    return np.array([max(cache.score(found[b], enrolled[a]) for a in clean for b in degraded)
+                     for clean, degraded in pairs])
+
+
 BOOTH_SCORE = calibration.threshold_for_fmr(Settings().target_fmr)     # 40, the booth's finger-alone threshold
 CHECK_SCORES = (30.0, BOOTH_SCORE)
 
@@ -74,6 +135,7 @@ def main(argv=None) -> int:
     databases = {db: load_database(root, db) for db in sorted(DPI)}
     extract, settings, enrolled = robustness_extractor(databases, "learned")
     booth: dict = {}
+    dedup: dict = {}
     print(f"\n   learned, enrolled from one impression against the best of {ENROLLED} (the same probes and fingers): mean"
           f" EER [{' / '.join(db[:3] for db in sorted(DPI))}]")
     for name in ("clean probes",) + tuple(args.set or DEFAULT_SETS):
@@ -81,6 +143,7 @@ def main(argv=None) -> int:
                   else robustness.probe_set(name, databases, DPI))
         eers = {impressions: [] for impressions in (1, ENROLLED)}
         booth[name] = {impressions: ([], []) for impressions in eers}
+        dedup[name] = {impressions: ([], [], [], [], []) for impressions in eers}
         for db in sorted(DPI):
             found = {key: cache.cached(image, dpi, settings, extract)[0] for key, (image, dpi) in probes[db].items()}
             for impressions, per_db in eers.items():
@@ -88,10 +151,44 @@ def main(argv=None) -> int:
                 per_db.append(eer(genuine, impostor) * 100)
                 booth[name][impressions][0].append(calibrated_best_of(genuine, impressions))
                 booth[name][impressions][1].append(calibrated_best_of(impostor, impressions))
+                genuine, impostor = (best_of_records(found, enrolled[db], pairs) for pairs in dedup_pairs(impressions))
+                genuine_score, impostor_score = (calibrated_best_of(raw, impressions ** 2) for raw in (genuine, impostor))
+                same, other = chimeric_persons(impressions)
+                for part, value in zip(dedup[name][impressions], (
+                        eer(genuine, impostor) * 100, genuine_score, impostor_score,
+                        fused_persons(genuine_score, same), fused_persons(impostor_score, other))):
+                    part.append(value)
         row(name, "   ".join(f"{impressions} enrolled {np.mean(per_db):.2f} % [{' / '.join(f'{e:.2f}' for e in per_db)}]"
                              for impressions, per_db in eers.items()))
     print_booth(booth)
+    print_dedup(dedup)
     return 0
+
+
+def print_dedup(dedup: dict) -> None:
+    """Registration's de-duplication: per set, one finger's EER and genuine record pairs missed at the
+    station's threshold, and two fingers' (chimeric persons) missed at the nation's, 1 view a record ->
+    3; impostors at the check scores against the model, and fused impostor persons at the station's."""
+    print(f"\n   de-duplication: a person registered on clean captures and again on the set's sensor, 1 view a record"
+          f" -> {ENROLLED} (best of {ENROLLED ** 2} calibrated as {ENROLLED ** 2} chances): one finger's mean EER"
+          f" and genuine pairs missed at the station's {STATION_SCORE:.1f}; two fingers fused (chimeric persons)"
+          f" missed at the nation's {NATION_SCORE:.1f}")
+    pooled = {views: ([], []) for views in (1, ENROLLED)}
+    for name, by_views in dedup.items():
+        eers = {k: np.mean(parts[0]) for k, parts in by_views.items()}
+        missed = {k: np.mean(np.concatenate(parts[1]) < STATION_SCORE) for k, parts in by_views.items()}
+        fused_missed = {k: np.mean(np.concatenate(parts[3]) < NATION_SCORE) for k, parts in by_views.items()}
+        for k, parts in by_views.items():
+            pooled[k][0].append(np.concatenate(parts[2]))
+            pooled[k][1].append(np.concatenate(parts[4]))
+        row(name, f"EER {eers[1]:.2f} -> {eers[ENROLLED]:.2f} %",
+            f"one finger missed {missed[1]:.1%} -> {missed[ENROLLED]:.1%}   two fingers missed"
+            f" {fused_missed[1]:.1%} -> {fused_missed[ENROLLED]:.1%}")
+    for k, (one, two) in pooled.items():
+        one, two = np.concatenate(one), np.concatenate(two)
+        row(f"all sets, impostors, {views_label(k)} a record", "",
+            f"{impostor_counts('one finger', one)}   two fingers fused >= {STATION_SCORE:.1f}:"
+            f" {int(np.sum(two >= STATION_SCORE))} of {two.size}")
 
 
 def print_booth(booth: dict) -> None:
@@ -107,13 +204,17 @@ def print_booth(booth: dict) -> None:
         for k, scores in impostors.items():
             pooled[k].append(scores)
         row(name, f"rejected {rejected[1]:.2%} -> {rejected[ENROLLED]:.2%}",
-            "   ".join(impostor_counts(k, scores) for k, scores in impostors.items()))
-    row("all sets", "", "   ".join(impostor_counts(k, np.concatenate(s)) for k, s in pooled.items()))
+            "   ".join(impostor_counts(views_label(k), scores) for k, scores in impostors.items()))
+    row("all sets", "", "   ".join(impostor_counts(views_label(k), np.concatenate(s)) for k, s in pooled.items()))
 
 
-def impostor_counts(views: int, scores: np.ndarray) -> str:
+def impostor_counts(label: str, scores: np.ndarray) -> str:
     counts = " / ".join(f"{int(np.sum(scores >= s))} ({scores.size * 10 ** (-s / 10):.1f})" for s in CHECK_SCORES)
-    return f"{views} view{'s' if views > 1 else ''}: {counts} of {scores.size}"
+    return f"{label}: {counts} of {scores.size}"
+
+
+def views_label(views: int) -> str:
+    return f"{views} view{'s' if views > 1 else ''}"
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ def probes_from_shard(shard: Shard, lo: int, hi: int, centre: np.ndarray) -> Pro
 
 
 def probes_at_rows(shard: Shard, rows: np.ndarray, centre: np.ndarray) -> Probes:
-    fingers = [[shard.finger(int(r), f) for f in range(shard.fingers)] for r in rows]
+    fingers = [[shard.finger_views(int(r), f) or None for f in range(shard.fingers)] for r in rows]
     return Probes(shard.records[rows].copy(), shard.face_vectors[rows].astype(np.float32), fingers, centre)
 
 

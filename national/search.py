@@ -50,7 +50,8 @@ def _projection() -> np.ndarray:
 class Probes:
     """A batch of searches. ``records`` are the probes' own record ids (-1 for a booth probe): a record
     never matches itself. ``faces`` (b x 128 float32) has NaN rows where no face was captured;
-    ``fingers`` holds, per probe, one template or None per finger position of the gallery."""
+    ``fingers`` holds, per probe, per finger position of the gallery: a template, a tuple of the views
+    of a finger enrolled from several impressions, or None."""
 
     records: np.ndarray
     faces: np.ndarray
@@ -66,9 +67,21 @@ class Probes:
         """Sent to another worker without the templates' prepared cylinders (10 x the templates' size:
         52 KB vs 581 KB for 32 probes); the receiving worker prepares its own once."""
         state = dict(self.__dict__)
-        state["fingers"] = [[None if t is None else Template(t.minutiae, t.width, t.height, t.dpi, t.quality)
-                             for t in row] for row in self.fingers]
+        state["fingers"] = [[_unprepared(t) for t in row] for row in self.fingers]
         return state
+
+
+def _unprepared(finger):
+    if finger is None:
+        return None
+    if isinstance(finger, Template):
+        return Template(finger.minutiae, finger.width, finger.height, finger.dpi, finger.quality)
+    return tuple(_unprepared(view) for view in finger)
+
+
+def _views(finger) -> tuple[Template, ...]:
+    """A probe finger as its views (none when not captured)."""
+    return () if finger is None else (finger,) if isinstance(finger, Template) else tuple(finger)
 
 
 @dataclass(frozen=True)
@@ -236,8 +249,7 @@ def finger_shortlist(shard: Shard, probes: Probes, shortlist: int = SHORTLIST) -
         owners, templates = [], []
         for row in range(len(shard)):
             for f in range(shard.fingers):
-                t = shard.finger(row, f)
-                if t is not None:
+                for t in shard.finger_views(row, f):
                     owners.append(row)
                     templates.append(t)
         index = shard._finger_index = (Gallery(templates), np.asarray(owners, np.int64))
@@ -245,10 +257,10 @@ def finger_shortlist(shard: Shard, probes: Probes, shortlist: int = SHORTLIST) -
     out = []
     for p in range(len(probes)):
         best: dict[int, float] = {}
-        for t in probes.fingers[p]:
-            if t is None or not len(gallery):
+        for t in (view for finger in probes.fingers[p] for view in _views(finger)):
+            if not len(gallery):
                 continue
-            for i, score in gallery.search(t, top_k=shortlist + shard.fingers):
+            for i, score in gallery.search(t, top_k=shortlist + shard.fingers * shard.views):
                 record = int(shard.records[owners[i]])
                 if record != int(probes.records[p]):
                     best[record] = max(best.get(record, 0.0), score)
@@ -287,24 +299,26 @@ def verify(shard: Shard, probes: Probes, chosen: list[np.ndarray], stats: Search
 def _finger_scores(shard: Shard, rows: np.ndarray, probe_fingers: list, any_position: bool,
                    stats: SearchStats) -> np.ndarray:
     """Calibrated score of each probe finger against each row's enrolled finger at the same position (the
-    best over every position for ``any_position``, calibrated as that many chances: an impostor's finger
-    compared with three enrolled fingers has three tries to pass), NaN where either is missing;
-    calibrated in one call (the per-comparison Python calibration and its float round trips were a
+    best over every position for ``any_position``), NaN where either is missing. Every view of the probe
+    finger meets every enrolled view, and the best is calibrated as that many chances: an impostor's
+    finger compared with three enrolled fingers, or three impressions of one, has three tries to pass.
+    Calibrated in one call (the per-comparison Python calibration and its float round trips were a
     tenth of phase 2)."""
     raw = np.full((rows.size, len(probe_fingers)), np.nan)
     chances = np.zeros(raw.shape, np.int64)
     for i, row in enumerate(rows):
         for f, probe_finger in enumerate(probe_fingers):
-            if probe_finger is None:
+            probe_views = _views(probe_finger)
+            if not probe_views:
                 continue
             for g in (range(shard.fingers) if any_position else (f,)):
-                enrolled = shard.finger(int(row), g) if g < shard.fingers else None
-                if enrolled is not None:
-                    stats.finger_comparisons += 1
-                    chances[i, f] += 1
-                    score = compare_raw(probe_finger, enrolled)
-                    if not score <= raw[i, f]:           # NaN (first) or higher: calibration is monotone
-                        raw[i, f] = score
+                for enrolled in (shard.finger_views(int(row), g) if g < shard.fingers else ()):
+                    for probe_view in probe_views:
+                        stats.finger_comparisons += 1
+                        chances[i, f] += 1
+                        score = compare_raw(probe_view, enrolled)
+                        if not score <= raw[i, f]:           # NaN (first) or higher: calibration is monotone
+                            raw[i, f] = score
     out = np.full(raw.shape, np.nan)
     seen = ~np.isnan(raw)
     out[seen] = best_of(calibrated_array(raw[seen]), chances[seen])

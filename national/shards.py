@@ -3,7 +3,12 @@
 Per enrolled record a shard keeps (bytes): record id (8), face sign code (64, matcher.face.codes), face
 embedding as float16 (256; re-ranking and fusion only read the short list), and each finger's minutiae as
 x, y (int16, px at 500 dpi) and direction (uint8, 1.4 degree steps: ISO 19794-2's own resolution), 5 bytes
-per minutia, with an int64 offset per finger. Two fingers of ~40 minutiae: about 750 bytes a record.
+per minutia, with an int64 offset per finger view. Two fingers of ~40 minutiae, one view each: about 750
+bytes a record.
+
+A finger enrolled from several impressions (matcher.fingerprint.views) keeps each as a view, best quality
+first: a shard has ``views`` slots per finger (the most any of its fingers has; 1 for a registry of single
+impressions, whose arrays are then those of version 2), empty slots holding no minutiae.
 Cylinders and pre-filter codes are not stored: the face code short list picks the few records whose
 fingers are compared, and their cylinders are rebuilt then (see national.search).
 
@@ -30,7 +35,8 @@ from matcher.fingerprint.template import MINUTIA_DTYPE, Template
 from . import sealing
 
 FORMAT = "national-shard"
-VERSION = 2                  # 2: arrays sealed at rest (1 was plain .npy)
+VERSION = 3                  # 3: views per finger; 2: arrays sealed at rest (1 was plain .npy)
+READABLE = (2, 3)            # a version-2 shard reads as one view per finger
 ANGLE_STEPS = 256
 _ARRAYS = ("records", "face_codes", "face_vectors", "finger_offsets", "minutia_xy", "minutia_angle")
 
@@ -48,11 +54,12 @@ class Shard:
     records: np.ndarray          # (n,) int64 record ids
     face_codes: np.ndarray       # (8, n) uint64 word-major sign codes
     face_vectors: np.ndarray     # (n, 128) float16 unit embeddings
-    finger_offsets: np.ndarray   # (n * fingers + 1,) int64 into the minutia arrays
+    finger_offsets: np.ndarray   # (n * fingers * views + 1,) int64 into the minutia arrays
     minutia_xy: np.ndarray       # (m, 2) int16, px at 500 dpi
     minutia_angle: np.ndarray    # (m,) uint8, 2 pi / 256 steps
     fingers: int
     generation: str = ""
+    views: int = 1               # view slots per finger
 
     def __len__(self) -> int:
         return int(self.records.size)
@@ -61,8 +68,17 @@ class Shard:
         return int(sum(getattr(self, name).nbytes for name in _ARRAYS))
 
     def finger(self, row: int, finger: int) -> Template | None:
-        """The stored minutiae of one finger of the record at ``row`` (None when not enrolled)."""
-        k = row * self.fingers + finger
+        """The first (best-quality) view of one finger of the record at ``row`` (None when not enrolled)."""
+        return self._view((row * self.fingers + finger) * self.views)
+
+    def finger_views(self, row: int, finger: int) -> tuple[Template, ...]:
+        """Every stored view of one finger of the record at ``row``, best quality first (empty when not
+        enrolled)."""
+        first = (row * self.fingers + finger) * self.views
+        found = (self._view(k) for k in range(first, first + self.views))
+        return tuple(t for t in found if t is not None)
+
+    def _view(self, k: int) -> Template | None:
         lo, hi = int(self.finger_offsets[k]), int(self.finger_offsets[k + 1])
         if hi == lo:
             return None
@@ -87,7 +103,7 @@ class Shard:
             tmp.write_bytes(blob)
             os.replace(tmp, folder / f"{name}.npy.sealed")
         meta = {"format": FORMAT, "version": VERSION, "count": len(self), "fingers": self.fingers,
-                "generation": self.generation, "sealed": "AES-256-GCM"}
+                "views": self.views, "generation": self.generation, "sealed": "AES-256-GCM"}
         (folder / "meta.json.tmp").write_text(json.dumps(meta))
         os.replace(folder / "meta.json.tmp", folder / "meta.json")
         return folder
@@ -102,8 +118,9 @@ class Shard:
             meta = json.loads((folder / "meta.json").read_text())
         except (OSError, ValueError) as exc:
             raise ShardError(f"no complete shard at {folder} ({type(exc).__name__})") from exc
-        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-            raise ShardError(f"{folder} is not a version-{VERSION} (sealed) national shard")
+        if meta.get("format") != FORMAT or meta.get("version") not in READABLE:
+            raise ShardError(f"{folder} is not a sealed national shard of version "
+                             f"{' or '.join(map(str, READABLE))}")
         n, generation = int(meta["count"]), str(meta.get("generation", ""))
         arrays = {}
         for name in _ARRAYS:
@@ -117,9 +134,10 @@ class Shard:
             except sealing.SealingError as exc:
                 raise ShardKeyError(str(exc)) from exc
             arrays[name] = _array_in(plain, f"{folder / name}.npy.sealed")
-        shard = cls(**arrays, fingers=int(meta["fingers"]), generation=generation)
-        if (shard.records.shape != (n,) or shard.face_codes.shape != (face_codes.CODE_WORDS, n)
-                or shard.face_vectors.shape[0] != n or shard.finger_offsets.shape != (n * shard.fingers + 1,)
+        shard = cls(**arrays, fingers=int(meta["fingers"]), generation=generation, views=int(meta.get("views", 1)))
+        slots = n * shard.fingers * shard.views
+        if (shard.views < 1 or shard.records.shape != (n,) or shard.face_codes.shape != (face_codes.CODE_WORDS, n)
+                or shard.face_vectors.shape[0] != n or shard.finger_offsets.shape != (slots + 1,)
                 or shard.minutia_xy.shape[0] != shard.finger_offsets[-1]):
             raise ShardError(f"shard files in {folder} do not agree with meta.json (count {n})")
         return shard
@@ -144,10 +162,11 @@ def _array_in(plain: bytes, where: str) -> np.ndarray:
     return np.frombuffer(plain, dtype, count, stream.tell()).reshape(shape)
 
 
-def build_shard(records: np.ndarray, faces: np.ndarray, fingers: list[list[Template | None]],
+def build_shard(records: np.ndarray, faces: np.ndarray, fingers: list[list],
                 centre: np.ndarray, generation: str = "") -> Shard:
     """A shard from record ids, their unit face embeddings (n x 128; NaN rows: no face) and finger
-    templates (one list per record, same length for all; None where a finger is not enrolled)."""
+    templates (one list per record, same length for all; per finger a Template, a sequence of its views
+    best first, or None where the finger is not enrolled)."""
     n = len(records)
     per = len(fingers[0]) if fingers else 0
     if len(faces) != n or len(fingers) != n or any(len(f) != per for f in fingers):
@@ -157,21 +176,29 @@ def build_shard(records: np.ndarray, faces: np.ndarray, fingers: list[list[Templ
     clean = np.where(has_face[:, None], faces, 0.0).astype(np.float32)
     codes = face_codes.encode_codes(clean, np.asarray(centre, np.float32), face_codes.default_projection())
     codes[:, ~has_face] = np.uint64(0)
+    viewed = [[_views_of(t) for t in templates] for templates in fingers]
+    views = max([len(v) for templates in viewed for v in templates], default=1) or 1
     xy, angle, sizes = [], [], []
-    for templates in fingers:
-        for t in templates:
-            if t is None or t.minutiae.size == 0:
-                sizes.append(0)
-                continue
-            scale = 500.0 / float(t.dpi)
-            m = t.minutiae
-            xy.append(np.stack([np.rint(m["x"] * scale), np.rint(m["y"] * scale)], axis=1))
-            angle.append(np.rint(np.mod(m["angle"], 2 * math.pi) * ANGLE_STEPS / (2 * math.pi)) % ANGLE_STEPS)
-            sizes.append(m.size)
+    for templates in viewed:
+        for finger_views in templates:
+            for t in finger_views:
+                scale = 500.0 / float(t.dpi)
+                m = t.minutiae
+                xy.append(np.stack([np.rint(m["x"] * scale), np.rint(m["y"] * scale)], axis=1))
+                angle.append(np.rint(np.mod(m["angle"], 2 * math.pi) * ANGLE_STEPS / (2 * math.pi)) % ANGLE_STEPS)
+                sizes.append(m.size)
+            sizes += [0] * (views - len(finger_views))
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     minutia_xy = (np.clip(np.concatenate(xy), -32768, 32767).astype(np.int16) if xy
                   else np.zeros((0, 2), np.int16))
     minutia_angle = np.concatenate(angle).astype(np.uint8) if angle else np.zeros(0, np.uint8)
     vectors = np.where(has_face[:, None], faces, np.nan).astype(np.float16)
     return Shard(np.asarray(records, np.int64), codes, vectors, offsets, minutia_xy, minutia_angle, per,
-                 generation)
+                 generation, views)
+
+
+def _views_of(finger) -> tuple[Template, ...]:
+    """A finger as given to build_shard, as its non-empty views (a view without minutiae is not stored:
+    it would read back as a missing finger)."""
+    given = () if finger is None else (finger,) if isinstance(finger, Template) else tuple(finger)
+    return tuple(t for t in given if t.minutiae.size)

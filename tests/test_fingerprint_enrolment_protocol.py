@@ -36,3 +36,41 @@ def test_the_bench_calibrates_the_best_of_k_as_the_kiosk_does():
     for k in (1, 3):
         expected = [calibration.calibrated_best_of(max(r, 0.0), k) for r in raw]
         assert np.allclose(calibrated_best_of(raw, k), expected, atol=1e-9)
+
+
+def test_de_duplication_pairs_one_and_three_views_of_the_same_records():
+    from bench._fingerprint_enrolment import dedup_pairs
+
+    for one, three in zip(dedup_pairs(1), dedup_pairs(3)):
+        assert len(one) == len(three)
+        for (clean, degraded), (clean3, degraded3) in zip(one, three):
+            assert clean == clean3[:1] and degraded == degraded3[:1] and len(clean3) == len(degraded3) == 3
+
+
+def test_a_de_duplication_record_pair_shares_no_capture_and_impostors_are_other_fingers():
+    from bench._fingerprint_enrolment import dedup_pairs
+
+    genuine, impostor = dedup_pairs(3)
+    assert (len(genuine), len(impostor)) == (40, 180)
+    for clean, degraded in genuine:
+        assert len({f for f, _ in clean + degraded}) == 1
+        assert not {k for _, k in clean} & {k for _, k in degraded}
+    for clean, degraded in impostor:
+        assert {f for f, _ in clean}.isdisjoint({f for f, _ in degraded})
+
+
+def test_a_chimeric_person_is_two_fingers_of_one_split_and_impostor_persons_share_no_finger():
+    from bench._fingerprint_enrolment import chimeric_persons, dedup_pairs
+
+    for views in (1, 3):
+        genuine, impostor = dedup_pairs(views)
+        same, other = chimeric_persons(views)
+        assert (len(same), len(other)) == (20, 40)
+        for i, j in same:
+            (ci, di), (cj, dj) = genuine[i], genuine[j]
+            assert [k for _, k in ci] == [k for _, k in cj] and [k for _, k in di] == [k for _, k in dj]
+            assert (ci[0][0], cj[0][0]) in {(2 * p - 1, 2 * p) for p in range(1, 6)}
+        for i, j in other:
+            (ci, di), (cj, dj) = impostor[i], impostor[j]
+            assert {ci[0][0], cj[0][0]}.isdisjoint({di[0][0], dj[0][0]})
+            assert cj[0][0] == ci[0][0] + 1 and dj[0][0] == di[0][0] + 1

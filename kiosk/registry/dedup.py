@@ -2,8 +2,8 @@
 
 The registry's enrolments are decrypted here, packed into shards in memory and scattered to the Dask
 workers (nothing is written to disk unencrypted); every probe voter is searched on every shard (face
-codes and the fingerprint index propose, every finger both voters enrolled and the face are compared
-exactly and fused) and a pair is reported when its fused false match rate meets the operating point of
+codes and the fingerprint index propose, every finger both voters enrolled, each impression of one
+against each of the other's, and the face are compared exactly and fused) and a pair is reported when its fused false match rate meets the operating point of
 one search: ``fpir`` over the registry's size (national.operating), unless an explicit per-comparison
 ``fmr`` is given. The report names registry record ids only: the commission resolves them to people.
 """
@@ -68,7 +68,7 @@ def registry_shards(registry: Registry, shard_size: int = SHARD_SIZE, station_id
     for i, (by_name, face) in enumerate(enrolled):
         if face is not None:
             faces[i] = face_engine.Template.from_bytes(face).vector
-        fingers.append([fingerprint.Template.from_iso(by_name[n]) if n in by_name else None for n in positions])
+        fingers.append([fingerprint.views_from_iso(by_name[n]) if n in by_name else None for n in positions])
     present = np.isfinite(faces).all(axis=1)
     centre = face_codes.fit_centre(faces[present]) if present.sum() >= 32 else np.zeros(faces.shape[1], np.float32)
     shards = [build_shard(np.arange(lo, min(lo + shard_size, len(voter_ids))), faces[lo:lo + shard_size],

@@ -204,9 +204,8 @@ def _validate_row(obj: dict, line: int, export_dir: Path, encode_face: Callable,
                 notices.append(("finger_sparse", f"{which} has {len(tpl.minutiae)} minutiae, fewer than "
                                 f"{SPARSE_MINUTIAE}: impostors match such a template more often than the score "
                                 "says (matcher.fingerprint.calibration); re-enrol the finger if possible"))
-        # Stored normalised as ISO 19794-2:2005 (ANSI input converted), the best-quality impression first:
-        # the national search and de-duplication use the first view (their shards hold one template per
-        # finger), the booth's 1:1 comparison and the station gallery all of them.
+        # Stored normalised as ISO 19794-2:2005 (ANSI input converted), the best-quality impression first
+        # (a national shard keeps the order: Shard.finger is the first view); every comparison uses all.
         fingers[finger] = fingerprint.views_to_iso(sorted(views, key=lambda view: -view.quality))
     face_bytes = None
     face_obj = obj.get("face")

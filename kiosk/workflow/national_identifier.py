@@ -7,8 +7,9 @@ with a deadline; past it :class:`national.gallery.SearchTimeout` is raised, neve
 Shards are built from the registry on first use and rebuilt when its enrolment generation changes; they
 are held in memory only (scattered to the workers), never written to disk unencrypted.
 
-The booth's finger is compared with every finger each candidate enrolled (its position is not known)
-and the best score kept, as the in-process galleries do; the workflow fuses and decides.
+The booth's finger is compared with every finger each candidate enrolled (its position is not known),
+every impression of each, and the best score kept, calibrated as that many chances, as the in-process
+galleries do; the workflow fuses and decides.
 """
 from __future__ import annotations
 
