@@ -16,7 +16,7 @@ from collections import defaultdict
 import numpy as np
 
 from national.gallery import probes_at_rows
-from national.search import face_shortlist, merge_shortlists, verify
+from national.search import SearchStats, face_shortlist, merge_shortlists, verify
 
 TASK_KINDS = {"_shortlist": "phase 1 (face-code scan + re-rank)", "_verify": "phase 2 (verify + fuse)",
               "probes_at_rows": "probe batch made on its worker", "probes_from_shard": "probe batch made on its worker",
@@ -48,7 +48,8 @@ def phase_breakdown(shard, centre: np.ndarray, rows: np.ndarray, shortlist: int 
     t0 = time.thread_time()
     chosen = merge_shortlists([face_shortlist(shard, probes, shortlist)], shortlist)
     t1 = time.thread_time()
-    verify(shard, probes, chosen)
+    counted = SearchStats()
+    verify(shard, probes, chosen, counted)
     t2 = time.thread_time()
     profile = cProfile.Profile()
     profile.enable()
@@ -62,7 +63,7 @@ def phase_breakdown(shard, centre: np.ndarray, rows: np.ndarray, shortlist: int 
     n = len(rows)
     verify_ms = 1e3 * (t2 - t1) / n
     return {"scan_ms": 1e3 * (t1 - t0) / n, "verify_ms": verify_ms, "build_share": build / total,
-            "compare_share": compare / total, "comparisons": sum(len(c) for c in chosen) * shard.fingers / n}
+            "compare_share": compare / total, "comparisons": counted.finger_comparisons / n}
 
 
 def print_phases(p: dict, size: int) -> None:
@@ -70,3 +71,21 @@ def print_phases(p: dict, size: int) -> None:
     print(f"   one shard of {size:,} on a worker (CPU per search): phase 1 {p['scan_ms']:.2f} ms, phase 2 "
           f"{p['verify_ms']:.2f} ms for {p['comparisons']:.0f} finger comparisons = MCC cylinder building "
           f"{p['build_share']:.0%}, cylinder comparison {p['compare_share']:.0%}, fusion/packing/Python {rest:.0%}")
+
+
+def views_shard(registry, size: int, views: int):
+    """An in-process shard of the registry's first ``size`` records, each finger enrolled from ``views``
+    impressions (the record's own capture, then captures 10, 11, ...: new impressions of the same finger),
+    and its face-code centre: what a registry enrolled from several impressions holds."""
+    from matcher.face import codes as face_codes
+    from national.shards import build_shard
+    from national.synthetic.fingers import as_template, impression
+
+    records = np.arange(size)
+    persons, captures = registry.person(records), registry.capture(records)
+    faces = registry.faces(records)
+    centre = face_codes.fit_centre(faces)
+    fingers = [[tuple(as_template(impression(registry.seed, int(p), f, capture))
+                      for capture in (int(c), *range(10, 9 + views)))
+                for f in range(registry.fingers)] for p, c in zip(persons, captures)]
+    return build_shard(records, faces, fingers, centre), centre

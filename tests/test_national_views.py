@@ -123,3 +123,16 @@ def test_registry_shards_carry_every_impression_the_registry_enrolled(tmp_path):
     views = [len(shard.finger_views(row, f)) for row in range(len(voter_ids)) for f in range(len(positions))]
     assert shard.views == 2 and 2 in views                         # the demo enrols two impressions a finger
     registry.close()
+
+
+def test_the_dedup_bench_measures_three_views_as_nine_comparisons_a_finger():
+    from bench._dedup_profile import phase_breakdown, views_shard
+    from national.synthetic.registry import SyntheticRegistry
+
+    registry = SyntheticRegistry(60, 0, seed=5)
+    counts = {}
+    for views in (1, 3):
+        shard, centre = views_shard(registry, 60, views)
+        assert shard.views == views and all(len(shard.finger_views(r, f)) == views for r in range(60) for f in range(2))
+        counts[views] = phase_breakdown(shard, centre, np.arange(0, 60, 6))["comparisons"]
+    assert counts[3] == 9 * counts[1] > 0
