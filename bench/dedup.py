@@ -9,8 +9,8 @@ Sections: (1) synthetic minutiae statistics and score distributions beside FVC20
 synthetic, SFinGe, so it is left out of "real"); (2) the fused score's calibration checked on synthetic
 voter pairs it was not fitted on; (3) which order wins, face codes first or the fingerprint index first;
 (4) the registry built on the workers, memory per voter; (5) de-duplication searches: probes/s, FNIR at
-FPIR 1 % on the planted duplicates; (6) projection to 9.71 M voters on 100 cores; (7) no-card
-identification latency.
+FPIR 1 % on the planted duplicates; (6) projection to 9.71 M voters on 100 cores; (7) what enrolling every
+finger from three impressions costs it; (8) no-card identification latency.
 """
 from __future__ import annotations
 
