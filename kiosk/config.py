@@ -56,7 +56,11 @@ class Settings:
 
     # --- decisions ---------------------------------------------------------------------------
     target_fmr: float = 1e-4
-    """False match rate at which the booth accepts a 1:1 fused decision."""
+    """False match rate at which the booth accepts a 1:1 session: each of its ``verification_rounds``
+    fused decisions is taken at ``target_fmr / verification_rounds``, so the session's stays at this."""
+    verification_rounds: int = 2
+    """Fused decisions a 1:1 session may take: a voter not verified by the first is asked for the finger
+    and the face again (a new round, decided on its own captures) before being refused."""
     identification_fpir: float = 0.01
     """False-positive identification rate of one 1:N search (no-card fallback, dedup): the share of
     searches for someone not enrolled that would name somebody. The per-comparison threshold follows
@@ -199,6 +203,8 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError("identification_deadline_seconds must be positive")
     if s.lamp_kind not in {"lcus", "numato"}:
         raise ConfigError("lamp_kind must be 'lcus' or 'numato'")
+    if not 1 <= s.verification_rounds <= 3:
+        raise ConfigError("verification_rounds must be between 1 and 3")
     if not 0 < s.target_fmr < 1 or not 0 < s.identification_fpir < 1:
         raise ConfigError("false match and false-positive identification rates must be between 0 and 1")
     if s.log_format not in {"json", "text"}:

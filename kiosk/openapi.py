@@ -122,7 +122,9 @@ def document(app: Flask | None = None) -> dict:
         "/api/sessions/{session_id}/liveness-override": _step(
             "After a failed liveness check: a supervisor who has seen the person approves going on to the face "
             "capture, with a reason", body=_approval(_liveness_reasons()), extra_errors=("400", "429")),
-        "/api/sessions/{session_id}/face": _step("Capture the face and take the fused decision at the target FMR"),
+        "/api/sessions/{session_id}/face": _step(
+            "Capture the face and take the round's fused decision at target_fmr / verification_rounds; not "
+            "verified with rounds left: the next round starts (capture_finger, or capture_face for face only)"),
         "/api/sessions/{session_id}/ink": _step(
             "UV ink check; after repeated inconclusive checks the official may report a check by eye",
             body={"type": "object", "properties": {"checked_by_eye": {"type": "string", "enum": ["ink", "no_ink"]}}},
@@ -207,6 +209,9 @@ def document(app: Flask | None = None) -> dict:
                                 "voter": {"type": "object", "nullable": True},
                                 "registered_station": {"type": "string", "nullable": True},
                                 "finger": {"type": "object"}, "match": {"type": "object", "nullable": True},
+                                "round": {"type": "integer", "minimum": 1,
+                                          "description": "the fused 1:1 decision the session is on "
+                                                         "(Settings.verification_rounds)"},
                                 "ink": {"type": "string", "nullable": True},
                                 "liveness": {"type": "object", "properties": {
                                     "instruction": {"type": "string", "nullable": True},

@@ -111,6 +111,18 @@ def test_a_printed_photo_is_refused_audited_and_the_supervisor_fallback_is_offer
     booth.step(sid, "cancel")
 
 
+def test_a_second_round_checks_liveness_again_so_a_photo_cannot_follow_a_live_impostor(booth):
+    sid = booth.steps_up("DEMO05", "live")                            # carries DEMO02's card, live
+    assert booth.step(sid, "liveness").json["liveness"]["outcome"] == "passed"
+    second = booth.step(sid, "face").json
+    assert (second["state"], second["round"]) == ("capture_finger", 2), second   # not verified
+    booth.suite.show_voter_face("DEMO02", performance="printed_photo")    # now the card holder's photo
+    assert booth.step(sid, "finger").json["state"] == "check_liveness"
+    assert booth.step(sid, "liveness").json["state"] == "liveness_failed"
+    assert [e["outcome"] for e in booth.liveness_entries(sid)] == ["passed", "failed"]
+    booth.step(sid, "cancel")
+
+
 def test_the_official_cannot_approve_their_own_session_past_a_failed_check(booth):
     sid = booth.steps_up("DEMO03", "printed_photo")
     assert booth.step(sid, "liveness").json["state"] == "liveness_failed"

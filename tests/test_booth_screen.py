@@ -336,6 +336,12 @@ def test_impostor_with_someone_elses_card_is_not_verified(screen, kiosk):
     screen.click("#voter-continue")
     screen.expect_panel("face")
     screen.click("#face-capture")
+    screen.expect_panel("finger")                 # not verified: a second round, finger first
+    expect(screen.page.locator("#finger-feedback")).to_contain_text("Not verified yet: a second try")
+    screen.snapshot("10a-second-round")
+    screen.click("#finger-capture")
+    screen.expect_panel("face")
+    screen.click("#face-capture")
     screen.expect_panel("result")
     expect(screen.result()).to_have_attribute("data-kind", "refused")
     expect(screen.page.locator("#result-title")).to_have_text("NOT VERIFIED")

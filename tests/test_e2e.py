@@ -149,6 +149,10 @@ def test_impostor_with_someone_elses_card_is_refused(booth):
     card = booth.step(h, sid, "card").json
     assert card["voter"]["voter_id"] == booth.registry_id("DEMO02")
     booth.step(h, sid, "finger")
+    second = booth.step(h, sid, "face").json                 # not verified: a second round first
+    assert (second["state"], second["message_key"], second["round"], second["terminal"]) == \
+        ("capture_finger", "finger.another_round", 2, False)
+    booth.step(h, sid, "finger")
     result = booth.step(h, sid, "face").json
     assert (result["state"], result["outcome"], result["reason"], result["message_key"]) == \
         ("refused", "refused", "not_verified", "result.not_verified")
@@ -301,7 +305,7 @@ def test_audit_bundle_exported_by_the_auditor_verifies_and_reconciles_offline(bo
     booth.suite.place_voter_finger("DEMO05")
     booth.suite.show_voter_face("DEMO05")
     sid = booth.start(h)
-    for step in ("card", "finger", "face"):
+    for step in ("card", "finger", "face", "finger", "face"):     # two rounds, then refused
         booth.step(h, sid, step)
     booth.suite.remove_card()
     sid = verify_to_ink(booth, h, "DEMO01")         # a voter: marked

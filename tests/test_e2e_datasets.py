@@ -44,6 +44,9 @@ def decide(booth: Booth, h, person: str) -> dict:
         reply = booth.step(h, sid, step).json
         if reply["terminal"]:
             break
+    while reply["state"] == "capture_finger":      # not verified: the rounds left
+        for step in ("finger", "face"):
+            reply = booth.step(h, sid, step).json
     if not reply["terminal"]:
         booth.step(h, sid, "cancel")
     booth.suite.remove_card()

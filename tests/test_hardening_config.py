@@ -28,6 +28,13 @@ def test_a_misspelt_environment_variable_is_refused_with_the_closest_name():
         config.load(environ={"KIOSK_TARGET_FRM": "1e-5"})
 
 
+@pytest.mark.parametrize("rounds", ["0", "4"])
+def test_verification_rounds_outside_one_to_three_are_refused(rounds):
+    with pytest.raises(config.ConfigError, match="verification_rounds must be between 1 and 3"):
+        config.load(environ={"KIOSK_VERIFICATION_ROUNDS": rounds})
+    assert config.load(environ={"KIOSK_VERIFICATION_ROUNDS": "1"}).verification_rounds == 1
+
+
 def test_environment_variables_that_are_not_settings_are_left_alone():
     settings = config.load(environ={"KIOSK_DATASETS": "/x", "KIOSK_KEY_REGISTRY": "abc", "KIOSK_CONFIG": "",
                                     "KIOSK_TARGET_FMR": "1e-5", "OTHER": "1"})

@@ -210,12 +210,110 @@ def test_a_capture_is_compared_with_every_enrolled_impression_of_the_finger(boot
 def test_a_stricter_target_fmr_refuses_the_same_genuine_voter(registry, devices, trail, clock):
     booth = make_workflow(registry, devices, trail, clock, target_fmr=1e-60)
     sid = to_finger_step(booth, devices)
-    devices.fingers.append(gray("finger1_3.png"))
+    devices.fingers.extend([gray("finger1_3.png"), gray("finger2_3.png")])
+    devices.faces.extend([rgb("face1_probe.jpg")] * 2)
     booth.capture_finger(sid)
-    devices.faces.append(rgb("face1_probe.jpg"))
+    assert booth.capture_face(sid).state == wf.CAPTURE_FINGER          # a second round first
+    booth.capture_finger(sid)
     refused = booth.capture_face(sid)
     assert (refused.state, refused.reason) == (wf.REFUSED, "not_verified")
     assert registry.summary(STATION)["refused"] == 1
+
+
+# -- not verified: another round ----------------------------------------------------------------------
+
+def test_a_voter_not_verified_is_asked_for_the_next_finger_and_the_face_again(booth, devices, trail):
+    sid = to_finger_step(booth, devices)
+    devices.fingers.append(gray("finger3_3.png"))                      # not A's finger
+    devices.faces.append(rgb("face3_probe.jpg"))                       # nor A's face
+    booth.capture_finger(sid)
+    session = booth.capture_face(sid)
+    assert (session.state, session.message_key) == (wf.CAPTURE_FINGER, "finger.another_round")
+    assert (session.current_finger, session.verification_round, session.finger_scores) == ("right_middle", 2, {})
+    public = session.public_dict()
+    assert (public["round"], public["match"], public["terminal"]) == (2, None, False)
+    rounds = [(e["round"], e["outcome"]) for e in trail.events if e.get("modality") == "fused"]
+    assert rounds == [(1, "rejected")]
+
+
+def test_the_second_round_is_decided_on_its_own_captures(booth, devices, trail):
+    sid = to_finger_step(booth, devices)
+    devices.fingers.extend([gray("finger3_3.png"), gray("finger2_3.png")])   # a wrong finger, then A's middle
+    devices.faces.extend([rgb("face3_probe.jpg"), rgb("face1_probe.jpg")])
+    booth.capture_finger(sid)
+    booth.capture_face(sid)
+    booth.capture_finger(sid)
+    session = booth.capture_face(sid)
+    assert session.state == wf.CHECK_INK
+    assert set(session.finger_scores) == {"right_middle"}              # round 1's score is not carried over
+    rounds = [(e["round"], e["outcome"]) for e in trail.events if e.get("modality") == "fused"]
+    assert rounds == [(1, "rejected"), (2, "accepted")]
+
+
+def test_an_impostor_is_refused_after_the_last_round(booth, devices, registry):
+    sid = to_finger_step(booth, devices)
+    devices.fingers.extend([gray("finger3_3.png")] * 2)
+    devices.faces.extend([rgb("face3_probe.jpg")] * 2)
+    for _ in range(2):
+        booth.capture_finger(sid)
+        session = booth.capture_face(sid)
+    assert (session.state, session.reason, session.verification_round) == (wf.REFUSED, "not_verified", 2)
+    assert registry.summary(STATION)["refused"] == 1
+
+
+def test_with_one_round_configured_the_first_rejection_refuses(registry, devices, trail, clock):
+    booth = make_workflow(registry, devices, trail, clock, verification_rounds=1)
+    sid = to_finger_step(booth, devices)
+    devices.fingers.append(gray("finger3_3.png"))
+    devices.faces.append(rgb("face3_probe.jpg"))
+    booth.capture_finger(sid)
+    assert (booth.capture_face(sid).state, booth.get(sid).reason) == (wf.REFUSED, "not_verified")
+
+
+def test_a_voter_with_one_finger_enrolled_gives_that_finger_again(registry, devices, trail, clock, templates):
+    booth = make_workflow(registry, devices, trail, clock)
+    registry.add_voter(voter_id="VC", id_number="777888999", name="CHAN SREY", birth_date=date(1990, 5, 6),
+                       sex="F", station_id=STATION, fingers={"right_index": templates["a_index"]},
+                       face=templates["a_face"])
+    devices.cards.append(document("777888999"))
+    sid = booth.start("po-1").session_id
+    booth.read_card(sid)
+    devices.fingers.append(gray("finger3_3.png"))
+    devices.faces.append(rgb("face3_probe.jpg"))
+    booth.capture_finger(sid)
+    session = booth.capture_face(sid)
+    assert (session.state, session.current_finger) == (wf.CAPTURE_FINGER, "right_index")
+
+
+def test_each_round_is_decided_at_the_target_shared_among_the_rounds(registry, devices, trail, clock):
+    """A genuine session whose fused FMR lies between target / 2 and target passes with one round and
+    not with two: two chances at target / 2 each cost an impostor no more than one at the target."""
+    probe = make_workflow(registry, devices, trail, clock)
+    sid = to_finger_step(probe, devices)
+    devices.fingers.append(gray("finger1_3.png"))
+    devices.faces.append(rgb("face1_probe.jpg"))
+    probe.capture_finger(sid)
+    fmr = probe.capture_face(sid).fused_fmr
+    for rounds, expected in ((1, wf.CHECK_INK), (2, wf.CAPTURE_FINGER)):
+        booth = make_workflow(registry, devices, trail, clock, target_fmr=1.5 * fmr, verification_rounds=rounds)
+        sid = to_finger_step(booth, devices)
+        devices.fingers.append(gray("finger1_3.png"))
+        devices.faces.append(rgb("face1_probe.jpg"))
+        booth.capture_finger(sid)
+        assert booth.capture_face(sid).state == expected, rounds
+
+
+def test_a_face_only_session_not_verified_takes_the_photo_again(booth, devices):
+    sid = to_finger_step(booth, devices)
+    devices.fingers.extend([blank_pad()] * 6)
+    for _ in range(6):
+        booth.capture_finger(sid)
+    booth.approve_face_only(sid, "sup-1", "worn_fingerprints")
+    devices.faces.extend([rgb("face3_probe.jpg"), rgb("face1_probe.jpg")])
+    session = booth.capture_face(sid)
+    assert (session.state, session.message_key, session.verification_round) == \
+        (wf.CAPTURE_FACE, "face.another_round", 2)
+    assert booth.capture_face(sid).state == wf.CHECK_INK
 
 
 def test_voter_registered_elsewhere_is_redirected_with_the_station(booth, devices):
@@ -460,6 +558,14 @@ def test_failures_before_the_fallback_is_offered(attempts, max_fingers, enrolled
         if verdict == "next_finger":
             index, on_finger = index + 1, 0
     assert failures == attempts * min(max_fingers, enrolled)
+
+
+@given(rounds=st.integers(1, 3), target=st.floats(1e-12, 0.5))
+def test_the_rounds_a_session_may_take_share_its_target_false_match_rate(rounds, target):
+    rules = wf.Rules(STATION, "k", target_fmr=target, verification_rounds=rounds)
+    verdicts = [wf.after_rejection(taken, rules) for taken in range(1, rounds + 1)]
+    assert verdicts == ["another_round"] * (rounds - 1) + ["refuse"]
+    assert wf.round_fmr(rules) * len(verdicts) == pytest.approx(target)     # the union bound over the rounds
 
 
 def test_lookup_outcomes():

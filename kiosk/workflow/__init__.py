@@ -20,6 +20,10 @@ Fallbacks, each counted (the decision's ``method`` starts with ``fallback``):
   1:N by fused fingerprint and face scores, first among this station's voters, then nationally.
 * liveness (when configured): before the face, ``check_liveness`` (a blink, then a head turn on cue,
   over the camera's MJPEG stream); a failed check waits in ``liveness_failed`` for a supervisor.
+* not verified: a fused 1:1 decision that rejects the voter leads to another round (``capture_face
+  --capture_face--> capture_finger``, the next enrolled finger when there is one, then the face again),
+  decided on that round's captures alone, up to ``verification_rounds``; each round is decided at
+  ``target_fmr / verification_rounds``, so the session's false match rate stays at ``target_fmr``.
 * fingers unusable: after ``max_finger_attempts`` failed captures on each of up to ``max_fingers``
   enrolled fingers the session waits in ``fingers_unusable`` until a supervisor approves; then the
   face alone decides.
@@ -43,8 +47,9 @@ from kiosk.workflow.errors import (BadReason, DeviceFailed, IllegalTransition, I
 from kiosk.workflow.identifier import Candidate, GalleryIdentifier, Identifier
 from kiosk.workflow.inputs import Biometrics, BoothDevices
 from kiosk.workflow.rules import (IDENTIFICATION_TOP_K, MAX_FACE_ATTEMPTS, MAX_INK_INCONCLUSIVE, Rules,
-                                  after_face_failure, after_finger_failure, fingers_to_try, identification_outcome,
-                                  ink_next, lookup_outcome, pick_identified, score_band)
+                                  after_face_failure, after_finger_failure, after_rejection, fingers_to_try,
+                                  identification_outcome, ink_next, lookup_outcome, pick_identified, round_fmr,
+                                  score_band)
 from kiosk.workflow.session import Session
 from kiosk.workflow.states import (ALREADY_VOTED, AWAITING_CONFIRMATION, CANCELLED, CAPTURE_FACE, CAPTURE_FINGER,
                                    CHECK_INK, CHECK_LIVENESS, FACE_CAPTURE_REASONS, LIVENESS_FAILED,
@@ -64,6 +69,6 @@ __all__ = [
     "MESSAGE_KEYS", "METHOD_BIOMETRIC", "METHOD_FACE_ONLY", "METHOD_NO_CARD", "METHOD_NO_CARD_FACE_ONLY",
     "NEXT_ACTION", "NO_CARD_REASONS", "REFUSED", "Rules", "Session", "SessionNotFound", "State", "TERMINAL",
     "TRANSITIONS", "VOTED", "WAITING_FOR_CARD", "WRONG_STATION", "Workflow", "WorkflowError", "after_face_failure",
-    "after_finger_failure", "allowed_actions", "fingers_to_try", "identification_outcome", "ink_next",
-    "lookup_outcome", "pick_identified", "require_step", "require_transition", "score_band",
+    "after_finger_failure", "after_rejection", "allowed_actions", "fingers_to_try", "identification_outcome",
+    "ink_next", "lookup_outcome", "pick_identified", "require_step", "require_transition", "round_fmr", "score_band",
 ]

@@ -21,6 +21,7 @@ class Rules:
     station_id: str
     kiosk_id: str
     target_fmr: float = 1e-4
+    verification_rounds: int = 2
     identification_fpir: float = 0.01
     max_finger_attempts: int = 3
     max_fingers: int = 3
@@ -32,6 +33,7 @@ class Rules:
     @classmethod
     def from_settings(cls, settings) -> "Rules":
         return cls(station_id=settings.station_id, kiosk_id=settings.kiosk_id, target_fmr=settings.target_fmr,
+                   verification_rounds=settings.verification_rounds,
                    identification_fpir=settings.identification_fpir,
                    max_finger_attempts=settings.max_finger_attempts, max_fingers=settings.max_fingers,
                    min_finger_quality=settings.min_finger_quality, liveness=settings.liveness_check,
@@ -74,6 +76,19 @@ def after_finger_failure(attempts_on_finger: int, finger_index: int, fingers: in
     if finger_index + 1 < min(fingers, rules.max_fingers):
         return "next_finger"
     return "unusable"
+
+
+def round_fmr(rules: Rules) -> float:
+    """The false match rate each fused 1:1 decision is taken at: an impostor gets one chance per round,
+    so ``verification_rounds`` decisions at this rate keep the session's at ``target_fmr`` (the union
+    bound: a round is decided on its own captures, never on an earlier round's)."""
+    return rules.target_fmr / rules.verification_rounds
+
+
+def after_rejection(rounds_taken: int, rules: Rules) -> str:
+    """After a fused 1:1 decision rejected the voter: ``another_round`` (capture again, decide again)
+    while rounds are left, else ``refuse``."""
+    return "another_round" if rounds_taken < rules.verification_rounds else "refuse"
 
 
 def after_face_failure(attempts: int) -> str:

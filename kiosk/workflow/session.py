@@ -46,6 +46,7 @@ class Session:
     live_frame: Any = None               # a frame of the live face from the check, for the face capture
     face_attempts: int = 0
     face_score: float | None = None
+    verification_round: int = 1          # the fused 1:1 decision this session is on (Rules.verification_rounds)
     fused_fmr: float | None = None
     fused_score: float | None = None
     ink_decision: str | None = None
@@ -90,6 +91,7 @@ class Session:
             "finger": {"current": self.current_finger, "attempts": self.finger_attempts,
                        "failures": self.finger_failures, "finger_number": self.finger_index + 1,
                        "fingers_available": len(self.fingers_to_try), "captured": sorted(self.finger_scores)},
+            "round": self.verification_round,
             "match": None if self.fused_fmr is None else {
                 "score_band": score_band(self.fused_score), "fmr": self.fused_fmr,
                 "finger_score_band": score_band(max(self.finger_scores.values())) if self.finger_scores else None,

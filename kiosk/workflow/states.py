@@ -92,8 +92,8 @@ FACE_CAPTURE_REASONS = ("no_face", "several_faces", "too_small", "too_dark", "to
 MESSAGE_KEYS = frozenset({
     "card.present", "card.not_detected", "card.unreadable",
     "finger.place", "finger.not_placed", "finger.press_harder", "finger.retry", "finger.too_dry", "finger.too_wet",
-    "finger.try_another", "finger.unusable",
-    "face.look_at_camera", *(f"face.{reason}" for reason in FACE_CAPTURE_REASONS),
+    "finger.try_another", "finger.unusable", "finger.another_round",
+    "face.look_at_camera", "face.another_round", *(f"face.{reason}" for reason in FACE_CAPTURE_REASONS),
     "liveness.look_at_camera", "liveness.no_face", "liveness.failed",
     "ink.place_finger", "ink.on_record", "ink.retry", "ink.check_by_eye", "confirm.ready",
     "result.voted", "result.not_verified", "result.not_identified", "result.not_registered",

@@ -222,15 +222,40 @@ class Workflow(LivenessSteps):
                          "result.not_verified")
             return
         fused = self.bio.fuse(face=session.face_score, fingers=finger_scores)
-        accepted = self.bio.decide(fused, self.rules.target_fmr)
+        accepted = self.bio.decide(fused, rule.round_fmr(self.rules))
         session.fused_score, session.fused_fmr = float(fused.score), float(fused.fmr)
         self._audit("match", session, modality="fused", outcome="accepted" if accepted else "rejected",
                     score_band=score_band(fused.score), face_score_band=score_band(session.face_score),
-                    modalities=list(fused.modalities))
+                    modalities=list(fused.modalities), round=session.verification_round)
         if accepted:
             self._move(session, Action.CAPTURE_FACE, State.CHECK_INK, "ink.place_finger")
+        elif rule.after_rejection(session.verification_round, self.rules) == "another_round":
+            self._another_round(session)
         else:
             self._finish(session, Action.CAPTURE_FACE, State.REFUSED, "refused", "not_verified", "result.not_verified")
+
+    def _another_round(self, session: Session) -> None:
+        """Not verified with rounds left: capture again and decide on the new captures alone (an earlier
+        round's scores never count again: each round is one chance, as rule.round_fmr prices it). The
+        next enrolled finger when there is one (a cut or worn finger stays bad), else the same again;
+        the face alone when it decides alone (face only)."""
+        session.verification_round += 1
+        session.face_score = session.fused_score = session.fused_fmr = None
+        session.face_attempts = 0
+        if session.liveness_outcome == "passed":
+            # the new photo must be live too: a person who passed as themselves must not then hold up the
+            # voter's photo (a supervisor's approval, who saw the person, stands)
+            session.liveness_outcome = None
+        if not session.finger_scores:
+            self._to_face(session, Action.CAPTURE_FACE)
+            if session.state == State.CAPTURE_FACE:
+                session.message_key = "face.another_round"
+            return
+        session.finger_scores.clear()
+        session.finger_attempts = 0
+        if session.finger_index + 1 < len(session.fingers_to_try):
+            session.finger_index += 1
+        self._move(session, Action.CAPTURE_FACE, State.CAPTURE_FINGER, "finger.another_round")
 
     def _identify(self, session: Session, face_probe) -> None:
         """1:N: this station's voters first, then the whole registry; an ambiguous result stops the search."""

@@ -16,6 +16,10 @@ identify_face --capture_face--> check_ink``. Fingers unusable: ``capture_finger`
 ``identify_finger``) ``--capture_finger--> fingers_unusable --approve_face_only--> capture_face``
 (or ``identify_face``). Every non-terminal state may be cancelled.
 
+Not verified with rounds left (``Rules.verification_rounds``): ``capture_face --capture_face-->
+capture_finger`` (or stays in ``capture_face`` when the face alone decides, or goes to ``check_liveness``
+when that is on), and the round runs again, liveness check included.
+
 Liveness (``Rules.liveness``): every step above that leads to ``capture_face`` or ``identify_face``
 leads to ``check_liveness`` instead; ``--check_liveness-->`` then goes on to the face state the
 session needed, stays (nobody in front of the camera) or stops in ``liveness_failed``, where a
@@ -49,7 +53,11 @@ _STEPS: dict[tuple[State, Action], frozenset[State]] = {
         State.CAPTURE_FACE, State.IDENTIFY_FACE,
         State.LIVENESS_FAILED}),          # a presentation attack, or a voter who did not follow the cues
     (State.LIVENESS_FAILED, Action.APPROVE_LIVENESS): frozenset({State.CAPTURE_FACE, State.IDENTIFY_FACE}),
-    (State.CAPTURE_FACE, Action.CAPTURE_FACE): frozenset({State.CAPTURE_FACE, State.CHECK_INK, State.REFUSED}),
+    (State.CAPTURE_FACE, Action.CAPTURE_FACE): frozenset({
+        State.CAPTURE_FACE,               # the capture failed, or face only: another round
+        State.CHECK_LIVENESS,             # face only, another round: the new photo must be live too
+        State.CAPTURE_FINGER,             # not verified: another round, finger first
+        State.CHECK_INK, State.REFUSED}),
     (State.IDENTIFY_FACE, Action.CAPTURE_FACE): frozenset({
         State.IDENTIFY_FACE, State.CHECK_INK, State.INK_ON_RECORD, *_ENDS_AFTER_LOOKUP}),
     (State.INK_ON_RECORD, Action.APPROVE_INK_ON_RECORD): frozenset({
