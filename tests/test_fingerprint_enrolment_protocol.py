@@ -74,3 +74,31 @@ def test_a_chimeric_person_is_two_fingers_of_one_split_and_impostor_persons_shar
             (ci, di), (cj, dj) = impostor[i], impostor[j]
             assert {ci[0][0], cj[0][0]}.isdisjoint({di[0][0], dj[0][0]})
             assert cj[0][0] == ci[0][0] + 1 and dj[0][0] == di[0][0] + 1
+
+
+def test_a_booth_session_s_two_probes_are_fresh_impressions_of_one_finger():
+    from bench._fingerprint_enrolment import round_pairs
+
+    genuine, impostor = round_pairs(3)
+    assert (len(genuine), len(impostor)) == (100, 900)
+    for (first, second), keys in genuine:
+        assert first[0] == second[0] == keys[0][0] and first != second
+        assert not {first[1], second[1]} & {e for _, e in keys}
+    for (first, second), keys in impostor:
+        assert first[0] == second[0] != keys[0][0]
+
+
+def test_two_rounds_share_the_booth_threshold_as_the_kiosk_does():
+    import numpy as np
+
+    from bench._fingerprint_enrolment import BOOTH_SCORE, best_of_threshold, not_verified
+    from kiosk import workflow as wf
+    from matcher.fingerprint import calibration
+
+    rules = wf.Rules("PS", "k", target_fmr=1e-4, verification_rounds=2)
+    import pytest
+
+    assert best_of_threshold(BOOTH_SCORE, 2) == pytest.approx(calibration.threshold_for_fmr(wf.round_fmr(rules)))
+    scores = np.array([[41.0, 44.0], [41.0, 42.0], [39.0, 39.0]])
+    assert not_verified(scores, BOOTH_SCORE, 1).tolist() == [False, False, True]
+    assert not_verified(scores, BOOTH_SCORE, 2).tolist() == [False, True, True]
