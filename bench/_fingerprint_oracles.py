@@ -1,4 +1,4 @@
-"""What the matcher alone can do on the robustness sets' partial and sweep probes (python -m
+"""What the matcher alone can do on the robustness sets' partial and both sweep sets' probes (python -m
 bench._fingerprint_robustness_lodo --oracles): each clean probe's own minutiae, cut to the partial
 window or moved as the sweep moves its rows, against the clean enrolments. The gap between these
 figures and the extracted probes' is the extractor's share of the error."""
@@ -13,6 +13,7 @@ from bench.fingerprint import DPI
 from matcher.fingerprint import learned_parameters as L
 from matcher.fingerprint.template import Template
 
+SWEEP_AMPLITUDES = {"sweep artefacts": 1.0, "sweep, speed as the real sensor": robustness.SWEEP_AS_SENSOR}
 PARTIAL_WINDOWS = {  # (image, rng, dpi) -> (y, x, height, width), as the partial sets draw them
     "partial, uniform placement (60 % window)": lambda image, rng, dpi: robustness.uniform_window(image.shape, rng),
     "partial, on the print (60 % window)": robustness.print_window}
@@ -23,7 +24,7 @@ def oracles(databases, scale: float, probes=DEFAULT_PROBES) -> None:
     (as extracted now), cut to the partial window or moved by the sweep's row mapping and jitter,
     against the clean enrolments (same protocol). The windows and row mappings are re-drawn from the
     probes' seeds (robustness.probe_rng) exactly as bench/_fingerprint_robustness.py draws them."""
-    for name in tuple(PARTIAL_WINDOWS) + ("sweep artefacts",):
+    for name in tuple(PARTIAL_WINDOWS) + tuple(SWEEP_AMPLITUDES):
         eers = {}
         for db, images in sorted(databases.items()):
             enrolled = {k: shipped(raw_template(im, DPI[db], scale, "", equalise_sigma=0.0, seam_repair=False,
@@ -40,7 +41,7 @@ def oracles(databases, scale: float, probes=DEFAULT_PROBES) -> None:
                         y, x, ch, cw = PARTIAL_WINDOWS[name](images[f, k], rng, DPI[db])
                         m = m[(m["x"] >= x) & (m["x"] < x + cw) & (m["y"] >= y) & (m["y"] < y + ch)]
                     else:
-                        speed, source, shifts = robustness.sweep_motion(h, rng)
+                        speed, source, shifts = robustness.sweep_motion(h, rng, SWEEP_AMPLITUDES[name])
                         row = np.searchsorted(source, m["y"].astype(float))
                         m = m[row < h - 1]
                         row = row[row < h - 1]
