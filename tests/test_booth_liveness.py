@@ -123,6 +123,38 @@ def test_a_second_round_checks_liveness_again_so_a_photo_cannot_follow_a_live_im
     booth.step(sid, "cancel")
 
 
+def test_a_face_capture_that_fails_after_the_check_is_retried_only_after_a_new_check(booth):
+    """The live frame refused (the voter stood too far away, say): the retry's photo must be live too,
+    or a person could pass as themselves, spoil the frame, and then show the voter's photo."""
+    import dataclasses
+
+    from matcher.face import CaptureError
+
+    workflow = booth.client.application.extensions["kiosk"].workflow
+    real = workflow.bio
+    refused = []
+
+    def refuse_first(frame):
+        if not refused:
+            refused.append(frame)
+            raise CaptureError("too_small", "face is 60 px wide, needs 80")
+        return real.encode_face(frame)
+
+    sid = booth.steps_up("DEMO01", "live")
+    assert booth.step(sid, "liveness").json["liveness"]["outcome"] == "passed"
+    workflow._bio = dataclasses.replace(real, encode_face=refuse_first)
+    try:
+        failed = booth.step(sid, "face").json
+    finally:
+        workflow._bio = real
+    assert (failed["state"], failed["message_key"]) == ("check_liveness", "face.too_small"), failed
+    booth.suite.show_voter_face("DEMO01", performance="printed_photo")     # the photo instead of the person
+    assert booth.step(sid, "face").status_code == 409                        # no photo without a check
+    assert booth.step(sid, "liveness").json["state"] == "liveness_failed"
+    assert [e["outcome"] for e in booth.liveness_entries(sid)] == ["passed", "failed"]
+    booth.step(sid, "cancel")
+
+
 def test_the_official_cannot_approve_their_own_session_past_a_failed_check(booth):
     sid = booth.steps_up("DEMO03", "printed_photo")
     assert booth.step(sid, "liveness").json["state"] == "liveness_failed"

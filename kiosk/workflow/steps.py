@@ -184,7 +184,7 @@ class Workflow(LivenessSteps):
     # -- step: face and the decision ------------------------------------------------------------------
     def capture_face(self, session_id: str) -> Session:
         with self._step(session_id, Action.CAPTURE_FACE) as session:
-            # the frame the liveness check saw live, once; a retry takes a new picture
+            # the frame the liveness check saw live, once; a retry takes a new picture (after a new check)
             frame, session.live_frame = session.live_frame, None
             try:
                 if frame is None:
@@ -200,6 +200,11 @@ class Workflow(LivenessSteps):
                 self._audit("capture", session, modality="face", outcome="failed", reason=reason,
                             attempt=session.face_attempts)
                 if rule.after_face_failure(session.face_attempts) == "retry":
+                    if self.rules.liveness and session.liveness_outcome == "passed":
+                        # the retry's photo must be live too: a person who made the live frame fail (stood
+                        # too far away, turned) must not then show the voter's photo to the camera
+                        session.liveness_outcome = None
+                        self._to_face(session, Action.CAPTURE_FACE)
                     session.message_key = f"face.{reason}"
                     return session
                 probe = None

@@ -21,7 +21,8 @@ capture_finger`` (or stays in ``capture_face`` when the face alone decides, or g
 when that is on), and the round runs again, liveness check included.
 
 Liveness (``Rules.liveness``): every step above that leads to ``capture_face`` or ``identify_face``
-leads to ``check_liveness`` instead; ``--check_liveness-->`` then goes on to the face state the
+leads to ``check_liveness`` instead (as does a face capture that failed after a passed check: the
+retry's photo must be live too); ``--check_liveness-->`` then goes on to the face state the
 session needed, stays (nobody in front of the camera) or stops in ``liveness_failed``, where a
 supervisor may let the voter go on to the face capture (``--approve_liveness-->``).
 """
@@ -55,11 +56,12 @@ _STEPS: dict[tuple[State, Action], frozenset[State]] = {
     (State.LIVENESS_FAILED, Action.APPROVE_LIVENESS): frozenset({State.CAPTURE_FACE, State.IDENTIFY_FACE}),
     (State.CAPTURE_FACE, Action.CAPTURE_FACE): frozenset({
         State.CAPTURE_FACE,               # the capture failed, or face only: another round
-        State.CHECK_LIVENESS,             # face only, another round: the new photo must be live too
+        State.CHECK_LIVENESS,             # a retry, or another round: the new photo must be live too
         State.CAPTURE_FINGER,             # not verified: another round, finger first
         State.CHECK_INK, State.REFUSED}),
     (State.IDENTIFY_FACE, Action.CAPTURE_FACE): frozenset({
-        State.IDENTIFY_FACE, State.CHECK_INK, State.INK_ON_RECORD, *_ENDS_AFTER_LOOKUP}),
+        State.IDENTIFY_FACE, State.CHECK_INK, State.INK_ON_RECORD, *_ENDS_AFTER_LOOKUP,
+        State.CHECK_LIVENESS}),           # the capture failed: the retry's photo must be live too
     (State.INK_ON_RECORD, Action.APPROVE_INK_ON_RECORD): frozenset({
         State.CAPTURE_FINGER, State.FINGERS_UNUSABLE, State.CHECK_INK}),
     (State.CHECK_INK, Action.CHECK_INK): frozenset({State.CHECK_INK, State.AWAITING_CONFIRMATION, State.REFUSED}),
