@@ -218,6 +218,17 @@ def test_an_ink_finding_is_seen_by_every_later_lookup_with_kiosk_station_and_tim
     assert registry.get_voter(vid).public_dict()["ink_found"]["kiosk_id"] == "k1"
 
 
+def test_every_lookup_counts_the_voter_s_sessions_refused_as_not_verified(registry):
+    vid = _add(registry)
+    assert registry.find_voter("123456789").not_verified_before == 0
+    for session, kiosk, reason in (("S-1", "k1", "not_verified"), ("S-2", "k2", "not_verified"),
+                                   ("S-3", "k1", "ink_detected")):
+        registry.record_decision(session_id=session, voter_id=vid, station_id="PS-0001", kiosk_id=kiosk,
+                                 official_id="o", outcome="refused", method="biometric", reason=reason)
+    assert registry.find_voter("123456789").not_verified_before == 2          # ink is counted apart
+    assert registry.get_voter(vid).public_dict()["not_verified_before"] == 2
+
+
 def test_station_summary_adds_up_every_kiosk_sharing_the_registry(registry):
     a, b, c = _add(registry, "111111111"), _add(registry, "222222222"), _add(registry, "333333333")
     registry.mark_voted(a, kiosk_id="k1", station_id="PS-0001", official_id="o", method="biometric")

@@ -52,6 +52,7 @@ class Voter:
     fingers_enrolled: tuple[str, ...] = ()
     face_enrolled: bool = False
     ink_found: InkFinding | None = None
+    not_verified_before: int = 0     # sessions refused as not verified, at any kiosk sharing the registry
 
     @property
     def has_voted(self) -> bool:
@@ -70,6 +71,7 @@ class Voter:
             "fingers_enrolled": list(self.fingers_enrolled),
             "face_enrolled": self.face_enrolled,
             "ink_found": self.ink_found.as_dict() if self.ink_found else None,
+            "not_verified_before": self.not_verified_before,
         }
 
 

@@ -115,7 +115,9 @@ class Registry:
     _VOTER_SQL = ("SELECT v.*, vt.voted_at, vt.kiosk_id, vt.station_id AS vote_station, vt.official_id, vt.method,"
                   " vt.session_id AS vote_session, (SELECT {fingers} FROM finger_templates f WHERE f.voter_id = v.voter_id) AS fingers,"
                   " EXISTS(SELECT 1 FROM face_templates ft WHERE ft.voter_id = v.voter_id) AS has_face,"
-                  " ink.found_at AS ink_at, ink.kiosk_id AS ink_kiosk, ink.station_id AS ink_station"
+                  " ink.found_at AS ink_at, ink.kiosk_id AS ink_kiosk, ink.station_id AS ink_station,"
+                  " (SELECT count(*) FROM decisions d WHERE d.voter_id = v.voter_id AND d.reason = 'not_verified')"
+                  " AS not_verified_before"
                   " FROM voters v LEFT JOIN votes vt ON vt.voter_id = v.voter_id"
                   " LEFT JOIN ink_findings ink ON ink.id = (SELECT min(i.id) FROM ink_findings i"
                   " WHERE i.voter_id = v.voter_id)")
@@ -132,7 +134,8 @@ class Registry:
                      birth_date=date.fromisoformat(row["birth_date"]) if row["birth_date"] else None,
                      sex=row["sex"], station_id=row["station_id"], vote=vote,
                      fingers_enrolled=fingers, face_enrolled=bool(row["has_face"]),
-                     ink_found=InkFinding(row["ink_at"], row["ink_kiosk"], row["ink_station"]) if row["ink_at"] else None)
+                     ink_found=InkFinding(row["ink_at"], row["ink_kiosk"], row["ink_station"]) if row["ink_at"] else None,
+                     not_verified_before=int(row["not_verified_before"] or 0))
 
     def find_voter(self, id_number: str) -> Voter | None:
         rows = self._read(self._voter_sql + " WHERE v.id_number = ?", (id_number,))
