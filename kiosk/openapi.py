@@ -195,7 +195,10 @@ def document(app: Flask | None = None) -> dict:
                     "voter_id": string, "name": string, "birth_date": {"type": "string", "nullable": True},
                     "sex": string, "station_id": string, "id_number_masked": string,
                     "has_voted": {"type": "boolean"}, "fingers_enrolled": {"type": "array", "items": string},
-                    "face_enrolled": {"type": "boolean"}}},
+                    "face_enrolled": {"type": "boolean"},
+                    "not_verified_before": {"type": "integer", "minimum": 0, "description":
+                                            "sessions refused as not verified before (any kiosk sharing the "
+                                            "registry); each halves the next session's false match rate"}}},
                 "Session": {"type": "object", "required": ["session_id", "state", "next_action", "message_key"],
                             "properties": {
                                 "session_id": string,

@@ -352,6 +352,19 @@ def test_impostor_with_someone_elses_card_is_not_verified(screen, kiosk):
     assert kiosk.summary()["refused"] == 1
 
 
+def test_a_card_refused_as_not_verified_warns_the_official_when_presented_again(screen, kiosk):
+    test_impostor_with_someone_elses_card_is_not_verified(screen, kiosk)
+    expect(screen.page.locator("#voter-refused-before")).to_be_hidden()
+    screen.click("#result-next")
+    kiosk.steps_up("DEMO05")                          # the same card again
+    screen.expect_panel("voter")
+    warning = screen.page.locator("#voter-refused-before")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("Refused as not verified in 1 earlier session")
+    expect(warning).to_have_attribute("data-tone", "warn")
+    screen.snapshot("03a-voter-refused-before")
+
+
 def test_second_vote_is_refused_as_already_voted(screen, kiosk):
     first = kiosk.person("DEMO01")
     kiosk.registry.mark_voted(first["registry_voter_id"], kiosk_id="kiosk-02", station_id="PS-0001",

@@ -259,6 +259,7 @@ def test_an_impostor_is_refused_after_the_last_round(booth, devices, registry):
         session = booth.capture_face(sid)
     assert (session.state, session.reason, session.verification_round) == (wf.REFUSED, "not_verified", 2)
     assert registry.summary(STATION)["refused"] == 1
+    assert registry.find_voter(ID_A).not_verified_before == 1       # every kiosk's next lookup counts it
 
 
 def test_with_one_round_configured_the_first_rejection_refuses(registry, devices, trail, clock):
@@ -301,6 +302,30 @@ def test_each_round_is_decided_at_the_target_shared_among_the_rounds(registry, d
         devices.faces.append(rgb("face1_probe.jpg"))
         booth.capture_finger(sid)
         assert booth.capture_face(sid).state == expected, rounds
+
+
+def test_a_voter_refused_as_not_verified_before_is_decided_at_half_the_rate(registry, devices, trail, clock):
+    """Another session of a card refused before: the same genuine captures whose fused FMR lies between
+    target / 2 and target pass the first time and not after one earlier refusal (any kiosk's)."""
+    probe = make_workflow(registry, devices, trail, clock, verification_rounds=1)
+    sid = to_finger_step(probe, devices)
+    devices.fingers.append(gray("finger1_3.png"))
+    devices.faces.append(rgb("face1_probe.jpg"))
+    probe.capture_finger(sid)
+    fmr = probe.capture_face(sid).fused_fmr
+    booth = make_workflow(registry, devices, trail, clock, target_fmr=1.5 * fmr, verification_rounds=1)
+    outcomes = []
+    for earlier in (0, 1):
+        if earlier:
+            registry.record_decision(session_id="elsewhere", voter_id="VA", station_id=STATION, kiosk_id="kiosk-02",
+                                     official_id="po-2", outcome="refused", method="biometric", reason="not_verified")
+        sid = to_finger_step(booth, devices)
+        devices.fingers.append(gray("finger1_3.png"))
+        devices.faces.append(rgb("face1_probe.jpg"))
+        booth.capture_finger(sid)
+        outcomes.append(booth.capture_face(sid).state)
+    assert outcomes == [wf.CHECK_INK, wf.REFUSED]
+    assert [e.get("not_verified_before") for e in trail.events if e.get("modality") == "fused"][-1] == 1
 
 
 def test_a_face_only_session_not_verified_takes_the_photo_again(booth, devices):
@@ -566,6 +591,14 @@ def test_the_rounds_a_session_may_take_share_its_target_false_match_rate(rounds,
     verdicts = [wf.after_rejection(taken, rules) for taken in range(1, rounds + 1)]
     assert verdicts == ["another_round"] * (rounds - 1) + ["refuse"]
     assert wf.round_fmr(rules) * len(verdicts) == pytest.approx(target)     # the union bound over the rounds
+
+
+@given(earlier=st.integers(0, 60), target=st.floats(1e-12, 0.5))
+def test_a_card_s_sessions_together_cost_at_most_twice_the_target(earlier, target):
+    rules = wf.Rules(STATION, "k", target_fmr=target)
+    total = sum(wf.session_fmr(rules, k) for k in range(earlier + 1))
+    assert total <= 2 * target
+    assert wf.session_fmr(rules, earlier + 1) == pytest.approx(wf.session_fmr(rules, earlier) / 2)
 
 
 def test_lookup_outcomes():

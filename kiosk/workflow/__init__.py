@@ -23,7 +23,9 @@ Fallbacks, each counted (the decision's ``method`` starts with ``fallback``):
 * not verified: a fused 1:1 decision that rejects the voter leads to another round (``capture_face
   --capture_face--> capture_finger``, the next enrolled finger when there is one, then the face again),
   decided on that round's captures alone, up to ``verification_rounds``; each round is decided at
-  ``target_fmr / verification_rounds``, so the session's false match rate stays at ``target_fmr``.
+  ``target_fmr / verification_rounds``, so the session's false match rate stays at ``target_fmr``;
+  a voter refused as not verified before (any kiosk sharing the registry) is decided at half the rate
+  per earlier refusal, so a borrowed card's sessions together cost at most twice ``target_fmr``.
 * fingers unusable: after ``max_finger_attempts`` failed captures on each of up to ``max_fingers``
   enrolled fingers the session waits in ``fingers_unusable`` until a supervisor approves; then the
   face alone decides.
@@ -49,7 +51,7 @@ from kiosk.workflow.inputs import Biometrics, BoothDevices
 from kiosk.workflow.rules import (IDENTIFICATION_TOP_K, MAX_FACE_ATTEMPTS, MAX_INK_INCONCLUSIVE, Rules,
                                   after_face_failure, after_finger_failure, after_rejection, fingers_to_try,
                                   identification_outcome, ink_next, lookup_outcome, pick_identified, round_fmr,
-                                  score_band)
+                                  score_band, session_fmr)
 from kiosk.workflow.session import Session
 from kiosk.workflow.states import (ALREADY_VOTED, AWAITING_CONFIRMATION, CANCELLED, CAPTURE_FACE, CAPTURE_FINGER,
                                    CHECK_INK, CHECK_LIVENESS, FACE_CAPTURE_REASONS, LIVENESS_FAILED,
@@ -71,4 +73,5 @@ __all__ = [
     "TRANSITIONS", "VOTED", "WAITING_FOR_CARD", "WRONG_STATION", "Workflow", "WorkflowError", "after_face_failure",
     "after_finger_failure", "after_rejection", "allowed_actions", "fingers_to_try", "identification_outcome",
     "ink_next", "lookup_outcome", "pick_identified", "require_step", "require_transition", "round_fmr", "score_band",
+    "session_fmr",
 ]

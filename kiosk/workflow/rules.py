@@ -78,11 +78,19 @@ def after_finger_failure(attempts_on_finger: int, finger_index: int, fingers: in
     return "unusable"
 
 
-def round_fmr(rules: Rules) -> float:
+def session_fmr(rules: Rules, not_verified_before: int = 0) -> float:
+    """The false match rate a 1:1 session may cost an impostor: ``target_fmr`` for a card's first
+    session, halved for each session of the same voter refused as not verified before (at any kiosk
+    sharing the registry), so however often a borrowed card is tried, its sessions together cost at most
+    twice ``target_fmr`` (the sum of target / 2^k). A genuine voter refused once needs 3 points more."""
+    return rules.target_fmr / 2.0 ** max(0, not_verified_before)
+
+
+def round_fmr(rules: Rules, not_verified_before: int = 0) -> float:
     """The false match rate each fused 1:1 decision is taken at: an impostor gets one chance per round,
-    so ``verification_rounds`` decisions at this rate keep the session's at ``target_fmr`` (the union
-    bound: a round is decided on its own captures, never on an earlier round's)."""
-    return rules.target_fmr / rules.verification_rounds
+    so ``verification_rounds`` decisions at this rate keep the session's at :func:`session_fmr` (the
+    union bound: a round is decided on its own captures, never on an earlier round's)."""
+    return session_fmr(rules, not_verified_before) / rules.verification_rounds
 
 
 def after_rejection(rounds_taken: int, rules: Rules) -> str:

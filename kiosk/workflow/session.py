@@ -76,7 +76,7 @@ class Session:
                      "station_id": self.voter.station_id,
                      "id_number_masked": self.voter.public_dict()["id_number_masked"],
                      "birth_date": self.voter.birth_date.isoformat() if self.voter.birth_date else None,
-                     "sex": self.voter.sex}
+                     "sex": self.voter.sex, "not_verified_before": self.voter.not_verified_before}
         return {
             "session_id": self.session_id,
             "state": str(self.state),

@@ -227,11 +227,13 @@ class Workflow(LivenessSteps):
                          "result.not_verified")
             return
         fused = self.bio.fuse(face=session.face_score, fingers=finger_scores)
-        accepted = self.bio.decide(fused, rule.round_fmr(self.rules))
+        earlier = session.voter.not_verified_before if session.voter is not None else 0
+        accepted = self.bio.decide(fused, rule.round_fmr(self.rules, earlier))
         session.fused_score, session.fused_fmr = float(fused.score), float(fused.fmr)
         self._audit("match", session, modality="fused", outcome="accepted" if accepted else "rejected",
                     score_band=score_band(fused.score), face_score_band=score_band(session.face_score),
-                    modalities=list(fused.modalities), round=session.verification_round)
+                    modalities=list(fused.modalities), round=session.verification_round,
+                    not_verified_before=earlier or None)
         if accepted:
             self._move(session, Action.CAPTURE_FACE, State.CHECK_INK, "ink.place_finger")
         elif rule.after_rejection(session.verification_round, self.rules) == "another_round":

@@ -160,6 +160,10 @@ const RENDERERS = {
     $("voter-station").textContent = voter.station_id || "";
     $("voter-id").textContent = voter.id_number_masked || "";   // never the full number
     $("voter-birth").textContent = voter.birth_date || "";
+    // refused as not verified before (any kiosk of the station): this session is decided more strictly
+    const before = voter.not_verified_before || 0;
+    $("voter-refused-before").hidden = !before;
+    if (before) setFeedback("voter-refused-before", "voter.not_verified_before", {count: before}, "warn");
     // No photo endpoint exists; with the policy off (default) the screen says so.
     $("voter-photo").querySelector(".text").textContent =
       t(CONFIG.show_photo ? "voter.photo_unavailable" : "voter.photo_hidden");
