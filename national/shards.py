@@ -121,7 +121,11 @@ class Shard:
         if meta.get("format") != FORMAT or meta.get("version") not in READABLE:
             raise ShardError(f"{folder} is not a sealed national shard of version "
                              f"{' or '.join(map(str, READABLE))}")
-        n, generation = int(meta["count"]), str(meta.get("generation", ""))
+        try:
+            n, fingers, views = int(meta["count"]), int(meta["fingers"]), int(meta.get("views", 1))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ShardError(f"{folder}/meta.json does not give the shard's counts ({type(exc).__name__})") from exc
+        generation = str(meta.get("generation", ""))
         arrays = {}
         for name in _ARRAYS:
             try:
@@ -134,7 +138,7 @@ class Shard:
             except sealing.SealingError as exc:
                 raise ShardKeyError(str(exc)) from exc
             arrays[name] = _array_in(plain, f"{folder / name}.npy.sealed")
-        shard = cls(**arrays, fingers=int(meta["fingers"]), generation=generation, views=int(meta.get("views", 1)))
+        shard = cls(**arrays, fingers=fingers, generation=generation, views=views)
         slots = n * shard.fingers * shard.views
         if (shard.views < 1 or shard.records.shape != (n,) or shard.face_codes.shape != (face_codes.CODE_WORDS, n)
                 or shard.face_vectors.shape[0] != n or shard.finger_offsets.shape != (slots + 1,)

@@ -81,6 +81,16 @@ def test_a_shard_whose_view_count_disagrees_with_its_offsets_does_not_open(print
         Shard.load(folder, key)
 
 
+@pytest.mark.parametrize("views", ["two", None, [2]])
+def test_a_meta_file_whose_view_count_is_not_a_number_is_a_shard_error(prints, tmp_path, views):
+    key = sealing.new_key()
+    folder = build_shard(np.arange(1), NO_FACE, [[prints[1, 1]]], CENTRE).save(tmp_path / "s", key)
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "views": views}))
+    with pytest.raises(ShardError, match="counts"):
+        Shard.load(folder, key)
+
+
 def test_every_probe_view_meets_every_enrolled_view_and_the_best_counts_them_as_chances(prints):
     shard = build_shard(np.arange(1), NO_FACE, [[(prints[1, 1], prints[1, 2])]], CENTRE)
     probe = (prints[1, 3], prints[2, 3])

@@ -2,10 +2,11 @@
 
 The registry's enrolments are decrypted here, packed into shards in memory and scattered to the Dask
 workers (nothing is written to disk unencrypted); every probe voter is searched on every shard (face
-codes and the fingerprint index propose, every finger both voters enrolled, each impression of one
-against each of the other's, and the face are compared exactly and fused) and a pair is reported when its fused false match rate meets the operating point of
-one search: ``fpir`` over the registry's size (national.operating), unless an explicit per-comparison
-``fmr`` is given. The report names registry record ids only: the commission resolves them to people.
+codes and the fingerprint index propose; every finger both voters enrolled, each impression of one
+against each of the other's, and the face are compared exactly and fused) and a pair is reported
+when its fused false match rate meets the operating point of one search: ``fpir`` over the registry's
+size (national.operating), unless an explicit per-comparison ``fmr`` is given. The report names
+registry record ids only: the commission resolves them to people.
 """
 from __future__ import annotations
 
