@@ -29,8 +29,14 @@ from kiosk.workflow.states import LIVENESS_REASONS, METHOD_NO_CARD, METHOD_NO_CA
 class LivenessSteps(WorkflowCore):
 
     def _to_face(self, session: Session, action: Action) -> None:
-        """On to the face: through the liveness check first when it is on and not yet passed."""
-        if self.rules.liveness and session.liveness_outcome not in ("passed", "approved"):
+        """On to the face: through the liveness check first when it is on, unless a supervisor who saw the
+        person approved going on, or a passed check's live frame is still there to be compared. A check
+        vouches only for the frame it saw: once that is used, the next photo (a retry after a refused
+        capture, another round) needs a new check, or a person could pass as themselves and then show the
+        voter's photo."""
+        vouched = session.liveness_outcome == "approved" or (
+            session.liveness_outcome == "passed" and session.live_frame is not None)
+        if self.rules.liveness and not vouched:
             self._move(session, action, State.CHECK_LIVENESS, "liveness.look_at_camera")
             return
         identify = session.method in (METHOD_NO_CARD, METHOD_NO_CARD_FACE_ONLY)

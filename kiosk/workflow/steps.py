@@ -200,11 +200,7 @@ class Workflow(LivenessSteps):
                 self._audit("capture", session, modality="face", outcome="failed", reason=reason,
                             attempt=session.face_attempts)
                 if rule.after_face_failure(session.face_attempts) == "retry":
-                    if self.rules.liveness and session.liveness_outcome == "passed":
-                        # the retry's photo must be live too: a person who made the live frame fail (stood
-                        # too far away, turned) must not then show the voter's photo to the camera
-                        session.liveness_outcome = None
-                        self._to_face(session, Action.CAPTURE_FACE)
+                    self._to_face(session, Action.CAPTURE_FACE)   # through a new liveness check when it is on
                     session.message_key = f"face.{reason}"
                     return session
                 probe = None
@@ -227,7 +223,7 @@ class Workflow(LivenessSteps):
                          "result.not_verified")
             return
         fused = self.bio.fuse(face=session.face_score, fingers=finger_scores)
-        earlier = session.voter.not_verified_before if session.voter is not None else 0
+        earlier = session.voter.not_verified_before
         accepted = self.bio.decide(fused, rule.round_fmr(self.rules, earlier))
         session.fused_score, session.fused_fmr = float(fused.score), float(fused.fmr)
         self._audit("match", session, modality="fused", outcome="accepted" if accepted else "rejected",
@@ -245,14 +241,11 @@ class Workflow(LivenessSteps):
         """Not verified with rounds left: capture again and decide on the new captures alone (an earlier
         round's scores never count again: each round is one chance, as rule.round_fmr prices it). The
         next enrolled finger when there is one (a cut or worn finger stays bad), else the same again;
-        the face alone when it decides alone (face only)."""
+        the face alone when it decides alone (face only). The liveness check, when on, runs again: the
+        first check's frame has been used (LivenessSteps._to_face)."""
         session.verification_round += 1
         session.face_score = session.fused_score = session.fused_fmr = None
         session.face_attempts = 0
-        if session.liveness_outcome == "passed":
-            # the new photo must be live too: a person who passed as themselves must not then hold up the
-            # voter's photo (a supervisor's approval, who saw the person, stands)
-            session.liveness_outcome = None
         if not session.finger_scores:
             self._to_face(session, Action.CAPTURE_FACE)
             if session.state == State.CAPTURE_FACE:
