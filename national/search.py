@@ -31,7 +31,7 @@ from matcher.fingerprint.bits import popcount64
 from matcher.fingerprint.calibration import best_of, calibrated_array
 from matcher.fingerprint.template import Template
 
-from .shards import Shard
+from .shards import Shard, views_of
 
 SHORTLIST = 16      # records verified exactly per probe (the global face short list)
 KEEP = 10           # candidates per probe returned by each shard
@@ -78,10 +78,6 @@ def _unprepared(finger):
         return Template(finger.minutiae, finger.width, finger.height, finger.dpi, finger.quality)
     return tuple(_unprepared(view) for view in finger)
 
-
-def _views(finger) -> tuple[Template, ...]:
-    """A probe finger as its views (none when not captured)."""
-    return () if finger is None else (finger,) if isinstance(finger, Template) else tuple(finger)
 
 
 @dataclass(frozen=True)
@@ -257,7 +253,7 @@ def finger_shortlist(shard: Shard, probes: Probes, shortlist: int = SHORTLIST) -
     out = []
     for p in range(len(probes)):
         best: dict[int, float] = {}
-        for t in (view for finger in probes.fingers[p] for view in _views(finger)):
+        for t in (view for finger in probes.fingers[p] for view in views_of(finger)):
             if not len(gallery):
                 continue
             for i, score in gallery.search(t, top_k=shortlist + shard.fingers * shard.views):
@@ -308,7 +304,7 @@ def _finger_scores(shard: Shard, rows: np.ndarray, probe_fingers: list, any_posi
     chances = np.zeros(raw.shape, np.int64)
     for i, row in enumerate(rows):
         for f, probe_finger in enumerate(probe_fingers):
-            probe_views = _views(probe_finger)
+            probe_views = views_of(probe_finger)
             if not probe_views:
                 continue
             for g in (range(shard.fingers) if any_position else (f,)):

@@ -180,7 +180,9 @@ def build_shard(records: np.ndarray, faces: np.ndarray, fingers: list[list],
     clean = np.where(has_face[:, None], faces, 0.0).astype(np.float32)
     codes = face_codes.encode_codes(clean, np.asarray(centre, np.float32), face_codes.default_projection())
     codes[:, ~has_face] = np.uint64(0)
-    viewed = [[_views_of(t) for t in templates] for templates in fingers]
+    # a view without minutiae is not stored: it would read back as a missing finger
+    viewed = [[tuple(t for t in views_of(finger) if t.minutiae.size) for finger in templates]
+              for templates in fingers]
     views = max([len(v) for templates in viewed for v in templates], default=1) or 1
     xy, angle, sizes = [], [], []
     for templates in viewed:
@@ -201,8 +203,7 @@ def build_shard(records: np.ndarray, faces: np.ndarray, fingers: list[list],
                  generation, views)
 
 
-def _views_of(finger) -> tuple[Template, ...]:
-    """A finger as given to build_shard, as its non-empty views (a view without minutiae is not stored:
-    it would read back as a missing finger)."""
-    given = () if finger is None else (finger,) if isinstance(finger, Template) else tuple(finger)
-    return tuple(t for t in given if t.minutiae.size)
+def views_of(finger) -> tuple[Template, ...]:
+    """A finger as build_shard and the search's probes take it (a Template, a sequence of its views, or
+    None when not enrolled or not captured) as a tuple of its views."""
+    return () if finger is None else (finger,) if isinstance(finger, Template) else tuple(finger)
