@@ -120,9 +120,8 @@ def round_pairs(views: int = ENROLLED) -> tuple[list, list]:
 
 def round_scores(found: dict, enrolled: dict, sessions, views: int) -> np.ndarray:
     """(sessions, 2) calibrated scores of each session's two probes against its enrolled views."""
-    raw = np.array([[max(cache.score(found[probe], enrolled[key]) for key in keys) for probe in probes]
-                    for probes, keys in sessions])
-    return calibrated_best_of(raw.reshape(-1), views).reshape(raw.shape)
+    raw = best_of(found, enrolled, [(probe, keys) for probes, keys in sessions for probe in probes])
+    return calibrated_best_of(raw, views).reshape(len(sessions), -1)
 
 
 def not_verified(scores: np.ndarray, threshold: float, rounds: int) -> np.ndarray:
