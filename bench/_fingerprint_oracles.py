@@ -1,7 +1,8 @@
 """What the matcher alone can do on the robustness sets' partial and both sweep sets' probes (python -m
 bench._fingerprint_robustness_lodo --oracles): each clean probe's own minutiae, cut to the partial
 window or moved as the sweep moves its rows, against the clean enrolments. The gap between these
-figures and the extracted probes' is the extractor's share of the error."""
+figures and the extracted probes' is the extractor's share of the error. Whether any minutiae matcher
+could close the partial sets' gap is bench/_fingerprint_shared_minutiae.py's question."""
 from __future__ import annotations
 
 import numpy as np
