@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from bench._fingerprint_shared_minutiae import CONFIDENT, in_window, matched_pairs
+from bench._fingerprint_shared_minutiae import CONFIDENT, in_window, matched_pairs, shared_in_window
 
 
 def _turned(minutiae, degrees, dx, dy):
@@ -44,3 +44,14 @@ def test_a_window_is_top_left_corner_and_size(prints):
     inside = in_window(m, (y, x, 1000, 1000))
     assert np.array_equal(inside, (m["x"] >= x) & (m["y"] >= y))
     assert 0 < inside.sum() < len(m)
+
+
+def test_a_window_at_the_edge_of_a_stretched_print_keeps_its_pairs_by_a_fit_near_it(prints):
+    minutiae = prints["a1"].minutiae
+    stretched = minutiae.copy()
+    stretched["x"] = minutiae["x"] * 1.2            # 20 % wider: one rigid fit cannot hold both edges
+    pairs = matched_pairs(minutiae, stretched)
+    window = (0, 250, 400, 200)                      # the right edge
+    inside = in_window(minutiae, window)
+    assert sum(1 for i, _ in pairs if inside[i]) < inside.sum()
+    assert shared_in_window(minutiae, stretched, pairs, window) == inside.sum()
