@@ -71,6 +71,14 @@ class Template:
             raise iso.TemplateFormatError("record has no finger view")
         if not 0 <= view < len(record.views):
             raise iso.TemplateFormatError(f"record has {len(record.views)} views; view {view} asked")
+        return cls.from_record_view(record, view)
+
+    @classmethod
+    def from_record_view(cls, record, view: int) -> "Template":
+        """Template of view ``view`` of a record already decoded (iso.decode), so a record's every
+        view costs one decode (views.views_from_iso)."""
+        from . import iso
+
         chosen = record.views[view]
         ms = chosen.minutiae
         dpi = float(record.x_resolution) * _CM_PER_INCH if record.x_resolution else 500.0

@@ -50,5 +50,5 @@ def views_from_iso(data: bytes) -> tuple[Template, ...]:
     positions = {view.position for view in record.views} - {0}   # 0: position not stated
     if len(positions) > 1:
         raise iso.TemplateFormatError(f"the record's views are of different fingers (positions {sorted(positions)})")
-    return tuple(Template.from_iso(data, view=number) for number in range(len(record.views)))
+    return tuple(Template.from_record_view(record, number) for number in range(len(record.views)))
 
