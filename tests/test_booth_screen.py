@@ -595,13 +595,14 @@ def test_signing_out_cancels_the_open_session_and_returns_to_sign_in(screen, kio
     assert kiosk.app.extensions["kiosk"].workflow.open_sessions() == []
 
 
-def test_the_end_of_day_buttons_wait_for_the_summaries_instead_of_dropping_a_click(screen):
+def test_the_bar_and_end_of_day_buttons_wait_for_the_summaries_instead_of_dropping_a_click(screen):
     held = []
     screen.page.route("**/api/summary", lambda route: held.append(route))   # answered only when released
     screen.sign_in("auditor")
     screen.expect_panel("eod")
     expect(screen.page.locator("#export-submit")).to_be_disabled()
     expect(screen.page.locator("#eod-refresh")).to_be_disabled()
+    expect(screen.page.locator("#nav-sign-out")).to_be_disabled()
     held[0].continue_()
     expect(screen.page.locator("#export-submit")).to_be_enabled()
     with screen.page.expect_download() as download_info:

@@ -81,9 +81,10 @@ function render() {
   $("cancel-row").hidden = !(signedIn && ui.mode === "booth" && running);
   const busy = ui.acting || ui.loop.running !== null;
   for (const button of document.querySelectorAll(".step-action")) button.disabled = busy;
-  // act() drops a click that comes while another action runs (the summaries still loading after
-  // sign-in), so the end of day's buttons are off until then rather than silently doing nothing.
-  for (const button of document.querySelectorAll(".eod-action")) button.disabled = ui.acting;
+  // act() drops a click that comes while another action runs (a photo being compared, the summaries
+  // still loading after sign-in), so the bar's and the end of day's buttons are off until it ends
+  // rather than silently doing nothing.
+  for (const button of document.querySelectorAll(".idle-action")) button.disabled = ui.acting;
   blockRegistrySteps();
 }
 
