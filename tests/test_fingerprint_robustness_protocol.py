@@ -276,3 +276,14 @@ def test_the_sparse_end_counts_impostors_by_the_smaller_template_against_the_mod
     assert at20[:2] == (20.0, 2) and at20[2] == pytest.approx(3 * 0.01)
     assert at30[1] == 1 and at30[3] == {"DB1_B": 0, "DB2_B": 0, "DB3_B": 0, "DB4_B": 1}
     assert second20[1] == 1
+
+
+def test_rejecting_the_lowest_quality_share_leaves_the_fnmr_of_the_rest():
+    from bench._fingerprint_robustness import _kept_fnmr
+
+    failed = np.array([True, True, False, False, False, False, False, False, False, False])
+    sees_failures = np.array([1, 2, 50, 60, 70, 80, 90, 95, 97, 99], float)
+    blind = sees_failures[::-1].copy()
+    assert _kept_fnmr(sees_failures, failed, 0.2) == 0.0
+    assert _kept_fnmr(blind, failed, 0.2) == 0.25
+    assert _kept_fnmr(blind, failed, 0.0) == 0.2
