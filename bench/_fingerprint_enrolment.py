@@ -20,10 +20,11 @@ was fitted on nothing, and these probes are degraded, so the impostor columns ch
 
 The third table is the booth's second round (kiosk.workflow.rules.round_fmr): a voter not verified is
 asked again, and each of the two rounds is decided at half the target FMR (score 43.0 instead of 40),
-so an impostor's two chances cost no more than one. Finger alone, the same finger again (the kiosk
-asks for the next enrolled finger when there is one: less correlated than this), two fresh probes of
-it against one enrolment (``round_pairs``: 100 genuine and 900 impostor sessions per database); the
-impostor column checks the union bound at score 30 (one round at 30 against two at 33.0).
+so an impostor's two chances cost no more than one. Finger alone, twice: first the same finger again,
+two fresh probes of it against one enrolment (``round_pairs``: 100 genuine and 900 impostor sessions
+per database), then as the kiosk runs it for a voter with two fingers enrolled, the other finger in the
+second round (``next_finger_round_pairs``, chimeric persons: 100 genuine and 400 impostor sessions per
+database). The impostor column checks the union bound at score 30 (one round at 30 against two at 33.0).
 
 The fourth table is registration's de-duplication (kiosk.registry.dedup, national.search): a person
 registered twice, once from clean captures and once on the set's sensor (its degraded images), each
@@ -104,24 +105,49 @@ ROUND_ATTEMPTS = {(1, 2, 3): ((4, 5), (6, 7), (8, 4), (5, 6), (7, 8)),
 
 
 def round_pairs(views: int = ENROLLED) -> tuple[list, list]:
-    """(genuine, impostor) booth sessions of one database: ((first probe, second probe), [enrolled keys]),
-    the enrolment the first ``views`` of a triple, the probes two other impressions (each impression
-    first once and second once per triple). Impostors: every other finger's probes."""
+    """(genuine, impostor) booth sessions of one database, the same finger in both rounds: ((first probe,
+    [enrolled keys]), (second probe, the same keys)), the enrolment the first ``views`` of a triple, the
+    probes two other impressions (each impression first once and second once per triple). Impostors:
+    every other finger's probes."""
     genuine, impostor = [], []
     fingers = range(1, robustness.FINGERS + 1)
     for triple, attempts in ROUND_ATTEMPTS.items():
         for f in fingers:
             keys = [(f, e) for e in triple[:views]]
             for a, b in attempts:
-                genuine.append((((f, a), (f, b)), keys))
-                impostor += [(((g, a), (g, b)), keys) for g in fingers if g != f]
+                genuine.append((((f, a), keys), ((f, b), keys)))
+                impostor += [(((g, a), keys), ((g, b), keys)) for g in fingers if g != f]
+    return genuine, impostor
+
+
+def next_finger_round_pairs(views: int = ENROLLED) -> tuple[list, list]:
+    """(genuine, impostor) booth sessions as the kiosk runs them when the voter enrolled two fingers: the
+    second round asks for the other finger (kiosk.workflow: finger.another_round). Fingers 2p-1 and 2p of
+    a database stand for one person (as ``chimeric_persons``); each session is ((probe, [enrolled keys])
+    of the first round, the same of the second), each finger first once, the probes and enrolments of
+    ``round_pairs`` (100 genuine and 400 impostor sessions per database). An impostor presents person
+    q's two fingers against person p's enrolment."""
+    genuine, impostor = [], []
+    persons = range(1, robustness.FINGERS // 2 + 1)
+    for triple, attempts in ROUND_ATTEMPTS.items():
+        def keys(finger):
+            return [(finger, e) for e in triple[:views]]
+        for p in persons:
+            for order in ((0, 1), (1, 0)):
+                claimed = [(2 * p - 1, 2 * p)[i] for i in order]
+                for a, b in attempts:
+                    genuine.append((((claimed[0], a), keys(claimed[0])), ((claimed[1], b), keys(claimed[1]))))
+                    for q in persons:
+                        if q != p:
+                            shown = [(2 * q - 1, 2 * q)[i] for i in order]
+                            impostor.append((((shown[0], a), keys(claimed[0])), ((shown[1], b), keys(claimed[1]))))
     return genuine, impostor
 
 
 def round_scores(found: dict, enrolled: dict, sessions, views: int) -> np.ndarray:
-    """(sessions, 2) calibrated scores of each session's two probes against its enrolled views."""
-    raw = best_of(found, enrolled, [(probe, keys) for probes, keys in sessions for probe in probes])
-    return calibrated_best_of(raw, views).reshape(len(sessions), -1)
+    """(sessions, 2) calibrated scores of each session's two rounds, (probe, [enrolled keys]) each."""
+    attempts = [attempt for session in sessions for attempt in session]
+    return calibrated_best_of(best_of(found, enrolled, attempts), views).reshape(len(sessions), -1)
 
 
 def not_verified(scores: np.ndarray, threshold: float, rounds: int) -> np.ndarray:
@@ -179,6 +205,7 @@ def main(argv=None) -> int:
     extract, settings, enrolled = robustness_extractor(databases, "learned")
     booth: dict = {}
     rounds: dict = {}
+    next_rounds: dict = {}
     dedup: dict = {}
     print(f"\n   learned, enrolled from one impression against the best of {ENROLLED} (the same probes and fingers): mean"
           f" EER [{' / '.join(db[:3] for db in sorted(DPI))}]")
@@ -189,6 +216,7 @@ def main(argv=None) -> int:
         booth[name] = {impressions: ([], []) for impressions in eers}
         dedup[name] = {impressions: ([], [], [], [], []) for impressions in eers}
         rounds[name] = {impressions: ([], []) for impressions in eers}
+        next_rounds[name] = {impressions: ([], []) for impressions in eers}
         for db in sorted(DPI):
             found = {key: cache.cached(image, dpi, settings, extract)[0] for key, (image, dpi) in probes[db].items()}
             for impressions, per_db in eers.items():
@@ -196,8 +224,9 @@ def main(argv=None) -> int:
                 per_db.append(eer(genuine, impostor) * 100)
                 booth[name][impressions][0].append(calibrated_best_of(genuine, impressions))
                 booth[name][impressions][1].append(calibrated_best_of(impostor, impressions))
-                for part, sessions in zip(rounds[name][impressions], round_pairs(impressions)):
-                    part.append(round_scores(found, enrolled[db], sessions, impressions))
+                for kind, pairs in ((rounds, round_pairs), (next_rounds, next_finger_round_pairs)):
+                    for part, sessions in zip(kind[name][impressions], pairs(impressions)):
+                        part.append(round_scores(found, enrolled[db], sessions, impressions))
                 genuine, impostor = (best_of_records(found, enrolled[db], pairs) for pairs in dedup_pairs(impressions))
                 genuine_score, impostor_score = (calibrated_best_of(raw, impressions ** 2) for raw in (genuine, impostor))
                 same, other = chimeric_persons(impressions)
@@ -208,16 +237,17 @@ def main(argv=None) -> int:
         row(name, "   ".join(f"{impressions} enrolled {np.mean(per_db):.2f} % [{' / '.join(f'{e:.2f}' for e in per_db)}]"
                              for impressions, per_db in eers.items()))
     print_booth(booth)
-    print_rounds(rounds)
+    print_rounds(rounds, "the same finger again, a fresh probe")
+    print_rounds(next_rounds, "the other of two enrolled fingers, as the kiosk asks; chimeric persons")
     print_dedup(dedup)
     return 0
 
 
-def print_rounds(rounds: dict) -> None:
+def print_rounds(rounds: dict, second: str) -> None:
     """The booth's second round, finger alone: genuine sessions not verified with one round at the booth's
     score and with two at the shared score; impostor sessions passing at the check score 30 either way."""
     two = best_of_threshold(BOOTH_SCORE, ROUNDS)
-    print(f"\n   a second round at the booth, finger alone (the same finger again, a fresh probe): genuine sessions"
+    print(f"\n   a second round at the booth, finger alone ({second}): genuine sessions"
           f" not verified, one round at {BOOTH_SCORE:.0f} -> {ROUNDS} rounds at {two:.1f} each; impostor sessions"
           f" passing one round at {CHECK_SCORES[0]:.0f} / {ROUNDS} at {best_of_threshold(CHECK_SCORES[0], ROUNDS):.1f}")
     pooled = {views: [] for views in (1, ENROLLED)}

@@ -81,11 +81,25 @@ def test_a_booth_session_s_two_probes_are_fresh_impressions_of_one_finger():
 
     genuine, impostor = round_pairs(3)
     assert (len(genuine), len(impostor)) == (100, 900)
-    for (first, second), keys in genuine:
-        assert first[0] == second[0] == keys[0][0] and first != second
+    for (first, keys), (second, same_keys) in genuine:
+        assert keys == same_keys and first[0] == second[0] == keys[0][0] and first != second
         assert not {first[1], second[1]} & {e for _, e in keys}
-    for (first, second), keys in impostor:
+    for (first, keys), (second, _) in impostor:
         assert first[0] == second[0] != keys[0][0]
+
+
+def test_a_booth_session_with_two_fingers_enrolled_asks_for_the_other_finger_second():
+    from bench._fingerprint_enrolment import next_finger_round_pairs
+
+    genuine, impostor = next_finger_round_pairs(3)
+    assert (len(genuine), len(impostor)) == (100, 400)
+    for (first, keys), (second, other_keys) in genuine:
+        assert {first[0], second[0]} == {keys[0][0], other_keys[0][0]} and first[0] != second[0]
+        assert first[0] == keys[0][0] and second[0] == other_keys[0][0]
+        assert (first[0] + 1) // 2 == (second[0] + 1) // 2           # fingers 2p-1 and 2p: one person
+        assert first[1] not in {e for _, e in keys} and second[1] not in {e for _, e in other_keys}
+    for (first, keys), (second, other_keys) in impostor:
+        assert (first[0] + 1) // 2 == (second[0] + 1) // 2 != (keys[0][0] + 1) // 2 == (other_keys[0][0] + 1) // 2
 
 
 def test_two_rounds_share_the_booth_threshold_as_the_kiosk_does():
