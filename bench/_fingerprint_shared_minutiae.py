@@ -1,14 +1,15 @@
 """How many minutiae a genuine partial pair truly shares, and where the partial sets' errors sit
-(python -m bench._fingerprint_shared_minutiae, also printed by ``_fingerprint_robustness_lodo --oracles``).
+(python -m bench._fingerprint_shared_minutiae, about a minute with the bench's template cache warm).
 
 The oracles (bench/_fingerprint_oracles.py) showed the partial sets are matcher-bound: the clean
 print's own minutiae cut to the window do no better than the extracted ones. This asks whether any
 minutiae matcher could do better. Ground truth for a genuine pair comes from the two *full* clean
 impressions, aligned by a rigid transform (``matched_pairs``: Hough voting over rotation and
 translation, then least-squares refits); the pair's shared minutiae are the matched ones whose probe
-minutia lies in the probe's partial window, under that alignment or under one refitted near the window
-(``shared_in_window``: a finger pressed differently is distorted). Only pairs whose full impressions align far above any
-impostor (``CONFIDENT``, above the impostors' 99th percentile) are counted as confident ground truth.
+minutia lies in the probe's partial window, under that alignment or under one refitted near the
+window (``shared_in_window``: a finger pressed differently is distorted). Only pairs whose full
+impressions align far above any impostor (``CONFIDENT``, above the impostors' 99th percentile) are
+counted as confident ground truth.
 
 The yardstick for "could be told apart" is what an impostor's window finds by chance: the same
 alignment of an impostor probe's window minutiae against the other finger's full print, best
@@ -156,12 +157,12 @@ def shared_minutiae(databases, extract, score, name: str) -> dict:
         rate = eer(g, i)
         threshold = np.sort(i)[min(len(i) - 1, int(len(i) * (1 - rate)))]
         for (a, b), s in zip(genuine, g):
-            if clean[a] is None or clean[b] is None:
-                full_counts.append(0), shared.append(0), passed.append(s > threshold)
-                continue
-            pairs = matched_pairs(clean[a].minutiae, clean[b].minutiae, scale)
+            pairs, common = [], 0           # a refused clean impression (none on FVC2002) shares nothing
+            if clean[a] is not None and clean[b] is not None:
+                pairs = matched_pairs(clean[a].minutiae, clean[b].minutiae, scale)
+                common = shared_in_window(clean[a].minutiae, clean[b].minutiae, pairs, windows[a], scale)
             full_counts.append(len(pairs))
-            shared.append(shared_in_window(clean[a].minutiae, clean[b].minutiae, pairs, windows[a], scale))
+            shared.append(common)
             passed.append(s > threshold)
         for a, b in impostor[::4]:
             if clean[a] is not None and clean[b] is not None:
