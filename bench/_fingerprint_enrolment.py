@@ -1,9 +1,10 @@
-"""What enrolling a finger from three impressions instead of one would buy, on the robustness sets.
+"""What enrolling a finger from three impressions instead of one buys, on the robustness sets.
 
     python -m bench._fingerprint_enrolment [--set NAME ...]
 
-The registry keeps one template per finger, so a small or partial capture at the booth meets one clean
-impression, which may not cover the part of the finger the sensor saw. Here a degraded probe (the
+With one impression per finger, a small or partial capture at the booth meets one clean impression,
+which may not cover the part of the finger the sensor saw (bench/_fingerprint_shared_minutiae.py
+counts how often it shares too little with it); the registry keeps every impression it is given. Here a degraded probe (the
 robustness sets, bench/_fingerprint_robustness.py) meets an enrolment of three clean impressions and
 scores the best of the three, against the first of them alone, on the same pairs (``enrolment_pairs``):
 each probe against two disjoint triples of its finger's other impressions (160 genuine comparisons per
