@@ -603,6 +603,10 @@ def test_the_bar_and_end_of_day_buttons_wait_for_the_summaries_instead_of_droppi
     expect(screen.page.locator("#export-submit")).to_be_disabled()
     expect(screen.page.locator("#eod-refresh")).to_be_disabled()
     expect(screen.page.locator("#nav-sign-out")).to_be_disabled()
+    for _ in range(200):                                       # the held request reaches the handler
+        if held:
+            break
+        screen.page.wait_for_timeout(50)
     held[0].continue_()
     expect(screen.page.locator("#export-submit")).to_be_enabled()
     with screen.page.expect_download() as download_info:
