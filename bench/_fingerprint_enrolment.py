@@ -134,14 +134,12 @@ def next_finger_round_pairs(views: int = ENROLLED) -> tuple[list, list]:
         def keys(finger):
             return [(finger, e) for e in triple[:views]]
         for p in persons:
-            for order in ((0, 1), (1, 0)):
-                claimed = [(2 * p - 1, 2 * p)[i] for i in order]
+            for first, second in ((2 * p - 1, 2 * p), (2 * p, 2 * p - 1)):
                 for a, b in attempts:
-                    genuine.append((((claimed[0], a), keys(claimed[0])), ((claimed[1], b), keys(claimed[1]))))
-                    for q in persons:
-                        if q != p:
-                            shown = [(2 * q - 1, 2 * q)[i] for i in order]
-                            impostor.append((((shown[0], a), keys(claimed[0])), ((shown[1], b), keys(claimed[1]))))
+                    genuine.append((((first, a), keys(first)), ((second, b), keys(second))))
+                    # person q's same two fingers in the same order: each 2 (q - p) fingers along
+                    impostor += [(((first + 2 * (q - p), a), keys(first)), ((second + 2 * (q - p), b), keys(second)))
+                                 for q in persons if q != p]
     return genuine, impostor
 
 
