@@ -79,7 +79,6 @@ def _unprepared(finger):
     return tuple(_unprepared(view) for view in finger)
 
 
-
 @dataclass(frozen=True)
 class Candidate:
     record: int
