@@ -25,10 +25,21 @@ def calibrated_with(fit: dict, raw: np.ndarray) -> np.ndarray:
 
 
 def fit_worst_sensor(impostors: dict[str, np.ndarray]) -> dict:
-    fits = [calibration.fit_tail(scores) for scores in impostors.values()]
+    return worst_of([calibration.fit_tail(scores) for scores in impostors.values()])
+
+
+def worst_of(fits: list[dict]) -> dict:
+    """One model no sensor's impostors pass more often than it says: at each body FMR the highest raw
+    score of ``fits`` (fit_tail's output, the same FMRs), and the lowest tail exponent."""
     knots = [(max(f["body_knots"][i][0] for f in fits), fits[0]["body_knots"][i][1])
              for i in range(len(fits[0]["body_knots"]))]
     return {"body_knots": knots, "tail_start": knots[-1][0], "exponent": min(f["exponent"] for f in fits)}
+
+
+def shipped() -> dict:
+    """The shipped model (calibration.py) in fit_tail's form."""
+    return {"body_knots": [tuple(k) for k in calibration.BODY_KNOTS], "tail_start": calibration.TAIL_START,
+            "exponent": calibration.TAIL_EXPONENT}
 
 
 def lodo_check(impostors: dict[str, np.ndarray], label: str) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
+from bench import _fingerprint_calibration as calibration_fit
 from bench import sensor_accuracy as sa
 from bench.__main__ import main as bench_main
 
@@ -124,6 +125,22 @@ def test_the_booth_protocol_enrols_three_impressions_and_probes_the_rest():
                        (("d", 4), [("d", 1), ("d", 2), ("d", 3)]), (("d", 5), [("d", 1), ("d", 2), ("d", 3)])]
     assert sorted(impostor) == [(("a", 4), [("d", 1), ("d", 2), ("d", 3)]),
                                 (("d", 4), [("a", 1), ("a", 2), ("a", 3)]), (("d", 5), [("a", 1), ("a", 2), ("a", 3)])]
+
+
+def test_a_refit_is_counted_on_the_half_of_the_fingers_it_was_not_fitted_on():
+    keys = [(f"f{f}", k) for f in range(10) for k in range(1, 9)]
+    pairs = sa.impostor_pairs(keys, keys, sa.finger_of, 10**6, np.random.default_rng(0), unordered=True)
+    raw = 0.01 * (1 + np.random.default_rng(2).pareto(6.0, len(pairs)))
+    refit = sa.calibration_refit(pairs, raw)
+    assert refit["held-out pairs"] == 2 * (40 * 39 // 2 - 5 * 28)      # two halves of five fingers
+    # the fit pastes only where it is no kinder to impostors than the shipped model
+    pasted, shipped = refit["worst of fit and shipped"], calibration_fit.shipped()
+    assert all(mine >= theirs for (mine, _), (theirs, _) in zip(pasted["body_knots"], shipped["body_knots"]))
+    assert pasted["exponent"] <= shipped["exponent"]
+
+
+def test_a_refit_needs_a_hundred_impostor_pairs_a_half(measured):
+    assert measured["refit"] is None
 
 
 # ------------------------------------------------------------------ on real captures
