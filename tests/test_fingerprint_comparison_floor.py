@@ -23,7 +23,7 @@ def _thinned(template, count):
 
 
 @pytest.fixture(scope="module")
-def prints():
+def packaged_prints():
     """Two impressions of one finger and one of another, from the packaged sample images."""
     return {"enrolled": _extract("finger1_1.png"), "same": _extract("finger1_3.png"),
             "other": _extract("finger2_3.png")}
@@ -35,38 +35,38 @@ def test_the_floor_is_the_enrolment_floor():
     assert fp.MIN_MINUTIAE == parameters.MIN_MINUTIAE == 6
 
 
-def test_a_template_at_the_floor_is_comparable_and_one_below_is_not(prints):
-    assert fp.comparable(_thinned(prints["enrolled"], fp.MIN_MINUTIAE))
-    assert not fp.comparable(_thinned(prints["enrolled"], fp.MIN_MINUTIAE - 1))
+def test_a_template_at_the_floor_is_comparable_and_one_below_is_not(packaged_prints):
+    assert fp.comparable(_thinned(packaged_prints["enrolled"], fp.MIN_MINUTIAE))
+    assert not fp.comparable(_thinned(packaged_prints["enrolled"], fp.MIN_MINUTIAE - 1))
 
 
-def test_a_sparse_template_scores_zero_even_against_its_own_print(prints):
-    sparse = _thinned(prints["enrolled"], 4)
-    assert fp.compare(prints["enrolled"], prints["same"]) >= fp.threshold_for_fmr(1e-4)
-    assert fp.compare(sparse, prints["enrolled"]) == 0.0
-    assert fp.compare(prints["same"], sparse) == 0.0
-    assert fp.compare_raw(sparse, prints["other"]) == 0.0
+def test_a_sparse_template_scores_zero_even_against_its_own_print(packaged_prints):
+    sparse = _thinned(packaged_prints["enrolled"], 4)
+    assert fp.compare(packaged_prints["enrolled"], packaged_prints["same"]) >= fp.threshold_for_fmr(1e-4)
+    assert fp.compare(sparse, packaged_prints["enrolled"]) == 0.0
+    assert fp.compare(packaged_prints["same"], sparse) == 0.0
+    assert fp.compare_raw(sparse, packaged_prints["other"]) == 0.0
 
 
-def test_a_sparse_gallery_template_scores_zero_in_both_searches(prints):
-    gallery = fp.Gallery([_thinned(prints["same"], 4), prints["other"], prints["same"]])
-    hits = dict(gallery.search(prints["enrolled"], top_k=3))
+def test_a_sparse_gallery_template_scores_zero_in_both_searches(packaged_prints):
+    gallery = fp.Gallery([_thinned(packaged_prints["same"], 4), packaged_prints["other"], packaged_prints["same"]])
+    hits = dict(gallery.search(packaged_prints["enrolled"], top_k=3))
     assert hits[0] == 0.0 and hits[2] >= fp.threshold_for_fmr(1e-4)
-    (exhaustive,) = gallery.search_exhaustive([prints["enrolled"]], top_k=3)
+    (exhaustive,) = gallery.search_exhaustive([packaged_prints["enrolled"]], top_k=3)
     assert dict(exhaustive)[0] == 0.0 and exhaustive[0][0] == 2
 
 
-def test_a_sparse_probe_finds_nothing(prints):
-    gallery = fp.Gallery([prints["enrolled"], prints["other"]])
-    sparse = _thinned(prints["same"], fp.MIN_MINUTIAE - 1)
+def test_a_sparse_probe_finds_nothing(packaged_prints):
+    gallery = fp.Gallery([packaged_prints["enrolled"], packaged_prints["other"]])
+    sparse = _thinned(packaged_prints["same"], fp.MIN_MINUTIAE - 1)
     assert gallery.search(sparse, top_k=2) == []
-    assert gallery.search_exhaustive([sparse, prints["same"]], top_k=1)[0] == []
-    assert gallery.search_exhaustive([sparse, prints["same"]], top_k=1)[1][0][0] == 0
+    assert gallery.search_exhaustive([sparse, packaged_prints["same"]], top_k=1)[0] == []
+    assert gallery.search_exhaustive([sparse, packaged_prints["same"]], top_k=1)[1][0][0] == 0
     assert gallery.search_exhaustive([sparse, sparse], top_k=1) == [[], []]
-    assert gallery.search_exhaustive([prints["same"], sparse], top_k=1)[1] == []
+    assert gallery.search_exhaustive([packaged_prints["same"], sparse], top_k=1)[1] == []
 
 
-def test_an_export_with_a_sparse_template_is_refused_and_imports_nothing(prints, tmp_path):
+def test_an_export_with_a_sparse_template_is_refused_and_imports_nothing(packaged_prints, tmp_path):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from kiosk.audit.note import Signer
@@ -77,7 +77,7 @@ def test_an_export_with_a_sparse_template_is_refused_and_imports_nothing(prints,
     registry = Registry(f"sqlite:///{tmp_path / 'r.sqlite3'}", bytes(range(32)))
     row = {"id_number": "123456789", "id_check": "7", "name": "SOK DARA", "birth_date": "1990-01-01", "sex": "M",
            "station_id": "PS-0001",
-           "fingers": {"right_index": base64.b64encode(_thinned(prints["enrolled"], 5).to_iso()).decode()}}
+           "fingers": {"right_index": base64.b64encode(_thinned(packaged_prints["enrolled"], 5).to_iso()).decode()}}
     export = write_export(tmp_path / "x", [row], None, signer=signer)
     with pytest.raises(ImportRejected) as rejected:
         import_export(registry, export, commission_keys=[signer.verifier])
