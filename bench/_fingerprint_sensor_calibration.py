@@ -1,7 +1,7 @@
 """How harsh a robustness set that stands for a real sensor should be, measured against that sensor.
 
     python -m bench._fingerprint_sensor_calibration [--sensor sweep|"small dry"] [--level 1 --level 0.5 ...]
-                                                    [--learned]
+                                                    [--learned] [--whole-sensor]
 
 The issue measured the classical engine on sensors we do not hold: 8.6 % EER on a thermal sweep sensor
 and 15.6 % on a small optical sensor with many dry prints, against 2.8 % on FVC2002 (ratios 3.1 and 5.6).
@@ -65,6 +65,21 @@ def ratios(databases, measured: tuple[tuple, float], sensor: RealSensor, levels)
     return out
 
 
+def whole_sensor_ratios(databases, sensor: RealSensor, levels, method: str) -> dict:
+    """{level: (mean EER %, ratio to clean)} of an engine with every capture from the imitated
+    sensor, enrolment and probe alike (bench/_fingerprint_whole_sensor.py, FVC's protocol): how the issue's
+    real sensors were measured, where the robustness protocol meets degraded probes with clean prints."""
+    # Imported here: the whole-sensor bench imports this module's real sensors.
+    from bench import _fingerprint_whole_sensor as whole
+
+    clean = whole.mean_eer(whole.measure_set(whole.CLEAN, databases, method, brief=True))
+    out = {}
+    for level in levels:
+        mean = whole.mean_eer(whole.measure_set(sensor.set_name, databases, method, sensor.family(level), brief=True))
+        out[level] = mean, mean / clean
+    return out
+
+
 def nearest(found: dict, target: float) -> float:
     """The level whose ratio is nearest ``target`` (ties: the larger level, the harsher set)."""
     return min(found, key=lambda a: (abs(found[a][1] - target), -a))
@@ -75,6 +90,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sensor", action="append", choices=sorted(SENSORS), help="default: every sensor")
     parser.add_argument("--level", type=float, action="append", help="default: the sensor's levels")
     parser.add_argument("--learned", action="store_true", help="also print the learned engine's figures")
+    parser.add_argument("--whole-sensor", action="store_true",
+                        help="also each engine's ratio with enrolment and probe both degraded")
     args = parser.parse_args(argv)
     root = datasets_dir() / "fingerprints" / "fvc2002"
     databases = {db: load_database(root, db) for db in sorted(DPI)}
@@ -87,9 +104,12 @@ def main(argv=None) -> int:
         print(f"\n   {name} sensor: harshness against the real one (classical {sensor.eer} % there, "
               f"{REAL_SENSOR_CLEAN_EER} % on FVC2002: {target:.2f}x); set '{sensor.set_name}'")
         found = {method: ratios(databases, measured, sensor, levels) for method, measured in engines.items()}
+        if args.whole_sensor:
+            for method in engines:
+                found[f"{method}, whole sensor"] = whole_sensor_ratios(databases, sensor, levels, method)
         for level in levels:
             row(f"level {level:g}", "   ".join(f"{m} {found[m][level][0]:.2f} % ({found[m][level][1]:.2f}x)"
-                                              for m in engines))
+                                              for m in found))
         row("nearest the real sensor's ratio", f"level {nearest(found['classical'], target):g}",
             f"shipped: {sensor.shipped:g}")
     return 0

@@ -43,14 +43,15 @@ from matcher.fingerprint.extraction import DEFAULT_METHOD
 CLEAN = "clean"
 
 
-def write_folder(name: str, db: str, images: dict, dpi: float, folder: Path) -> float:
+def write_folder(name: str, db: str, images: dict, dpi: float, folder: Path, degrade=None) -> float:
     """Every image of ``images`` ({(finger, impression): image} of FVC2002 ``db``) degraded as set
-    ``name`` degrades its probes (``clean``: as it is), written to ``folder`` as 1FF_K.png. Returns the
-    resolution the captures are at."""
+    ``name`` degrades its probes (``clean``: as it is), or by ``degrade`` drawn with that set's seeds,
+    written to ``folder`` as 1FF_K.png. Returns the resolution the captures are at."""
     if name == CLEAN:
         captures, at = images, dpi
     else:
-        degraded = robustness.probe_set(name, {db: images}, {db: dpi}, probes=sorted({k for _, k in images}))[db]
+        degraded = robustness.probe_set(name, {db: images}, {db: dpi}, probes=sorted({k for _, k in images}),
+                                        degrade=degrade)[db]
         captures = {key: image for key, (image, _) in degraded.items()}
         at = next(iter(degraded.values()))[1]
     folder.mkdir(parents=True, exist_ok=True)
@@ -60,13 +61,14 @@ def write_folder(name: str, db: str, images: dict, dpi: float, folder: Path) -> 
     return at
 
 
-def measure_set(name: str, databases: dict, method: str) -> dict:
-    """{db: sensor_accuracy.measure's report} of set ``name`` as a whole sensor, one database each."""
+def measure_set(name: str, databases: dict, method: str, degrade=None, brief: bool = False) -> dict:
+    """{db: sensor_accuracy.measure's report} of set ``name`` (or ``degrade`` with its seeds) as a whole
+    sensor, one database each (``brief``: its error rates only)."""
     out = {}
     for db, images in databases.items():
         with tempfile.TemporaryDirectory(prefix="whole-sensor-") as tmp:
-            dpi = write_folder(name, db, images, DPI[db], Path(tmp))
-            out[db] = sensor.measure(sensor.read_captures(Path(tmp)), dpi, method)
+            dpi = write_folder(name, db, images, DPI[db], Path(tmp), degrade)
+            out[db] = sensor.measure(sensor.read_captures(Path(tmp)), dpi, method, brief=brief)
     return out
 
 

@@ -176,8 +176,10 @@ def booth_sessions(keys: Sequence[Key], limit: int, rng: np.random.Generator) ->
 # ------------------------------------------------------------------------- measuring
 
 def measure(captures: dict[Key, np.ndarray], dpi: float, method: str = DEFAULT_METHOD, max_impostors: int = 200_000,
-            rng: np.random.Generator | None = None, clock: Callable[[], float] = time.perf_counter) -> dict:
-    """Every figure of the report, as plain numbers (percent where named so)."""
+            rng: np.random.Generator | None = None, clock: Callable[[], float] = time.perf_counter,
+            brief: bool = False) -> dict:
+    """Every figure of the report, as plain numbers (percent where named so); ``brief``: the error rates
+    and calibration only (no refit, booth protocol, quality or speed)."""
     rng = rng if rng is not None else np.random.default_rng(0)
     keys = sorted(captures)
     templates = extract_all(captures, dpi, [], method)
@@ -207,6 +209,8 @@ def measure(captures: dict[Key, np.ndarray], dpi: float, method: str = DEFAULT_M
     impostor_scores = calibration.calibrated_array(np.maximum(impostor_raw, 0.0))
     report["impostors at or above"] = {s: int(np.sum(impostor_scores >= s)) for s in CHECK_SCORES}
     report["genuine below %"] = {s: 100 * float(np.mean(genuine_scores < s)) for s in CHECK_SCORES[1:]}
+    if brief:
+        return report
     report["refit"] = calibration_refit(every_impostor, impostor_raw)
     report["booth"] = booth_figures(templates, keys, max_impostors, rng)
     report["quality"] = quality_figures(templates, genuine, genuine_scores, captures)

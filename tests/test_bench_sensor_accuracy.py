@@ -214,3 +214,10 @@ def test_the_command_refuses_a_bad_folder_with_the_files_named(tmp_path, capsys)
     write(tmp_path, "scan.png", np.zeros((40, 30), np.uint8))
     assert bench_main(["sensor_accuracy", str(tmp_path), "--dpi", "500"]) == 2
     assert "scan.png" in capsys.readouterr().err
+
+
+def test_a_brief_measure_gives_the_same_error_rates_alone(sensor_folder, measured, bench_cache, monkeypatch):
+    monkeypatch.setenv("KIOSK_BENCH_CACHE", str(bench_cache))
+    brief = sa.measure(sa.read_captures(sensor_folder), 500, brief=True)
+    assert (brief["EER %"], brief["EER fvc %"]) == (measured["EER %"], measured["EER fvc %"])
+    assert not {"refit", "booth", "quality", "speed"} & set(brief)

@@ -35,3 +35,14 @@ def test_the_clean_set_writes_the_captures_unchanged(first_impressions, tmp_path
     assert whole.write_folder(whole.CLEAN, "DB1_B", first_impressions, 500, tmp_path) == 500
     captures = sensor.read_captures(tmp_path)
     assert all(np.array_equal(captures[str(100 + f), k], image) for (f, k), image in first_impressions.items())
+
+
+def test_a_level_of_a_family_is_written_with_its_sets_seeds(first_impressions, tmp_path):
+    name, gentle = "sweep, speed as the real sensor", robustness.sweep_at(0.0)
+    whole.write_folder(name, "DB1_B", first_impressions, 500, tmp_path, degrade=gentle)
+    captures = sensor.read_captures(tmp_path)
+    probes = robustness.probe_set(name, {"DB1_B": first_impressions}, {"DB1_B": 500}, probes=(1, 2),
+                                  degrade=gentle)["DB1_B"]
+    assert all(np.array_equal(captures[str(100 + f), k], image) for (f, k), (image, _) in probes.items())
+    shipped = robustness.probe_set(name, {"DB1_B": first_impressions}, {"DB1_B": 500}, probes=(1,))["DB1_B"]
+    assert not np.array_equal(captures["101", 1], shipped[1, 1][0])
