@@ -112,6 +112,8 @@ def main(argv=None) -> int:
                                               for m in found))
         row("nearest the real sensor's ratio", f"level {nearest(found['classical'], target):g}",
             f"shipped: {sensor.shipped:g}")
+        if args.whole_sensor:
+            row("   ... with enrolment and probe both degraded", f"level {nearest(found['classical, whole sensor'], target):g}")
     return 0
 
 
