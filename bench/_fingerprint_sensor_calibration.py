@@ -113,7 +113,8 @@ def main(argv=None) -> int:
         row("nearest the real sensor's ratio", f"level {nearest(found['classical'], target):g}",
             f"shipped: {sensor.shipped:g}")
         if args.whole_sensor:
-            row("   ... with enrolment and probe both degraded", f"level {nearest(found['classical, whole sensor'], target):g}")
+            whole = nearest(found["classical, whole sensor"], target)
+            row("   ... with enrolment and probe both degraded", f"level {whole:g}")
     return 0
 
 

@@ -41,6 +41,7 @@ import json
 import os
 import re
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Callable, Hashable, Sequence
 
@@ -110,15 +111,19 @@ def read_captures(folder: Path) -> dict[Key, np.ndarray]:
         if image is None:
             raise CaptureSetError(f"{path}: not an image OpenCV can decode")
         captures[key] = image
-    fingers = {finger for finger, _ in captures}
-    if len(fingers) < 2 or not any(len(impressions(captures, f)) > 1 for f in fingers):
+    fingers = impressions(captures)
+    if len(fingers) < 2 or not any(len(found) > 1 for found in fingers.values()):
         raise CaptureSetError(f"{folder}: {len(captures)} captures of {len(fingers)} finger(s); an error rate needs "
                               "two fingers at least and a finger with two impressions")
     return captures
 
 
-def impressions(keys, finger: str) -> list[int]:
-    return sorted(k for f, k in keys if f == finger)
+def impressions(keys) -> dict[str, list[int]]:
+    """Each finger's impressions, in order, by finger in name order."""
+    out: dict[str, list[int]] = {}
+    for finger, impression in sorted(keys):
+        out.setdefault(finger, []).append(impression)
+    return out
 
 
 def finger_of(key: Key) -> str:
@@ -129,13 +134,13 @@ def finger_of(key: Key) -> str:
 
 def genuine_pairs(keys: Sequence[Key]) -> list[tuple[Key, Key]]:
     """Every pair of one finger's impressions (FVC's genuine protocol)."""
-    return [((f, i), (f, j)) for f in sorted({f for f, _ in keys}) for n, i in enumerate(impressions(keys, f))
-            for j in impressions(keys, f)[n + 1:]]
+    return [((f, i), (f, j)) for f, found in impressions(keys).items() for n, i in enumerate(found)
+            for j in found[n + 1:]]
 
 
 def fvc_impostor_pairs(keys: Sequence[Key]) -> list[tuple[Key, Key]]:
     """The first impressions of every two fingers (FVC's impostor protocol)."""
-    firsts = [(f, impressions(keys, f)[0]) for f in sorted({f for f, _ in keys})]
+    firsts = [(f, found[0]) for f, found in impressions(keys).items()]
     return [(a, b) for n, a in enumerate(firsts) for b in firsts[n + 1:]]
 
 
@@ -144,7 +149,10 @@ def impostor_pairs(left: Sequence, right: Sequence, owner: Callable[[object], Ha
     """Pairs (a, b), a of ``left`` and b of ``right``, of different owners: all of them when there are
     at most ``limit``, else ``limit`` drawn at random without repeats. ``unordered`` when left and
     right are one list: each pair once."""
-    if len(left) * len(right) <= 4 * limit:
+    shared = Counter(map(owner, left))
+    same = sum(n * shared[o] for o, n in Counter(map(owner, right)).items())
+    possible = (len(left) * len(right) - same) // (2 if unordered else 1)
+    if possible <= 4 * limit:
         every = [(a, b) for i, a in enumerate(left) for j, b in enumerate(right)
                  if owner(a) != owner(b) and (not unordered or i < j)]
         if len(every) <= limit:
@@ -164,9 +172,9 @@ def booth_sessions(keys: Sequence[Key], limit: int, rng: np.random.Generator) ->
     """(genuine, impostor) comparisons of the booth's protocol, (probe key, [enrolled keys]): a finger of
     ENROLLED + 1 impressions or more is enrolled from its first ENROLLED, each later one is a probe;
     impostors are the other fingers' probes against that enrolment (``limit`` of them at most)."""
-    enrolled = {f: [(f, k) for k in impressions(keys, f)[:ENROLLED]] for f in sorted({f for f, _ in keys})
-                if len(impressions(keys, f)) > ENROLLED}
-    probes = [(f, k) for f in enrolled for k in impressions(keys, f)[ENROLLED:]]
+    fingers = {f: found for f, found in impressions(keys).items() if len(found) > ENROLLED}
+    enrolled = {f: [(f, k) for k in found[:ENROLLED]] for f, found in fingers.items()}
+    probes = [(f, k) for f, found in fingers.items() for k in found[ENROLLED:]]
     genuine = [(probe, enrolled[probe[0]]) for probe in probes]
     firsts = [views[0] for views in enrolled.values()]      # an enrolment stands for its finger by its first key
     impostor = [(probe, enrolled[first[0]]) for probe, first in impostor_pairs(probes, firsts, finger_of, limit, rng)]

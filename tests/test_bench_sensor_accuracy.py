@@ -119,6 +119,14 @@ def test_impostor_pairs_over_the_limit_are_drawn_without_repeats(limit):
     assert pairs == sa.impostor_pairs(keys, keys, sa.finger_of, limit, np.random.default_rng(1), unordered=True)
 
 
+@pytest.mark.parametrize("limit", [10, 49, 50, 60])
+def test_impostor_pairs_among_one_fingers_many_impressions_are_at_most_the_possible_ones(limit):
+    keys = [("a", k) for k in range(1, 51)] + [("b", 1)]
+    pairs = sa.impostor_pairs(keys, keys, sa.finger_of, limit, np.random.default_rng(3), unordered=True)
+    assert len(set(pairs)) == len(pairs) == min(limit, 50)
+    assert all({a[0], b[0]} == {"a", "b"} for a, b in pairs)
+
+
 def test_the_booth_protocol_enrols_three_impressions_and_probes_the_rest():
     genuine, impostor = sa.booth_sessions(KEYS, 1000, np.random.default_rng(0))
     assert genuine == [(("a", 4), [("a", 1), ("a", 2), ("a", 3)]),
