@@ -363,12 +363,18 @@ def paste_form(fit: dict) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench sensor_accuracy", description=__doc__.split("\n\n")[0])
-    parser.add_argument("folder", type=Path, help="captures named FINGER_IMPRESSION.EXT")
-    parser.add_argument("--dpi", type=float, required=True, help="the sensor's resolution")
+    parser.add_argument("folder", type=Path, nargs="?", help="captures named FINGER_IMPRESSION.EXT")
+    parser.add_argument("--dpi", type=float, help="the sensor's resolution (needed with a folder)")
     parser.add_argument("--method", choices=("learned", "classical"), default=DEFAULT_METHOD)
     parser.add_argument("--max-impostors", type=int, default=200_000, help="impostor pairs drawn at most")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
+    if args.folder is None:     # as `python -m bench all` runs it: there is no sensor of ours to measure
+        print("== bench sensor_accuracy: no folder of captures given, nothing to measure "
+              "(python -m bench sensor_accuracy FOLDER --dpi N)")
+        return 0
+    if args.dpi is None:
+        parser.error("--dpi is needed: the engine rescales the captures to 500 dpi from the sensor's resolution")
     if not 100 <= args.dpi <= 2000:
         parser.error(f"--dpi {args.dpi:g}: a fingerprint sensor's resolution is 100-2000 dpi")
     header(f"fingerprint engine on one sensor's captures: {args.folder}")

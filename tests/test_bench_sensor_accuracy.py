@@ -229,3 +229,14 @@ def test_a_brief_measure_gives_the_same_error_rates_alone(sensor_folder, measure
     brief = sa.measure(sa.read_captures(sensor_folder), 500, brief=True)
     assert (brief["EER %"], brief["EER fvc %"]) == (measured["EER %"], measured["EER fvc %"])
     assert not {"refit", "booth", "quality", "speed"} & set(brief)
+
+
+def test_without_a_folder_there_is_nothing_to_measure_as_bench_all_runs_it(capsys):
+    assert bench_main(["sensor_accuracy"]) == 0
+    assert "nothing to measure" in capsys.readouterr().out
+
+
+def test_a_folder_without_its_resolution_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        bench_main(["sensor_accuracy", str(tmp_path)])
+    assert stopped.value.code == 2 and "--dpi is needed" in capsys.readouterr().err
