@@ -100,7 +100,7 @@ def test_genuine_pairs_are_every_pair_of_a_fingers_impressions():
 
 
 def test_fvc_impostors_are_the_first_impressions_of_every_two_fingers():
-    assert sa.fvc_impostor_pairs(KEYS) == [(("a", 1), ("b", 1)), (("a", 1), ("c", 1)), (("a", 1), ("d", 1)),
+    assert sa.fvc_impostor_pairs(KEYS, 1000, np.random.default_rng(0)) == [(("a", 1), ("b", 1)), (("a", 1), ("c", 1)), (("a", 1), ("d", 1)),
                                            (("b", 1), ("c", 1)), (("b", 1), ("d", 1)), (("c", 1), ("d", 1))]
 
 
@@ -240,3 +240,9 @@ def test_a_folder_without_its_resolution_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:
         bench_main(["sensor_accuracy", str(tmp_path)])
     assert stopped.value.code == 2 and "--dpi is needed" in capsys.readouterr().err
+
+
+def test_an_impostor_pair_counts_for_both_its_fingers_and_a_genuine_pair_once():
+    pairs = [(("a", 1), ("a", 2)), (("a", 1), ("b", 1)), (("b", 1), ("c", 1))]
+    found = sa.scores_by_finger(pairs, np.array([0.9, 0.1, 0.2]))
+    assert {f: list(v) for f, v in found.items()} == {"a": [0.9, 0.1], "b": [0.1, 0.2], "c": [0.2]}
