@@ -100,8 +100,15 @@ def test_genuine_pairs_are_every_pair_of_a_fingers_impressions():
 
 
 def test_fvc_impostors_are_the_first_impressions_of_every_two_fingers():
-    assert sa.fvc_impostor_pairs(KEYS, 1000, np.random.default_rng(0)) == [(("a", 1), ("b", 1)), (("a", 1), ("c", 1)), (("a", 1), ("d", 1)),
-                                           (("b", 1), ("c", 1)), (("b", 1), ("d", 1)), (("c", 1), ("d", 1))]
+    assert sa.fvc_impostor_pairs(KEYS, 1000, np.random.default_rng(0)) == [
+        (("a", 1), ("b", 1)), (("a", 1), ("c", 1)), (("a", 1), ("d", 1)),
+        (("b", 1), ("c", 1)), (("b", 1), ("d", 1)), (("c", 1), ("d", 1))]
+
+
+def test_fvc_impostors_over_the_limit_are_drawn_among_first_impressions():
+    keys = [(f"p{f:03d}", k) for f in range(100) for k in (1, 2)]
+    pairs = sa.fvc_impostor_pairs(keys, 50, np.random.default_rng(0))
+    assert len(set(pairs)) == 50 and all(a[1] == b[1] == 1 and a[0] != b[0] for a, b in pairs)
 
 
 def test_impostor_pairs_are_every_pair_of_two_fingers_under_the_limit():
