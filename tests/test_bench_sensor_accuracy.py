@@ -253,3 +253,18 @@ def test_an_impostor_pair_counts_for_both_its_fingers_and_a_genuine_pair_once():
     pairs = [(("a", 1), ("a", 2)), (("a", 1), ("b", 1)), (("b", 1), ("c", 1))]
     found = sa.scores_by_finger(pairs, np.array([0.9, 0.1, 0.2]))
     assert {f: list(v) for f, v in found.items()} == {"a": [0.9, 0.1], "b": [0.1, 0.2], "c": [0.2]}
+
+
+def test_a_capture_the_engine_refuses_counts_against_the_sensor(sensor_folder, measured, bench_cache, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.setenv("KIOSK_BENCH_CACHE", str(bench_cache))
+    for path in sensor_folder.glob("*.png"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    blank = np.full((300, 300), 200, np.uint8)
+    write(tmp_path, "smudged_1.png", blank)
+    write(tmp_path, "smudged_2.png", blank)
+    report = sa.measure(sa.read_captures(tmp_path), 500, brief=True)
+    assert (report["captures"], report["refused"]) == (22, 2)
+    assert report["genuine pairs"] == measured["genuine pairs"] + 1
+    # the refused pair is a genuine pair the sensor failed, as FVC counts a failure to enrol
+    assert report["genuine below %"][30.0] >= 100 / report["genuine pairs"]
