@@ -22,7 +22,8 @@ fingerprint`` labels it, and the same figures come out). The figures, FVC's prot
   resampling fingers (the finger, not the pair, is the independent unit). Issue 16's goal on the
   commission's sensors is 1.5 % mean;
 - the calibration checked on this sensor's impostors: the false match rate at scores 20, 30 and 40
-  against the model's 1 %, 0.1 % and 0.01 %, and the genuine pairs below 30 and the booth's 40; then
+  against the model's 1 %, 0.1 % and 0.01 %, and the genuine pairs below 30 and the booth's 40, of all
+  pairs and of those whose two captures pass the booth's quality gate (``gated_figures``); then
   the model refitted on half the fingers' impostors and counted on the other half's (``calibration_refit``),
   and the worse of that fit and the shipped model, in calibration.py's form, to paste;
 - the booth's own protocol where a finger has four impressions or more: enrolled from its first three
@@ -221,6 +222,7 @@ def measure(captures: dict[Key, np.ndarray], dpi: float, method: str = DEFAULT_M
     impostor_scores = calibration.calibrated_array(np.maximum(impostor_raw, 0.0))
     report["impostors at or above"] = {s: int(np.sum(impostor_scores >= s)) for s in CHECK_SCORES}
     report["genuine below %"] = {s: 100 * float(np.mean(genuine_scores < s)) for s in CHECK_SCORES[1:]}
+    report["quality gate"] = gated_figures(templates, genuine, genuine_scores, every_impostor, impostor_scores)
     if brief:
         return report
     report["refit"] = calibration_refit(every_impostor, impostor_raw)
@@ -228,6 +230,22 @@ def measure(captures: dict[Key, np.ndarray], dpi: float, method: str = DEFAULT_M
     report["quality"] = quality_figures(templates, genuine, genuine_scores, captures)
     report["speed"] = speed_figures(captures, templates, genuine + every_impostor, dpi, method, clock)
     return report
+
+
+def gated_figures(templates, genuine, genuine_scores, impostors, impostor_scores) -> dict:
+    """The booth asks for another capture below its quality gate (robustness.BOOTH_QUALITY): the share
+    of captures it would ask again for, and the error rates of the pairs whose two captures both pass."""
+    def passes(key):
+        return templates[key] is not None and templates[key].quality >= robustness.BOOTH_QUALITY
+
+    def both(pairs):
+        return np.array([passes(a) and passes(b) for a, b in pairs], bool)
+    kept_genuine, kept_impostors = both(genuine), both(impostors)
+    return {"asked again %": 100 * float(np.mean([not passes(key) for key in templates])),
+            "genuine pairs": int(kept_genuine.sum()), "impostor pairs": int(kept_impostors.sum()),
+            "genuine below 40 %": 100 * float(np.mean(genuine_scores[kept_genuine] < BOOTH_SCORE))
+            if kept_genuine.any() else float("nan"),
+            "impostors at or above": {s: int(np.sum(impostor_scores[kept_impostors] >= s)) for s in CHECK_SCORES}}
 
 
 def scores_by_finger(pairs, scores: np.ndarray) -> dict[str, np.ndarray]:
@@ -333,6 +351,15 @@ def print_report(folder: Path, r: dict) -> None:
             f"{n} of {r['impostor pairs']:,}; the model expects {model * r['impostor pairs']:.1f}")
     for s, share in r["genuine below %"].items():
         row(f"genuine pairs below score {s:g}", f"{share:.2f} %")
+    gate = r["quality gate"]
+    n = gate["impostor pairs"]
+    row(f"captures the quality gate (>= {robustness.BOOTH_QUALITY:g}) asks again",
+        f"{gate['asked again %']:.1f} %", f"pairs whose two captures pass: {gate['genuine pairs']:,} genuine, "
+        f"{n:,} impostor")
+    row("   of those, impostors at or above 20 / 30 / 40",
+        " / ".join(str(c) for c in gate["impostors at or above"].values()),
+        "model " + " / ".join(f"{n * 10 ** (-s / 10):.1f}" for s in gate["impostors at or above"])
+        + f"; genuine below 40: {gate['genuine below 40 %']:.2f} %")
     refit = r["refit"]
     if refit is None:
         print("   (too few impostor pairs to fit this sensor's own calibration)")

@@ -281,3 +281,6 @@ def test_a_capture_the_engine_refuses_counts_against_the_sensor(sensor_folder, m
     assert report["genuine pairs"] == measured["genuine pairs"] + 1
     # the refused pair is a genuine pair the sensor failed, as FVC counts a failure to enrol
     assert report["genuine below %"][30.0] >= 100 / report["genuine pairs"]
+    # ... and the booth would have asked for both captures again, so its gated pairs leave them out
+    gate = report["quality gate"]
+    assert gate["asked again %"] >= 100 * 2 / 22 and gate["genuine pairs"] <= measured["genuine pairs"]
