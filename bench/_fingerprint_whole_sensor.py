@@ -83,6 +83,8 @@ def print_set(name: str, reports: dict, clean: dict) -> None:
     sensor the issue measured, that sensor's classical EER and ratio beside."""
     impostors = sum(r["impostor pairs"] for r in reports.values())
     passing = sum(r["impostors at or above"][30.0] for r in reports.values())
+    gated = sum(r["quality gate"]["impostor pairs"] for r in reports.values())
+    gated_passing = sum(r["quality gate"]["impostors at or above"][30.0] for r in reports.values())
     booth = {count: np.mean([r["booth"][count]["views"][count]["genuine rejected %"] for r in reports.values()])
              for count in sensor.ENROLMENTS}
     floor = robustness.ratio_floor(reports[next(iter(reports))]["genuine pairs"], len(reports))
@@ -91,7 +93,8 @@ def print_set(name: str, reports: dict, clean: dict) -> None:
                  for s in SENSORS.values() if s.set_name == name), "")
     row(name, f"EER {mean_eer(reports):.2f} % ({ratio:.1f}x)",
         "all-pairs [" + " / ".join(f"{r['EER %']:.2f}" for r in reports.values()) + "] %"
-        f"   FMR at 30: {passing} of {impostors:,} (model {impostors * 1e-3:.1f})"
+        f"   FMR at 30: {passing} of {impostors:,} (model {impostors * 1e-3:.1f}), past the quality gate"
+        f" {gated_passing} of {gated:,} ({gated * 1e-3:.1f})"
         "   booth, rejected at 40 enrolled from " + " / ".join(f"{n}: {share:.2f} %" for n, share in booth.items())
         + f"   refused {sum(r['refused'] for r in reports.values())}" + real)
 
