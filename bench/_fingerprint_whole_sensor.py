@@ -72,8 +72,9 @@ def measure_set(name: str, databases: dict, method: str, degrade=None, brief: bo
     return out
 
 
-def mean_eer(reports: dict, protocol: str = "EER fvc %") -> float:
-    return float(np.mean([r[protocol] for r in reports.values()]))
+def mean_eer(reports: dict) -> float:
+    """The mean over databases of the EER by FVC's protocol (percent)."""
+    return float(np.mean([r["EER fvc %"] for r in reports.values()]))
 
 
 def print_set(name: str, reports: dict, clean: dict) -> None:
