@@ -2,6 +2,7 @@
 sensor, measured by bench sensor_accuracy as a commission would measure a real one.
 
     python -m bench._fingerprint_whole_sensor [--set NAME ...] [--db DB1_B ...] [--method classical]
+                                              [--small-window SIDE]
     python -m bench._fingerprint_whole_sensor --write FOLDER --set NAME --db DB1_B
 
 The robustness protocol (bench/_fingerprint_robustness.py) meets a degraded probe with clean
@@ -18,6 +19,8 @@ Whether these imitations behave like the real sensors can be checked on the two 
 with the classical engine (a thermal sweep sensor, 8.6 % EER; a small optical sensor with many dry
 prints, 15.6 %; FVC2002 2.8 %): ``--method classical`` prints their figures beside the sets standing for
 them. Those sets' harshness was chosen on the robustness protocol's ratio, not on these.
+``--small-window`` cuts the small dry sensor's captures at another window side (a share of each side of
+the image; the set's is 0.6), its dryness and draws unchanged: how the figures depend on the sensor's size.
 
 The images derive from FVC2002, on which the engine's constants were chosen, and the learned engine's
 detection threshold was chosen with these sets in view (bench/_fingerprint_robustness_lodo.py): these
@@ -41,6 +44,7 @@ from kiosk.datasets import datasets_dir
 from matcher.fingerprint.extraction import DEFAULT_METHOD
 
 CLEAN = "clean"
+SMALL_DRY = SENSORS["small dry"].set_name
 
 
 def write_folder(name: str, db: str, images: dict, dpi: float, folder: Path, degrade=None) -> float:
@@ -77,11 +81,12 @@ def mean_eer(reports: dict) -> float:
     return float(np.mean([r["EER fvc %"] for r in reports.values()]))
 
 
-def print_set(name: str, reports: dict, clean: dict) -> None:
+def print_set(name: str, reports: dict, clean: dict, set_name: str | None = None) -> None:
     """One set's row: mean EER (FVC protocol) and its ratio to the clean folders', the all-pairs EER per
     database, the impostors at 30 against the model, the booth's protocol enrolled from 3 and from 5
     impressions (probes from the 4th and from the 6th); for a set standing for a
-    sensor the issue measured, that sensor's classical EER and ratio beside."""
+    sensor the issue measured (``set_name``, when ``name`` is a label of it), that sensor's classical
+    EER and ratio beside."""
     impostors = sum(r["impostor pairs"] for r in reports.values())
     passing = sum(r["impostors at or above"][30.0] for r in reports.values())
     gated = sum(r["quality gate"]["impostor pairs"] for r in reports.values())
@@ -91,7 +96,7 @@ def print_set(name: str, reports: dict, clean: dict) -> None:
     floor = robustness.ratio_floor(reports[next(iter(reports))]["genuine pairs"], len(reports))
     ratio = mean_eer(reports) / max(mean_eer(clean), floor)
     real = next((f"   real sensor, classical: {s.eer:.1f} % ({s.eer / REAL_SENSOR_CLEAN_EER:.1f}x)"
-                 for s in SENSORS.values() if s.set_name == name), "")
+                 for s in SENSORS.values() if s.set_name == (set_name or name)), "")
     row(name, f"EER {mean_eer(reports):.2f} % ({ratio:.1f}x)",
         "all-pairs [" + " / ".join(f"{r['EER %']:.2f}" for r in reports.values()) + "] %"
         f"   FMR at 30: {passing} of {impostors:,} (model {impostors * 1e-3:.1f}), past the quality gate"
@@ -106,7 +111,13 @@ def main(argv=None) -> int:
     parser.add_argument("--db", action="append", choices=sorted(DPI))
     parser.add_argument("--method", choices=("learned", "classical"), default=DEFAULT_METHOD)
     parser.add_argument("--write", type=Path, help="only write the set's folder of one database here")
+    parser.add_argument("--small-window", type=float,
+                        help=f"the small dry sensor's window side (default {robustness.WINDOW_SIDE:g})")
     args = parser.parse_args(argv)
+    if args.small_window is not None and not 0.2 <= args.small_window <= 1.0:
+        parser.error("--small-window takes a share of the image's side between 0.2 and 1")
+    small = None if args.small_window is None else robustness.small_dry_at(robustness.DRY_AS_SENSOR,
+                                                                           window=args.small_window)
     root = datasets_dir()
     if root is None:
         print("   ../shared/datasets is absent: nothing to measure")
@@ -117,7 +128,7 @@ def main(argv=None) -> int:
     if args.write:
         if len(names) != 1 or len(dbs) != 1:
             parser.error("--write takes one --set and one --db")
-        dpi = write_folder(names[0], dbs[0], databases[dbs[0]], DPI[dbs[0]], args.write)
+        dpi = write_folder(names[0], dbs[0], databases[dbs[0]], DPI[dbs[0]], args.write, degrade(names[0], small))
         print(f"wrote {args.write}: run python -m bench sensor_accuracy {args.write} --dpi {dpi:g}")
         return 0
     header(f"the robustness sets as whole sensors (enrolment and probe both degraded), {args.method} engine")
@@ -127,8 +138,15 @@ def main(argv=None) -> int:
     print_set(CLEAN, clean, clean)
     for name in names:
         if name != CLEAN:
-            print_set(name, measure_set(name, databases, args.method), clean)
+            label = name if degrade(name, small) is None else f"{name}, window {args.small_window:g}"
+            print_set(label, measure_set(name, databases, args.method, degrade(name, small)), clean, name)
     return 0
+
+
+def degrade(name: str, small_window):
+    """The degradation replacing set ``name``'s own (None: the set's): the small dry sensor at another
+    window, when one was asked for."""
+    return small_window if name == SMALL_DRY and small_window is not None else None
 
 
 if __name__ == "__main__":

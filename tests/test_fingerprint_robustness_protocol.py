@@ -220,6 +220,15 @@ def test_the_calibration_picks_the_level_whose_classical_ratio_is_nearest_the_re
     assert nearest({0.5: (0, 3.5), 0.25: (0, 2.5)}, 3.0) == 0.5      # a tie goes to the harsher set
 
 
+def test_the_calibration_measures_the_small_dry_sensor_at_each_window_asked_for_and_the_sweep_as_it_is():
+    from bench._fingerprint_sensor_calibration import SENSORS, variants
+
+    windows = [sensor.family(0.5).window for sensor, _ in variants(SENSORS["small dry"], [0.75, 0.9])]
+    assert windows == [0.75, 0.9]
+    assert variants(SENSORS["sweep"], [0.9]) == [(SENSORS["sweep"], "")]
+    assert variants(SENSORS["small dry"], None) == [(SENSORS["small dry"], "")]
+
+
 def test_the_dry_set_is_dry_skin_at_strength_1_and_strength_0_leaves_the_print_as_it_was(fvc_db1_finger):
     image = fvc_db1_finger[0]
     rng = robustness.probe_rng("dry", "DB1_B", 1, 1)
@@ -243,6 +252,17 @@ def test_the_small_dry_sensor_sees_the_on_print_window_of_a_dry_finger(fvc_db1_f
     assert np.array_equal(got, robustness.dry_at(robustness.DRY_AS_SENSOR)(window, rng))
     # Dry skin only brightens: ridges thin and blotches pale, nothing darker than the window was.
     assert got.shape == window.shape and np.all(got >= window)
+
+
+def test_a_larger_small_sensor_window_is_cut_by_the_same_draws_at_its_own_size(fvc_db1_finger):
+    image = fvc_db1_finger[0]
+    name = "small dry sensor"
+    got = robustness.small_dry_at(0.5, window=0.9)(image, robustness.probe_rng(name, "DB1_B", 1, 1), 500)
+    rng = robustness.probe_rng(name, "DB1_B", 1, 1)
+    y, x, h, w = robustness.print_window(image, rng, 500, side=0.9)
+    assert (h, w) == (int(image.shape[0] * 0.9), int(image.shape[1] * 0.9))
+    assert np.array_equal(got, robustness.dry_at(0.5)(image[y:y + h, x:x + w], rng))
+    assert robustness.small_dry_at(0.5).window == robustness.WINDOW_SIDE
 
 
 def test_the_strict_end_counts_genuine_pairs_below_the_booth_score_and_impostors_above_the_check():
