@@ -72,18 +72,22 @@ def ratios(databases, measured: tuple[tuple, float], sensor: RealSensor, levels)
     return out
 
 
-def whole_sensor_ratios(databases, sensor: RealSensor, levels, method: str) -> dict:
+def whole_sensor_ratios(databases, sensor: RealSensor, levels, method: str, clean: dict | None = None) -> dict:
     """{level: (mean EER %, ratio to clean)} of an engine with every capture from the imitated
     sensor, enrolment and probe alike (bench/_fingerprint_whole_sensor.py, FVC's protocol): how the issue's
-    real sensors were measured, where the robustness protocol meets degraded probes with clean prints."""
+    real sensors were measured, where the robustness protocol meets degraded probes with clean prints.
+    ``clean`` ({method: the clean folders' mean EER}) is filled on first use, so calls sharing it measure
+    the clean folders once."""
     # Imported here: the whole-sensor bench imports this module's real sensors.
     from bench import _fingerprint_whole_sensor as whole
 
-    clean = whole.mean_eer(whole.measure_set(whole.CLEAN, databases, method, brief=True))
+    clean = {} if clean is None else clean
+    if method not in clean:
+        clean[method] = whole.mean_eer(whole.measure_set(whole.CLEAN, databases, method, brief=True))
     out = {}
     for level in levels:
         mean = whole.mean_eer(whole.measure_set(sensor.set_name, databases, method, sensor.family(level), brief=True))
-        out[level] = mean, mean / clean
+        out[level] = mean, mean / clean[method]
     return out
 
 
@@ -112,6 +116,7 @@ def main(argv=None) -> int:
     databases = {db: load_database(root, db) for db in sorted(DPI)}
     methods = ("classical", "learned") if args.learned else ("classical",)
     engines = {method: None if args.whole_sensor_only else engine(databases, method) for method in methods}
+    clean_folders: dict = {}      # each engine's whole-sensor clean figure, measured once
     for name in args.sensor or SENSORS:
         for sensor, window in variants(SENSORS[name], args.window):
             levels = tuple(args.level or sensor.levels)
@@ -122,7 +127,8 @@ def main(argv=None) -> int:
                 method: ratios(databases, measured, sensor, levels) for method, measured in engines.items()}
             if whole_sensor:
                 for method in engines:
-                    found[f"{method}, whole sensor"] = whole_sensor_ratios(databases, sensor, levels, method)
+                    found[f"{method}, whole sensor"] = whole_sensor_ratios(databases, sensor, levels, method,
+                                                                           clean_folders)
             for level in levels:
                 row(f"level {level:g}", "   ".join(f"{m} {found[m][level][0]:.2f} % ({found[m][level][1]:.2f}x)"
                                                   for m in found))

@@ -18,8 +18,8 @@ A voter row::
 A finger's record may hold up to ``MAX_FINGER_VIEWS`` finger views, one per impression taken at
 enrolment (all of that finger, at one resolution): the booth compares a capture with each and keeps the
 best, calibrated as that many chances (matcher.fingerprint.views), and so do the station gallery, the
-national search and de-duplication; the best-quality one is stored first. Several impressions matter most for small and
-partial sensors, whose captures may cover different parts of the finger.
+national search and de-duplication; the best-quality one is stored first. Several impressions matter
+most for small and partial sensors, whose captures may cover different parts of the finger.
 
 Every file listed in the manifest must exist with the stated SHA-256; the row count must match.
 A row is rejected for: bad JSON, missing/invalid fields, an ID check digit that fails, a duplicate ID
