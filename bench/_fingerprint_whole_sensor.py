@@ -128,7 +128,8 @@ def main(argv=None) -> int:
     if args.write:
         if len(names) != 1 or len(dbs) != 1:
             parser.error("--write takes one --set and one --db")
-        dpi = write_folder(names[0], dbs[0], databases[dbs[0]], DPI[dbs[0]], args.write, degrade(names[0], small))
+        dpi = write_folder(names[0], dbs[0], databases[dbs[0]], DPI[dbs[0]], args.write,
+                           degradation_for(names[0], small))
         print(f"wrote {args.write}: run python -m bench sensor_accuracy {args.write} --dpi {dpi:g}")
         return 0
     header(f"the robustness sets as whole sensors (enrolment and probe both degraded), {args.method} engine")
@@ -138,15 +139,16 @@ def main(argv=None) -> int:
     print_set(CLEAN, clean, clean)
     for name in names:
         if name != CLEAN:
-            label = name if degrade(name, small) is None else f"{name}, window {args.small_window:g}"
-            print_set(label, measure_set(name, databases, args.method, degrade(name, small)), clean, name)
+            replaced = degradation_for(name, small)
+            label = name if replaced is None else f"{name}, window {args.small_window:g}"
+            print_set(label, measure_set(name, databases, args.method, replaced), clean, name)
     return 0
 
 
-def degrade(name: str, small_window):
-    """The degradation replacing set ``name``'s own (None: the set's): the small dry sensor at another
-    window, when one was asked for."""
-    return small_window if name == SMALL_DRY and small_window is not None else None
+def degradation_for(name: str, small_dry):
+    """The degradation replacing set ``name``'s own (None: the set's): ``small_dry`` (the small dry
+    sensor at another window, when one was asked for) for that set."""
+    return small_dry if name == SMALL_DRY else None
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ import argparse
 import json
 import os
 import re
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -309,8 +310,8 @@ def quality_figures(templates, genuine, genuine_scores, captures) -> dict:
     theirs = pair_quality(lambda k: robustness.cached_nfiq2(captures[k]))
     failed = genuine_scores < 30.0
     return {"FNMR at 30 %": 100 * float(failed.mean()),
-            "ours %": 100 * robustness._kept_fnmr(ours, failed, REJECTED_SHARE),
-            "NFIQ 2 %": 100 * robustness._kept_fnmr(theirs, failed, REJECTED_SHARE)}
+            "ours %": 100 * robustness.kept_fnmr(ours, failed, REJECTED_SHARE),
+            "NFIQ 2 %": 100 * robustness.kept_fnmr(theirs, failed, REJECTED_SHARE)}
 
 
 def speed_figures(captures, templates, pairs, dpi: float, method: str, clock) -> dict:
@@ -348,9 +349,8 @@ def print_report(folder: Path, r: dict) -> None:
         f"90 % interval resampling fingers {low:.2f}-{high:.2f} %")
     print("\n   calibration on this sensor's impostors (fitted on FVC2002 only)")
     for s, n in r["impostors at or above"].items():
-        model = 10 ** (-s / 10)
-        row(f"FMR at score {s:g} (model {model:g})", f"{n / r['impostor pairs']:.4%}",
-            f"{n} of {r['impostor pairs']:,}; the model expects {model * r['impostor pairs']:.1f}")
+        row(f"FMR at score {s:g} (model {expected(1, s):g})", f"{n / r['impostor pairs']:.4%}",
+            f"{n} of {r['impostor pairs']:,}; the model expects {expected(r['impostor pairs'], s):.1f}")
     for s, share in r["genuine below %"].items():
         row(f"genuine pairs below score {s:g}", f"{share:.2f} %")
     gate = r["quality gate"]
@@ -360,7 +360,7 @@ def print_report(folder: Path, r: dict) -> None:
         f"{n:,} impostor")
     row("   of those, impostors at or above 20 / 30 / 40",
         " / ".join(str(c) for c in gate["impostors at or above"].values()),
-        "model " + " / ".join(f"{n * 10 ** (-s / 10):.1f}" for s in gate["impostors at or above"])
+        "model " + " / ".join(f"{expected(n, s):.1f}" for s in gate["impostors at or above"])
         + f"; genuine below 40: {gate['genuine below 40 %']:.2f} %")
     refit = r["refit"]
     if refit is None:
@@ -370,7 +370,7 @@ def print_report(folder: Path, r: dict) -> None:
         print(f"   refitted on this sensor: fitted on half the fingers' impostors, counted on the other half's "
               f"({n:,} pairs), both ways")
         row("impostors at or above 20 / 30 / 40", " / ".join(str(c) for c in refit["held-out at or above"].values()),
-            "model " + " / ".join(f"{n * 10 ** (-s / 10):.1f}" for s in refit["held-out at or above"]))
+            "model " + " / ".join(f"{expected(n, s):.1f}" for s in refit["held-out at or above"]))
         print(f"   fit on every pair:   {paste_form(refit['fit'])}")
         print("   to paste into calibration.py, the worse of that and the shipped model at every FMR:")
         print(f"   {paste_form(refit['worst of fit and shipped'])}")
@@ -385,7 +385,7 @@ def print_report(folder: Path, r: dict) -> None:
             row(f"from {count}, {views} view(s): genuine rejected of {booth['genuine']:,}",
                 f"{figures['genuine rejected %']:.2f} %",
                 f"impostors passing of {booth['impostor']:,}: "
-                + ", ".join(f"{n} at {s:g} (model {booth['impostor'] * 10 ** (-s / 10):.1f})"
+                + ", ".join(f"{n} at {s:g} (model {expected(booth['impostor'], s):.1f})"
                             for s, n in passing.items()))
     q = r["quality"]
     print("\n   quality against failure")
@@ -397,6 +397,11 @@ def print_report(folder: Path, r: dict) -> None:
         f"process CPU {s['extraction cpu ms']:.0f} ms; target <= 200 ms")
     row(f"1:1 compare, prepared, median over {s['compared pairs']:,} pairs", f"{s['compare ms']:.3f} ms",
         "target <= 0.1 ms")
+
+
+def expected(pairs: int, score: float) -> float:
+    """Impostor pairs of ``pairs`` the calibration model expects at or above ``score`` (-10 log10 FMR)."""
+    return pairs * 10 ** (-score / 10)
 
 
 def paste_form(fit: dict) -> str:
@@ -425,7 +430,7 @@ def main(argv: list[str]) -> int:
     try:
         captures = read_captures(args.folder)
     except CaptureSetError as error:
-        print(f"bench sensor_accuracy: {error}", file=__import__("sys").stderr)
+        print(f"bench sensor_accuracy: {error}", file=sys.stderr)
         return 2
     report = measure(captures, args.dpi, args.method, args.max_impostors)
     print_report(args.folder, report)

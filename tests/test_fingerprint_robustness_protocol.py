@@ -299,11 +299,11 @@ def test_the_sparse_end_counts_impostors_by_the_smaller_template_against_the_mod
 
 
 def test_rejecting_the_lowest_quality_share_leaves_the_fnmr_of_the_rest():
-    from bench._fingerprint_robustness import _kept_fnmr
+    from bench._fingerprint_robustness import kept_fnmr
 
     failed = np.array([True, True, False, False, False, False, False, False, False, False])
     sees_failures = np.array([1, 2, 50, 60, 70, 80, 90, 95, 97, 99], float)
     blind = sees_failures[::-1].copy()
-    assert _kept_fnmr(sees_failures, failed, 0.2) == 0.0
-    assert _kept_fnmr(blind, failed, 0.2) == 0.25
-    assert _kept_fnmr(blind, failed, 0.0) == 0.2
+    assert kept_fnmr(sees_failures, failed, 0.2) == 0.0
+    assert kept_fnmr(blind, failed, 0.2) == 0.25
+    assert kept_fnmr(blind, failed, 0.0) == 0.2

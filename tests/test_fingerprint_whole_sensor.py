@@ -51,9 +51,9 @@ def test_a_level_of_a_family_is_written_with_its_sets_seeds(first_impressions, t
 def test_a_small_window_asked_for_replaces_the_small_dry_sensors_window_and_no_other_set(first_impressions,
                                                                                           tmp_path):
     larger = robustness.small_dry_at(robustness.DRY_AS_SENSOR, window=0.9)
-    assert whole.degrade(whole.SMALL_DRY, larger) is larger
-    assert whole.degrade("dry", larger) is None and whole.degrade(whole.SMALL_DRY, None) is None
+    assert whole.degradation_for(whole.SMALL_DRY, larger) is larger
+    assert whole.degradation_for("dry", larger) is None and whole.degradation_for(whole.SMALL_DRY, None) is None
     whole.write_folder(whole.SMALL_DRY, "DB1_B", first_impressions, 500, tmp_path,
-                       whole.degrade(whole.SMALL_DRY, larger))
+                       whole.degradation_for(whole.SMALL_DRY, larger))
     h, w = first_impressions[1, 1].shape
     assert sensor.read_captures(tmp_path)["101", 1].shape == (int(h * 0.9), int(w * 0.9))
